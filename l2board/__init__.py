@@ -1,0 +1,24 @@
+"""l2board: see what L2 regularization does to a Keras model.
+
+`L2Monitor` (a Keras callback) is imported on first use, so that tools that
+only read logs never pay for importing TensorFlow.
+"""
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "L2Monitor": "l2board.callback",
+    "L2MonitorWarning": "l2board.callback",
+    "documented_cnn": "l2board.models",
+    "tutorial_mlp": "l2board.models",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'l2board' has no attribute {name!r}")

@@ -1,0 +1,31 @@
+"""Packaging for l2board: see README.md."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="l2board",
+    version="0.1.0",
+    description=(
+        "See what L2 regularization does to a Keras model: penalties, data "
+        "loss and weight norms in TensorBoard, and overfitting reports."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["l2board", "l2board.*"]),
+    install_requires=[
+        "tensorflow>=2.16",  # Keras 3
+        "tensorboard",
+        "click>=8",
+        "numpy",
+        # The offline demo trains on scikit-learn's bundled handwritten digits:
+        # real images that need no download.
+        "scikit-learn",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "pytest-timeout"],
+    },
+    entry_points={
+        "console_scripts": ["l2board = l2board.cli:main"],
+    },
+)

@@ -1,0 +1,68 @@
+"""The regularization arithmetic, against the tutorial and against Keras/TF."""
+
+import numpy as np
+import pytest
+
+from l2board.penalties import (
+    keras_l2_factor_from_tf1,
+    l1_penalty,
+    l2_penalty,
+    penalty_share,
+    tf1_l2_penalty,
+    total_norms,
+    weight_norms,
+)
+
+TUTORIAL_WEIGHTS = [[1.0, -2.0], [-3.0, 4.0]]
+
+
+def test_tutorial_arithmetic():
+    assert l1_penalty(TUTORIAL_WEIGHTS, 0.5) == 5.0
+    assert tf1_l2_penalty(TUTORIAL_WEIGHTS, 0.5) == 7.5
+    assert l2_penalty(TUTORIAL_WEIGHTS, 0.5) == 15.0
+
+
+def test_tutorial_arithmetic_matches_keras_and_tensorflow():
+    import keras
+    import tensorflow as tf
+
+    w = np.array(TUTORIAL_WEIGHTS, dtype=np.float32)
+    assert float(keras.regularizers.L1(0.5)(w)) == pytest.approx(5.0)
+    assert float(keras.regularizers.L2(0.5)(w)) == pytest.approx(15.0)
+    # TF1's l2_regularizer(scale) was scale * tf.nn.l2_loss(w).
+    assert float(0.5 * tf.nn.l2_loss(w)) == pytest.approx(7.5)
+    # The conversion gives Keras the TF1 penalty.
+    assert float(keras.regularizers.L2(keras_l2_factor_from_tf1(0.5))(w)) == pytest.approx(7.5)
+
+
+def test_penalties_match_keras_on_random_weights():
+    import keras
+
+    w = np.random.default_rng(0).normal(size=(7, 5, 3)).astype(np.float32)
+    assert l2_penalty(w, 0.01) == pytest.approx(float(keras.regularizers.L2(0.01)(w)), rel=1e-6)
+    assert l1_penalty(w, 0.02) == pytest.approx(float(keras.regularizers.L1(0.02)(w)), rel=1e-6)
+
+
+def test_weight_norms():
+    w = np.array([[3.0, 0.0], [0.0, -4.0]])
+    norms = weight_norms(w, initial_weights=np.zeros_like(w))
+    assert norms == {"l2": 5.0, "l1": 7.0, "max_abs": 4.0, "init_distance": 5.0}
+    assert weight_norms(np.zeros((0,))) == {"l2": 0.0, "l1": 0.0, "max_abs": 0.0}
+    assert "init_distance" not in weight_norms(w)
+
+
+def test_total_norms_equal_norms_of_concatenation():
+    rng = np.random.default_rng(1)
+    parts = [rng.normal(size=s) for s in [(4, 3), (3,), (2, 2, 2)]]
+    starts = [p + rng.normal(size=p.shape) for p in parts]
+    totals = total_norms(weight_norms(p, s) for p, s in zip(parts, starts))
+    whole = weight_norms(np.concatenate([p.ravel() for p in parts]),
+                         np.concatenate([s.ravel() for s in starts]))
+    assert totals == pytest.approx(whole)
+    assert total_norms([]) == {}
+
+
+def test_penalty_share():
+    assert penalty_share(0.5, 2.0) == 0.25
+    assert np.isnan(penalty_share(1.0, 0.0))
+    assert np.isnan(penalty_share(1.0, float("nan")))
