@@ -1,0 +1,178 @@
+"""Reads a Keras model's regularization: which variables, which factors.
+
+This is the only module that knows where Keras keeps regularizers; the
+rest of l2board works on the plain `RegularizationSetup` it returns.
+"""
+
+import numpy as np
+
+from l2board.regularization_setup import (
+    ActivityRegularizedLayer,
+    RegularizationSetup,
+    WeightVariable,
+)
+
+
+def relative_path(model, path):
+    """Returns a variable or layer path without the model's own name in front.
+
+    Sequential models put their name first (`documented_cnn/conv1/kernel`),
+    functional ones do not; the name also changes between runs
+    (`sequential_3`), so l2board tags never contain it.
+
+    Args:
+        model: the Keras model.
+        path: a variable's or layer's `path`.
+
+    Returns:
+        The path relative to the model, e.g. `conv1/kernel`.
+    """
+    prefix = model.name + "/"
+    return path[len(prefix):] if path.startswith(prefix) else path
+
+
+def unique_weights(model):
+    """Returns the model's weight variables, each once (shared layers too)."""
+    seen = set()
+    weights = []
+    for variable in model.weights:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            weights.append(variable)
+    return weights
+
+
+def penalized_weights(model):
+    """Returns the variables whose penalty Keras adds to the loss, in its order.
+
+    Keras 3 sums `variable.regularizer(variable)` over the model's
+    trainable weights (`Layer._get_regularization_losses`), so frozen
+    variables are left out and a shared layer counts once.
+    """
+    seen = set()
+    chosen = []
+    for variable in model.trainable_weights:
+        if getattr(variable, "regularizer", None) is not None and id(variable) not in seen:
+            seen.add(id(variable))
+            chosen.append(variable)
+    return chosen
+
+
+def activity_regularized_layers(model):
+    """Returns each sublayer (or the model itself) with an activity regularizer."""
+    found = []
+    for layer in model._flatten_layers(include_self=True):
+        if getattr(layer, "activity_regularizer", None) is not None:
+            found.append(layer)
+    return found
+
+
+def layer_path(model, layer):
+    """Returns a layer's path relative to the model, or its name."""
+    path = getattr(layer, "path", None) or layer.name
+    return relative_path(model, path) if layer is not model else layer.name
+
+
+def describe_regularizer(regularizer):
+    """Returns `(kind, l1, l2)` for a Keras regularizer.
+
+    Args:
+        regularizer: a `keras.regularizers.Regularizer` or a callable.
+
+    Returns:
+        `kind` is `"L1"`, `"L2"`, `"L1L2"` or the class name of anything
+        else; `l1` and `l2` are the factors found in its config, or `None`.
+
+    Example:
+
+    >>> import keras
+    >>> describe_regularizer(keras.regularizers.l2(0.01))
+    ('L2', None, 0.01)
+    """
+    kind = type(regularizer).__name__
+    try:
+        config = regularizer.get_config()
+    except Exception:  # custom regularizers need not implement get_config
+        config = {}
+
+    def factor(key):
+        value = config.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    l1, l2 = factor("l1"), factor("l2")
+    if kind == "L1L2":
+        if not l1:
+            kind, l1 = "L2", None
+        elif not l2:
+            kind, l2 = "L1", None
+    return kind, l1, l2
+
+
+def _weight_decay_of(optimizer):
+    decay = getattr(optimizer, "weight_decay", None)
+    if decay is None:
+        return None
+    try:
+        decay = float(np.asarray(decay))
+    except (TypeError, ValueError):
+        return None
+    return decay or None
+
+
+def _decays(optimizer, variable):
+    # Keras optimizers skip variables listed by exclude_from_weight_decay.
+    use = getattr(optimizer, "_use_weight_decay", None)
+    if use is None:
+        return True
+    try:
+        return bool(use(variable))
+    except Exception:
+        return True
+
+
+def inspect_regularization(model):
+    """Reads everything that regularizes a Keras model.
+
+    Args:
+        model: a built Keras model, compiled or not.
+
+    Returns:
+        A `RegularizationSetup` with every weight variable (its regularizer,
+        factors, whether Keras counts it, the weight decay it gets), the
+        layers with activity regularizers and the optimizer's weight decay.
+
+    Example:
+
+    >>> from l2board.models import documented_cnn
+    >>> inspect_regularization(documented_cnn()).label
+    'L2 0.01 on conv1 (0.055% of weights)'
+    """
+    optimizer = getattr(model, "optimizer", None)
+    decay = _weight_decay_of(optimizer) if optimizer is not None else None
+    trainable_ids = {id(v) for v in model.trainable_weights}
+    variables = []
+    for variable in unique_weights(model):
+        regularizer = getattr(variable, "regularizer", None)
+        kind, l1, l2 = describe_regularizer(regularizer) if regularizer is not None else (None, None, None)
+        trainable = id(variable) in trainable_ids
+        variables.append(
+            WeightVariable(
+                path=relative_path(model, variable.path),
+                size=int(np.prod(variable.shape)),
+                trainable=trainable,
+                regularizer=kind,
+                l1=l1,
+                l2=l2,
+                weight_decay=decay if (decay and trainable and _decays(optimizer, variable)) else None,
+            )
+        )
+    activity = []
+    for layer in activity_regularized_layers(model):
+        kind, l1, l2 = describe_regularizer(layer.activity_regularizer)
+        activity.append(ActivityRegularizedLayer(layer_path(model, layer), kind, l1, l2))
+    return RegularizationSetup(
+        variables=tuple(variables),
+        activity_layers=tuple(activity),
+        optimizer=type(optimizer).__name__ if optimizer is not None else None,
+        weight_decay=decay,
+    )
