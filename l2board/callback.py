@@ -1,0 +1,416 @@
+"""`L2Monitor`: the Keras callback that makes regularization visible in TensorBoard."""
+
+import datetime
+import inspect
+import math
+import os
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from l2board import tags
+from l2board.activity_recording import ActivityRecorder
+from l2board.histograms import DEFAULT_BUCKET_COUNT
+from l2board.model_inspection import (
+    inspect_regularization,
+    penalized_weights,
+    relative_path,
+    unique_weights,
+)
+from l2board.penalties import penalty_share, total_norms, weight_norms
+from l2board.regularization_setup import format_percent
+from l2board.summary_writing import RunWriter, as_float, ensure_writable_dir
+
+LOW_COVERAGE = 0.01
+HIGH_PENALTY_SHARE = 0.5
+
+
+class L2MonitorWarning(UserWarning):
+    """A plain-words warning about a model's regularization, given once per run."""
+
+
+def make_fresh_log_dir(parent="logs", prefix="", now=None):
+    """Creates a new run folder under `parent`, named by date and time.
+
+    Creating it is atomic, so two trainings started in the same second (or
+    two processes) never share a folder.
+
+    Args:
+        parent: the folder that holds runs; created if needed.
+        prefix: put before the date, e.g. `"demo-"`.
+        now: the time to name the run by (default: now).
+
+    Returns:
+        The new folder's path, such as `logs/20261127-031500`, with a
+        suffix `-2`, `-3`, ... when that name is taken.
+
+    Raises:
+        UnwritableLogDirError: when `parent` cannot be created or written.
+
+    Example:
+
+    ```python
+    make_fresh_log_dir("logs")  # 'logs/20261127-031500', now created
+    ```
+    """
+    ensure_writable_dir(parent)
+    base = os.path.join(parent, prefix + (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S"))
+    path, n = base, 1
+    while True:
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            n += 1
+            path = f"{base}-{n}"
+
+
+class L2Monitor(keras.callbacks.Callback):
+    """Logs what regularization does to a model to TensorBoard during `fit`.
+
+    At the end of every epoch (and every `update_freq` batches) it writes,
+    beside the standard metrics of `keras.callbacks.TensorBoard`:
+
+    - the penalty of every regularized variable (what Keras adds to the
+      loss: `variable.regularizer(variable)`), the activity penalty of each
+      layer, and their total;
+    - the *data loss*, training and validation loss without any penalty,
+      which is what runs with different regularization can be compared on
+      (Keras adds the penalties to both `loss` and `val_loss`);
+    - the penalty's share of the loss;
+    - the L2, L1 and max-abs norms of every weight variable, its distance
+      from the weights at the start of `fit`, and model totals;
+    - weight histograms every `histogram_freq` epochs;
+    - the regularization setup (regularizer and factor of each variable,
+      the optimizer's weight decay, coverage) as text and as HParams.
+
+    It warns once, in plain words, when nothing regularizes the model,
+    when penalties cover under 1% of the parameters, when the penalty is
+    over half of the loss, and when the loss or penalty is NaN or infinite.
+    The tags and folder layout are documented in `docs/log-format.md`.
+
+    How the data loss is computed: validation data loss is `val_loss`
+    minus the weight penalty at the end of the epoch (the weights do not
+    change during evaluation, so this is exact) minus the measured mean
+    activity penalty. Training loss is a mean over the epoch's batches,
+    while the weights change from batch to batch, so the weight penalty is
+    measured before every batch (the weights that batch's loss used) and
+    averaged with equal weight per batch; with a last batch smaller than
+    the others this differs from Keras's size-weighted mean by a negligible
+    amount. Activity penalties depend on the data and are measured as the
+    model runs. Other `add_loss` terms are not regularization and stay in
+    the data loss.
+
+    Args:
+        log_dir: the run folder; `train/` and `validation/` are written
+            inside it, as by `keras.callbacks.TensorBoard`. Default: a new
+            folder under `logs/` named by date and time, created when
+            training begins (`log_dir` is `None` until then).
+        histogram_freq: write weight histograms every this many epochs;
+            0 turns them off. Default: 1.
+        update_freq: `"epoch"` (default), `"batch"`, or an integer N to
+            also write batch-level values every N batches, at the
+            optimizer's iteration count as step, under tags prefixed
+            `batch_`.
+        bucket_count: histogram buckets. Default: 30, as TensorBoard.
+        write_standard_metrics: `"auto"` (default) writes the standard
+            epoch metrics (`epoch_loss`, `epoch_accuracy`, ...) unless a
+            `keras.callbacks.TensorBoard` in the same `fit` writes to the
+            same folder; `True` or `False` force it.
+        verbose: 1 (default) prints once where the logs go; 0 is silent.
+
+    Example:
+
+    ```python
+    model.fit(x, y, validation_data=(x_val, y_val), epochs=10,
+              callbacks=[l2board.L2Monitor("logs/run1")])
+    # then: tensorboard --logdir logs
+    ```
+    """
+
+    def __init__(
+        self,
+        log_dir=None,
+        histogram_freq=1,
+        update_freq="epoch",
+        bucket_count=DEFAULT_BUCKET_COUNT,
+        write_standard_metrics="auto",
+        verbose=1,
+    ):
+        super().__init__()
+        if update_freq == "batch":
+            update_freq = 1
+        if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq >= 1):
+            raise ValueError(f"update_freq must be 'epoch', 'batch' or a positive integer, got {update_freq!r}.")
+        if not (isinstance(histogram_freq, int) and histogram_freq >= 0):
+            raise ValueError(f"histogram_freq must be a non-negative integer, got {histogram_freq!r}.")
+        if write_standard_metrics not in ("auto", True, False):
+            raise ValueError(f"write_standard_metrics must be 'auto', True or False, got {write_standard_metrics!r}.")
+        self.log_dir = os.fspath(log_dir) if log_dir is not None else None
+        self.histogram_freq = histogram_freq
+        self.update_freq = update_freq
+        self.bucket_count = bucket_count
+        self.write_standard_metrics = write_standard_metrics
+        self.verbose = verbose
+        if update_freq == "epoch":
+            # A callback that overrides on_train_batch_end makes Keras wait
+            # for every batch; with nothing to do there, keep Keras's default.
+            self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)
+        self._activity = None
+        self._writers = None
+        self._warned = set()
+        self._announced = False
+
+    # -- Keras hooks --------------------------------------------------------
+
+    def set_model(self, model):
+        super().set_model(model)
+        if self._activity is None or self._activity._model is not model:
+            if self._activity is not None:
+                self._activity.restore()
+            # Before fit traces its train function, so the twins are traced.
+            self._activity = ActivityRecorder(model)
+
+    def on_train_begin(self, logs=None):
+        if keras.backend.backend() != "tensorflow":
+            raise RuntimeError(
+                f"L2Monitor needs the TensorFlow backend of Keras; this one is '{keras.backend.backend()}'."
+            )
+        if self.log_dir is None:
+            self.log_dir = make_fresh_log_dir("logs")
+        ensure_writable_dir(self.log_dir)
+        self._writers = {
+            "root": RunWriter(self.log_dir),
+            tags.TRAIN_DIR: RunWriter(os.path.join(self.log_dir, tags.TRAIN_DIR)),
+            tags.VALIDATION_DIR: RunWriter(os.path.join(self.log_dir, tags.VALIDATION_DIR)),
+        }
+        if self.verbose and not self._announced:
+            print(f"L2Monitor: writing TensorBoard logs to {self.log_dir}")
+            self._announced = True
+        model = self.model
+        self._setup = inspect_regularization(model)
+        self._weights = unique_weights(model)
+        self._weight_paths = [relative_path(model, v.path) for v in self._weights]
+        trainable = {id(v) for v in model.trainable_weights}
+        self._trainable_paths = {p for v, p in zip(self._weights, self._weight_paths) if id(v) in trainable}
+        self._penalized = penalized_weights(model)
+        self._penalized_paths = [relative_path(model, v.path) for v in self._penalized]
+        self._build_penalty_functions()
+        self._initial_weights = self._read_weights()
+        self._standard = self._decide_standard_metrics()
+        self._setup_written = False
+        self._in_fit = True
+        if not self._setup.is_regularized:
+            self._warn_once("none", "Nothing regularizes this model: no weight or activity "
+                            "regularizer and no weight decay, so L2Monitor has no penalty to show.")
+        elif self._setup.coverage < LOW_COVERAGE:
+            self._warn_once("coverage", f"{self._setup.label}: regularization that covers under "
+                            f"{format_percent(LOW_COVERAGE)} of the trainable parameters can hardly change "
+                            "how the model fits.")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._penalty_sum.assign(0.0)
+        self._penalty_batches = 0
+        self._train_activity = None
+        if self._activity:
+            self._activity.reset()
+        if not self._setup_written:
+            self._write_setup(epoch)
+            self._setup_written = True
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # The loss of this batch is computed with the weights as they are now.
+        if self._penalized:
+            self._accumulate_penalty()
+            self._penalty_batches += 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(as_float(self.model.optimizer.iterations)) if self.model.optimizer is not None else None
+        if step is None or step % self.update_freq:
+            return
+        train, _ = self._summaries(logs or {}, self._activity.means() if self._activity else {}, None,
+                                   with_validation=False)
+        batch_values = {tags.at_batch_level(tag): value for tag, value in train.items()}
+        if self._standard:
+            batch_values.update({f"{tags.BATCH_PREFIX}{name}": as_float(value) for name, value in (logs or {}).items()
+                                 if _is_number(value)})
+        self._writers[tags.TRAIN_DIR].scalars(batch_values, step)
+
+    def on_test_begin(self, logs=None):
+        if self._writers is not None and self._activity and self._train_activity is None:
+            self._train_activity = self._activity.means()
+            self._activity.reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        activity_means = self._activity.means() if self._activity else {}
+        if self._train_activity is None:
+            train_activity, val_activity = activity_means, None
+        else:
+            train_activity, val_activity = self._train_activity, activity_means
+        train, validation = self._summaries(logs, train_activity, val_activity, with_validation=True)
+        if self._standard:
+            self._add_standard_metrics(logs, train, validation)
+        self._writers[tags.TRAIN_DIR].scalars(train, epoch)
+        if validation:
+            self._writers[tags.VALIDATION_DIR].scalars(validation, epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            self._writers[tags.TRAIN_DIR].histograms(
+                {tags.weight_histogram(p): w for p, w in zip(self._weight_paths, self._last_weights)},
+                epoch, self.bucket_count)
+        self._check_health(train, validation, epoch)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
+        if self._writers:
+            for writer in self._writers.values():
+                writer.close()
+            self._writers = None
+        if self._activity is not None:
+            self._activity.restore()
+            self._activity = None
+
+    # -- measuring ----------------------------------------------------------
+
+    def _build_penalty_functions(self):
+        variables = self._penalized
+
+        def penalties():
+            return tf.stack([tf.cast(tf.convert_to_tensor(v.regularizer(v)), tf.float32) for v in variables])
+
+        self._penalty_sum = tf.Variable(0.0, dtype=tf.float32, trainable=False)
+        if not variables:
+            self._per_variable_penalties = lambda: np.zeros(0, np.float32)
+            return
+        self._per_variable_penalties = tf.function(penalties)
+        total = self._penalty_sum
+
+        @tf.function
+        def accumulate():
+            total.assign_add(tf.reduce_sum(penalties()))
+
+        self._accumulate_penalty = accumulate
+
+    def _read_weights(self):
+        # A copy, not a view: the initial weights must survive training.
+        return [np.array(v.value.numpy()) for v in self._weights]
+
+    def _summaries(self, logs, train_activity, val_activity, with_validation):
+        """Computes the values to write for the train and validation folders."""
+        per_variable = np.asarray(self._per_variable_penalties(), dtype=np.float64)
+        weight_penalty = float(per_variable.sum())
+        train = {tags.PENALTY_TOTAL: weight_penalty}
+        train.update({tags.variable_penalty(p): float(v) for p, v in zip(self._penalized_paths, per_variable)})
+        train.update({tags.activity_penalty(p): v for p, v in train_activity.items()})
+
+        self._last_weights = self._read_weights()
+        norms = {}
+        for path, now, start in zip(self._weight_paths, self._last_weights, self._initial_weights):
+            norms[path] = weight_norms(now, start)
+            for kind, value in norms[path].items():
+                train[tags.variable_norm(kind, path)] = value
+        for kind, value in total_norms(n for p, n in norms.items() if p in self._trainable_paths).items():
+            train[tags.norm_total(kind)] = value
+
+        if self._penalty_batches:
+            mean_weight_penalty = as_float(self._penalty_sum) / self._penalty_batches
+        else:
+            mean_weight_penalty = weight_penalty
+        train_penalty = mean_weight_penalty + sum(train_activity.values())
+        self._add_loss_split(train, logs.get("loss"), train_penalty)
+
+        validation = {}
+        if with_validation and "val_loss" in logs:
+            val_penalty = weight_penalty + sum((val_activity or {}).values())
+            self._add_loss_split(validation, logs.get("val_loss"), val_penalty)
+        return train, validation
+
+    @staticmethod
+    def _add_loss_split(values, loss, penalty):
+        values[tags.PENALTY] = penalty
+        if loss is None or not _is_number(loss):
+            return
+        loss = as_float(loss)
+        values[tags.DATA_LOSS] = loss - penalty
+        values[tags.PENALTY_SHARE] = penalty_share(penalty, loss)
+
+    def _add_standard_metrics(self, logs, train, validation):
+        for name, value in logs.items():
+            if not _is_number(value):
+                continue
+            if name.startswith("val_"):
+                validation[tags.EPOCH_PREFIX + name[4:]] = as_float(value)
+            else:
+                train[tags.EPOCH_PREFIX + name] = as_float(value)
+        optimizer = getattr(self.model, "optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        if isinstance(optimizer, keras.optimizers.Optimizer) and "learning_rate" not in logs:
+            train[tags.EPOCH_PREFIX + "learning_rate"] = as_float(optimizer.learning_rate)
+
+    def _decide_standard_metrics(self):
+        if self.write_standard_metrics != "auto":
+            return bool(self.write_standard_metrics)
+        mine = os.path.abspath(self.log_dir)
+        for callback in _sibling_callbacks(self):
+            if isinstance(callback, keras.callbacks.TensorBoard) and os.path.abspath(callback.log_dir) == mine:
+                return False
+        return True
+
+    # -- writing and warning ------------------------------------------------
+
+    def _write_setup(self, step):
+        train = self._writers[tags.TRAIN_DIR]
+        train.text({tags.SETUP_TEXT: self._setup.markdown(), tags.SETUP_JSON: self._setup.to_json()}, step)
+        self._writers["root"].hparams(self._setup.hparams(), trial_id=os.path.basename(os.path.abspath(self.log_dir)))
+
+    def _check_health(self, train, validation, epoch):
+        for folder, values in ((tags.TRAIN_DIR, train), (tags.VALIDATION_DIR, validation)):
+            for tag in (tags.EPOCH_PREFIX + "loss", tags.PENALTY, tags.DATA_LOSS):
+                value = values.get(tag)
+                if value is not None and not math.isfinite(value):
+                    self._warn_once("nonfinite", f"The {folder} {tag} is {value} at epoch {epoch}; training "
+                                    "has diverged (a smaller learning rate or regularization factor may help).",
+                                    epoch)
+        share = train.get(tags.PENALTY_SHARE)
+        if share is not None and share > HIGH_PENALTY_SHARE:
+            self._warn_once("share", f"The penalty is {100 * share:.0f}% of the training loss at epoch {epoch}: "
+                            "regularization dominates what the model learns; consider a smaller factor.", epoch)
+
+    def _warn_once(self, key, message, step=None):
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        warnings.warn(message, L2MonitorWarning, stacklevel=3)
+        if self._writers is not None:
+            self._writers[tags.TRAIN_DIR].text({tags.WARNINGS_TEXT: message}, step if step is not None else 0)
+
+
+def _is_number(value):
+    try:
+        float(np.asarray(value))
+    except (TypeError, ValueError):
+        return False
+    return np.asarray(value).size == 1
+
+
+def _sibling_callbacks(callback):
+    """Returns the other callbacks of the `fit` that is calling `callback`.
+
+    Keras gives a callback no reference to its siblings; the CallbackList
+    that dispatches the current hook is found on the call stack.
+    """
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            owner = frame.f_locals.get("self")
+            if isinstance(owner, keras.callbacks.CallbackList) and any(c is callback for c in owner.callbacks):
+                return [c for c in owner.callbacks if c is not callback]
+            frame = frame.f_back
+        return []
+    finally:
+        del frame

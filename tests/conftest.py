@@ -1,0 +1,76 @@
+"""Shared fixtures: small real trainings whose event files several tests read."""
+
+import glob
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+
+def read_events(folder):
+    """Reads every summary in a run folder's event files with TensorFlow's own reader.
+
+    Returns:
+        A list of `(file name, step, tag, value)`; scalars as floats, other
+        tensors as NumPy arrays, text as str.
+    """
+    import tensorflow as tf
+    from tensorboard.util import tensor_util
+
+    rows = []
+    for path in sorted(glob.glob(os.path.join(folder, "events.out.tfevents.*"))):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.HasField("tensor"):
+                    array = tensor_util.make_ndarray(value.tensor)
+                    if array.dtype == object:
+                        item = array.item()
+                        array = item.decode() if isinstance(item, bytes) else item
+                    elif array.shape == ():
+                        array = float(array)
+                else:
+                    array = float(value.simple_value)
+                rows.append((os.path.basename(path), event.step, value.tag, array))
+    return rows
+
+
+def read_run(folder):
+    """Returns `{tag: {step: value}}` for one run folder (the last value wins)."""
+    series = {}
+    for _, step, tag, value in read_events(folder):
+        series.setdefault(tag, {})[step] = value
+    return series
+
+
+@pytest.fixture(scope="session")
+def cnn_run(tmp_path_factory):
+    """The documented CNN (CIFAR-100 shapes, L2 0.01 on every layer) trained 2 epochs."""
+    import keras
+
+    from l2board import L2Monitor
+    from l2board.models import documented_cnn
+
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(1)
+    x = rng.random((320, 32, 32, 3), dtype=np.float32)
+    y = rng.integers(0, 100, 320)
+    x_val, y_val = x[:64] * 0.5, rng.integers(0, 100, 64)
+    model = documented_cnn(l2=0.01, l2_layers="all", compile=False)
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="reference")],
+    )
+    log_dir = str(tmp_path_factory.mktemp("cnn") / "run")
+    history = model.fit(x, y, validation_data=(x_val, y_val), epochs=2, batch_size=32,
+                        callbacks=[L2Monitor(log_dir, verbose=0)], verbose=0)
+    return {
+        "model": model,
+        "history": history.history,
+        "log_dir": log_dir,
+        "train": read_run(os.path.join(log_dir, "train")),
+        "validation": read_run(os.path.join(log_dir, "validation")),
+        "root": read_run(log_dir),
+    }
