@@ -94,8 +94,14 @@ def keras_l2_factor_from_tf1(scale):
     return scale / 2.0
 
 
+_CHUNK = 1 << 16
+
+
 def weight_norms(weights, initial_weights=None):
     """Returns the norms of one weight array, and its distance from the start.
+
+    Sums are taken in float64, a block at a time: as exact as converting
+    the whole array, without a float64 copy of millions of weights.
 
     Args:
         weights: array-like of any shape.
@@ -113,15 +119,22 @@ def weight_norms(weights, initial_weights=None):
     >>> weight_norms([[3, 0], [0, -4]], initial_weights=[[3, 0], [0, 0]])
     {'l2': 5.0, 'l1': 7.0, 'max_abs': 4.0, 'init_distance': 4.0}
     """
-    w = _as_float64(weights).ravel()
-    norms = {
-        "l2": float(np.sqrt(np.dot(w, w))),
-        "l1": float(np.abs(w).sum()),
-        "max_abs": float(np.abs(w).max()) if w.size else 0.0,
-    }
-    if initial_weights is not None:
-        change = w - _as_float64(initial_weights).ravel()
-        norms["init_distance"] = float(np.sqrt(np.dot(change, change)))
+    w = np.asarray(weights).ravel()
+    start = None if initial_weights is None else np.asarray(initial_weights).ravel()
+    squares = absolutes = change = 0.0
+    largest = 0.0
+    for i in range(0, w.size, _CHUNK):
+        block = w[i:i + _CHUNK].astype(np.float64)
+        squares += float(np.dot(block, block))
+        absolute = np.abs(block)
+        absolutes += float(absolute.sum())
+        largest = max(largest, float(absolute.max()))
+        if start is not None:
+            block -= start[i:i + _CHUNK]
+            change += float(np.dot(block, block))
+    norms = {"l2": float(np.sqrt(squares)), "l1": absolutes, "max_abs": largest}
+    if start is not None:
+        norms["init_distance"] = float(np.sqrt(change))
     return norms
 
 
@@ -181,3 +194,57 @@ def penalty_share(penalty, loss):
     if not np.isfinite(loss) or loss == 0:
         return float("nan")
     return float(penalty / loss)
+
+
+def sample_batches(n_batches, max_samples):
+    """Chooses the batches before which to measure a changing penalty.
+
+    Measuring before every batch costs a call per batch; a penalty changes
+    smoothly over an epoch, so up to `max_samples` evenly spaced batches,
+    always including the first, are enough for its mean (see
+    `mean_over_batches`).
+
+    Args:
+        n_batches: the batches in the epoch.
+        max_samples: the most batches to choose, at least 1.
+
+    Returns:
+        A sorted list of batch indices.
+
+    Example:
+
+    >>> sample_batches(5, 32), sample_batches(10, 4)
+    ([0, 1, 2, 3, 4], [0, 3, 6, 9])
+    """
+    if n_batches <= max_samples:
+        return list(range(n_batches))
+    return sorted({int(round(i)) for i in np.linspace(0, n_batches - 1, max_samples)})
+
+
+def mean_over_batches(batches, values, n_batches, end_value):
+    """Returns the mean over an epoch's batches of a penalty measured at some of them.
+
+    Between measurements the penalty is interpolated linearly; after the last
+    one it runs towards `end_value`, the penalty of the weights at the end
+    of the epoch (what a batch after the last one would see). Measured
+    before every batch, this is the plain mean.
+
+    Args:
+        batches: indices of the batches the penalty was measured before.
+        values: the penalty measured before each of those batches.
+        n_batches: the batches in the epoch.
+        end_value: the penalty after the last batch.
+
+    Returns:
+        The mean penalty over batches `0 .. n_batches - 1`.
+
+    Example:
+
+    >>> mean_over_batches([0, 2], [4.0, 2.0], 4, 0.0)  # 4, 3, 2, 1
+    2.5
+    """
+    if n_batches <= 0 or not len(batches):
+        return float(end_value)
+    xs = np.append(np.asarray(batches, dtype=np.float64), n_batches)
+    ys = np.append(np.asarray(values, dtype=np.float64), end_value)
+    return float(np.interp(np.arange(n_batches), xs, ys).mean())

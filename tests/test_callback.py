@@ -163,6 +163,20 @@ def test_nested_shared_frozen_and_custom_regularizers(tmp_path):
         assert train["epoch_data_loss"][epoch] == pytest.approx(reference, rel=1e-3)
 
 
+def test_long_epochs_sample_the_penalty_and_still_match_the_reference(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = compile_with_reference(keras.Sequential([
+        keras.Input((6,)), layers.Dense(32, activation="relu", kernel_regularizer=regularizers.L2(0.05)),
+        layers.Dense(3, activation="softmax", kernel_regularizer=regularizers.L2(0.05))]))
+    x, y = small_data(n=400)
+    history = model.fit(x, y, epochs=2, batch_size=4, verbose=0,  # 100 batches an epoch
+                        callbacks=[L2Monitor(str(tmp_path), verbose=0)]).history
+    train = read_run(tmp_path / "train")
+    assert train["epoch_penalty_share"][0] > 0.1
+    for epoch in range(2):
+        assert train["epoch_data_loss"][epoch] == pytest.approx(history["reference"][epoch], rel=1e-3)
+
+
 def test_activity_regularizers_are_measured_and_left_out_of_data_loss(tmp_path):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((6,))
@@ -233,6 +247,23 @@ def test_no_duplicate_series_beside_keras_tensorboard(tmp_path):
         points = [(step, tag) for _, step, tag, _ in events if tag in ("epoch_loss", "epoch_accuracy")]
         assert sorted(points) == sorted(set(points)) and len(points) == 4
         assert any(tag == "epoch_data_loss" for _, _, tag, _ in events)
+
+
+def test_every_finished_epoch_is_on_disk_before_training_ends(tmp_path):
+    seen = {}
+
+    class ReadBack(keras.callbacks.Callback):
+        # Runs after L2Monitor's epoch end, while training goes on.
+        def on_epoch_end(self, epoch, logs=None):
+            seen[epoch] = sorted(read_run(tmp_path / "train").get("epoch_data_loss", {}))
+
+    keras.utils.set_random_seed(0)
+    model = compile_with_reference(keras.Sequential([
+        keras.Input((6,)), layers.Dense(3, activation="softmax", kernel_regularizer=regularizers.L2(0.1))]))
+    x, y = small_data()
+    model.fit(x, y, epochs=3, batch_size=16, verbose=0,
+              callbacks=[L2Monitor(str(tmp_path), verbose=0), ReadBack()])
+    assert seen == {0: [0], 1: [0, 1], 2: [0, 1, 2]}
 
 
 def test_resumed_training_continues_steps(tmp_path):
