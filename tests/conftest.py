@@ -9,6 +9,15 @@ import numpy as np
 import pytest
 
 
+def installed_script(name):
+    """Returns the path of a console script installed beside this Python (l2board, tensorboard)."""
+    import shutil
+    import sys
+
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    return beside if os.path.exists(beside) else shutil.which(name)
+
+
 def read_events(folder):
     """Reads every summary in a run folder's event files with TensorFlow's own reader.
 

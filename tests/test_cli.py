@@ -5,14 +5,14 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
-from conftest import read_run
+from conftest import installed_script, read_run
 
 from l2board.cli import cli
 
 
 def run_command(*args, cwd=None):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")  # the command must quiet TensorFlow itself
-    return subprocess.run(["l2board", *args], capture_output=True, text=True, timeout=240, cwd=cwd, env=env)
+    return subprocess.run([installed_script("l2board"), *args], capture_output=True, text=True, timeout=240, cwd=cwd, env=env)
 
 
 def test_demo_in_process(tmp_path):

@@ -2,18 +2,18 @@
 
 import json
 import re
-import shutil
 import subprocess
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
+from conftest import installed_script
 
 
 def start_tensorboard(logdir, load_fast):
     process = subprocess.Popen(
-        [shutil.which("tensorboard"), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0",
+        [installed_script("tensorboard"), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0",
          f"--load_fast={load_fast}", "--reload_interval", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
