@@ -30,10 +30,14 @@ def start_tensorboard(logdir, load_fast):
     raise AssertionError("TensorBoard did not start:\n" + "".join(seen))
 
 
-def get_json(port, path, deadline=60, until=lambda data: True):
+def get_json(port, path, deadline=60, until=lambda data: True, post=None):
     end = time.monotonic() + deadline
     while True:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}",
+            data=None if post is None else json.dumps(post).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
             data = json.loads(response.read())
         if until(data) or time.monotonic() > end:
             return data
@@ -63,6 +67,12 @@ def test_tensorboard_shows_every_kind_of_summary(cnn_run, load_fast):
         assert "l2board/setup" in text["run/train"]
         plugins = get_json(port, "/data/plugins_listing")
         assert plugins["hparams"]["enabled"]
+        experiment = get_json(port, "/data/plugin/hparams/experiment", post={"experimentName": ""})
+        hparams = {h["name"]: h for h in experiment["hparamInfos"]}
+        assert hparams["l2/fc1/kernel"]["domainInterval"]["minValue"] == pytest.approx(0.01)
+        assert hparams["regularization"]["domainDiscrete"] == ["L2 0.01 on every layer (99.97% of weights)"]
+        metrics = {(m["name"]["group"], m["name"]["tag"]) for m in experiment["metricInfos"]}
+        assert ("validation", "epoch_data_loss") in metrics
     finally:
         process.terminate()
         try:
