@@ -21,9 +21,14 @@ setup(
         # The offline demo trains on scikit-learn's bundled handwritten digits:
         # real images that need no download.
         "scikit-learn",
+        # C CRC32C for checking event files without TensorFlow (Google's,
+        # also behind google-cloud-storage); pure Python would be ~100x slower.
+        "google-crc32c>=1.5",
+        # l2board compare --plot.
+        "matplotlib>=3.6",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout"],
+        "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6"],
     },
     entry_points={
         "console_scripts": ["l2board = l2board.cli:main"],

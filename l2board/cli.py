@@ -38,6 +38,51 @@ def demo(logdir, epochs, train_size, seed):
     click.echo(f"Open them with: tensorboard --logdir {logdir}")
 
 
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, metavar="RUN...")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "markdown"]),
+              default="table", show_default=True, help="Output format; the JSON is documented in docs/compare-json.md.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Also draw the curves into this .png, .svg or .pdf file.")
+@click.option("--metric", default=None, help="Accuracy-like metric to compare (default: accuracy, or the one all runs share).")
+@click.option("--baseline", default=None, help="Run or configuration to compare against (default: the first).")
+@click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Patience of the EarlyStopping that is replayed on val_loss.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to this file instead of the terminal.")
+def compare(runs, output_format, plot_path, metric, baseline, patience, output):
+    """Compare runs with and without L2: did it reduce overfitting?
+
+    Each RUN is a log folder (as L2Monitor or keras.callbacks.TensorBoard
+    writes it), a folder holding runs, an event file, or a glob pattern. Runs
+    whose names differ only by a seed suffix (run-seed0, run-seed1 or
+    run/seed0, ...) are averaged as one configuration.
+    """
+    from l2board.analysis import compare_runs
+    from l2board.logs import read_runs
+    from l2board.report import render
+
+    comparison = compare_runs(read_runs(runs), baseline=baseline, metric=metric, patience=patience)
+    for warning in comparison.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if plot_path:
+        from l2board.plotting import plot_comparison
+
+        plot_comparison(comparison, plot_path)
+    text = render(comparison, output_format, colour=output is None and sys.stdout.isatty())
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError as error:
+            raise L2BoardError(f"Cannot write the report to '{output}': {error.strerror or error}.") from None
+        click.echo(f"Report written to {output}")
+    else:
+        click.echo(text)
+    if plot_path:
+        click.echo(f"Plot written to {plot_path}", err=output_format != "table" and output is None)
+
+
 def _quiet_tensorflow():
     """Imports TensorFlow without its C++ start-up notices on stderr.
 
