@@ -42,7 +42,7 @@ def masked_crc32c(data):
     Example:
 
     >>> hex(masked_crc32c(b"hello"))
-    '0xd787d7a5'
+    '0x191c1fbb'
     """
     crc = google_crc32c.value(bytes(data))
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF

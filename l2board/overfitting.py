@@ -115,7 +115,7 @@ def early_stopping_epoch(validation_losses, patience=5, min_delta=0.0, epochs=No
             wait += 1
         else:
             wait += 1
-            if best is None or value - min_delta < best:
+            if best is None or value + min_delta < best:
                 best = value
                 wait = 0
                 continue

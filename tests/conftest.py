@@ -87,3 +87,31 @@ def cnn_run(tmp_path_factory):
         "validation": read_run(os.path.join(log_dir, "validation")),
         "root": read_run(log_dir),
     }
+
+
+def write_run(folder, train=None, validation=None, setup=None, steps=None):
+    """Writes a run with tf.summary as L2Monitor lays it out, for exact expected values.
+
+    Args:
+        folder: the run folder.
+        train, validation: `{tag: [value per epoch]}` or `{tag: {step: value}}`.
+        setup: a `RegularizationSetup` to store as `l2board/setup_json`.
+        steps: epoch numbers of list values (default 0, 1, ...).
+    """
+    import tensorflow as tf
+
+    from l2board import tags
+
+    for sub, values in ((tags.TRAIN_DIR, train or {}), (tags.VALIDATION_DIR, validation or {})):
+        if not values and not (sub == tags.TRAIN_DIR and setup):
+            continue
+        writer = tf.summary.create_file_writer(os.path.join(str(folder), sub))
+        with writer.as_default():
+            if sub == tags.TRAIN_DIR and setup is not None:
+                tf.summary.text(tags.SETUP_JSON, setup.to_json(), step=0)
+            for tag, series in values.items():
+                points = series.items() if isinstance(series, dict) else zip(steps or range(len(series)), series)
+                for step, value in points:
+                    tf.summary.scalar(tag, value, step=step)
+        writer.close()
+    return str(folder)

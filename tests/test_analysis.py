@@ -1,0 +1,163 @@
+"""The comparison: exact numbers from written logs, seeds, verdicts, Keras-only logs."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import write_run
+
+from l2board.analysis import UNKNOWN_SETUP, compare_runs, configuration_of
+from l2board.errors import L2BoardError
+from l2board.logs import read_runs
+from l2board.regularization_setup import RegularizationSetup, WeightVariable
+
+NO_L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True),), optimizer="Adam")
+L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True, "L2", l2=0.01),), optimizer="Adam")
+
+
+def l2monitor_like_run(folder, setup, train_acc, val_acc, train_data, val_data, penalty=0.0):
+    epochs = len(train_acc)
+    write_run(
+        folder, setup=setup,
+        train={"epoch_accuracy": train_acc, "epoch_data_loss": train_data,
+               "epoch_loss": [d + penalty for d in train_data], "epoch_penalty": [penalty] * epochs,
+               "epoch_penalty_share": [penalty / (d + penalty) for d in train_data],
+               "weight_norm_total/l2": [10.0 - e for e in range(epochs)]},
+        validation={"epoch_accuracy": val_acc, "epoch_data_loss": val_data,
+                    "epoch_loss": [d + penalty for d in val_data]})
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    l2monitor_like_run(root / "no_l2", NO_L2,
+                       train_acc=[0.5, 0.7, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0],
+                       val_acc=[0.45, 0.6, 0.65, 0.64, 0.63, 0.62, 0.62, 0.61],
+                       train_data=[1.2, 0.8, 0.4, 0.2, 0.1, 0.05, 0.03, 0.02],
+                       val_data=[1.0, 0.8, 0.7, 0.75, 0.85, 0.9, 1.0, 1.05])
+    l2monitor_like_run(root / "l2", L2,
+                       train_acc=[0.5, 0.7, 0.8, 0.85, 0.88, 0.9, 0.9, 0.9],
+                       val_acc=[0.45, 0.6, 0.66, 0.68, 0.69, 0.7, 0.7, 0.7],
+                       train_data=[1.2, 0.8, 0.6, 0.5, 0.45, 0.4, 0.4, 0.4],
+                       val_data=[1.0, 0.8, 0.7, 0.65, 0.62, 0.6, 0.6, 0.61], penalty=0.1)
+    return root
+
+
+def test_exact_numbers(two_runs):
+    comparison = compare_runs(read_runs([two_runs / "no_l2", two_runs / "l2"]))
+    base, l2 = comparison.runs
+    assert comparison.metric == "accuracy" and comparison.baseline == "no_l2"
+    assert base.label == "no regularization" and l2.label == "L2 0.01 on dense (100% of weights)"
+    assert base.final_val_metric == pytest.approx(0.61)
+    assert (base.best_val_metric, base.best_epoch) == (pytest.approx(0.65), 2)
+    assert base.metric_gap_final_pp == pytest.approx(39.0)
+    assert base.metric_gap_best_pp == pytest.approx(25.0)
+    assert base.data_loss_gap_final == pytest.approx(1.03)
+    assert base.data_loss_gap_best == pytest.approx(0.3)
+    assert (base.onset_epoch, base.min_val_data_loss) == (2, pytest.approx(0.7))
+    assert base.rise_after_onset == pytest.approx(0.35)
+    assert base.generalization_loss_percent == pytest.approx(50.0)
+    assert base.early_stopping_epoch == 7  # best at 2, five epochs without improvement
+    assert l2.onset_epoch == 5 and l2.generalization_loss_percent == pytest.approx(100 * (0.61 / 0.6 - 1))
+    assert l2.early_stopping_epoch is None
+    assert l2.final_penalty == pytest.approx(0.1)
+    assert l2.final_penalty_share_percent == pytest.approx(20.0)
+    assert l2.final_weight_l2 == 3.0
+    change = comparison.changes["l2"]["metric_gap_final_pp"]
+    assert change.difference == pytest.approx(20.0 - 39.0) and change.resolved is None
+    assert comparison.changes["l2"]["final_val_metric"].difference == pytest.approx(0.09)
+    assert comparison.verdict == [
+        "l2 overfits less than no_l2: final accuracy gap 20.0 pp against 39.0 pp (-19.0 pp), "
+        "validation data loss ended 2% above its minimum against 50% (unreplicated: one run per configuration).",
+        "It gained 9.0 pp of final validation accuracy (70.0% against 61.0%).",
+    ]
+
+
+def test_baseline_choice_and_json_contract(two_runs):
+    comparison = compare_runs(read_runs([two_runs / "no_l2", two_runs / "l2"]), baseline="l2", patience=3)
+    data = json.loads(comparison.to_json())
+    assert data["format_version"] == 1 and data["baseline"] == "l2" and data["patience"] == 3
+    assert [r["name"] for r in data["runs"]] == ["no_l2", "l2"]
+    assert data["runs"][0]["early_stopping_epoch"] == 5
+    assert set(data["changes"]) == {"no_l2"}
+    assert data["verdict"][0].startswith("no_l2 overfits more than l2")
+    with pytest.raises(L2BoardError, match="No run or configuration named 'l3'; the runs are: no_l2, l2."):
+        compare_runs(read_runs([two_runs / "no_l2", two_runs / "l2"]), baseline="l3")
+
+
+@pytest.fixture(scope="module")
+def seeded_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("seeds")
+    gaps = {"none": [0.30, 0.32, 0.34], "l2": [0.10, 0.12, 0.14], "close": [0.31, 0.33, 0.35]}
+    setups = {"none": NO_L2, "l2": L2, "close": L2}
+    for config, values in gaps.items():
+        for seed, gap in enumerate(values):
+            l2monitor_like_run(root / f"{config}-seed{seed}", setups[config],
+                               train_acc=[0.9, 1.0], val_acc=[0.8, 1.0 - gap],
+                               train_data=[0.5, 0.1], val_data=[0.6, 0.8])
+    return root
+
+
+def test_seeds_are_averaged_and_the_verdict_respects_their_spread(seeded_runs):
+    comparison = compare_runs(read_runs([seeded_runs / f"none-seed{s}" for s in range(3)]
+                                        + [seeded_runs / f"l2-seed{s}" for s in range(3)]
+                                        + [seeded_runs / f"close-seed{s}" for s in range(3)]))
+    names = [c.name for c in comparison.configurations]
+    assert names == ["none", "l2", "close"]
+    none, l2, close = comparison.configurations
+    assert none.runs == ["none-seed0", "none-seed1", "none-seed2"]
+    assert none.mean["metric_gap_final_pp"] == pytest.approx(32.0)
+    assert none.std["metric_gap_final_pp"] == pytest.approx(2.0)
+    assert comparison.changes["l2"]["metric_gap_final_pp"].resolved is True
+    assert comparison.changes["close"]["metric_gap_final_pp"].resolved is False
+    verdict = " ".join(comparison.verdict)
+    assert "l2 overfits less than none: final accuracy gap 12.0 pp against 32.0 pp (-20.0 pp)" in verdict
+    assert f"beyond the seed-to-seed spread of ±{math.hypot(2, 2):.1f} pp" in verdict
+    assert "close and none overfit alike" in verdict and "within the seed-to-seed spread" in verdict
+
+
+def test_configuration_names():
+    assert configuration_of("runs/l2-seed0", "x") == "runs/l2"
+    assert configuration_of("runs/l2_SEED12", "x") == "runs/l2"
+    assert configuration_of("runs/l2/seed1", "x") == "runs/l2"
+    assert configuration_of("runs/l2", "x") == "runs/l2"
+
+
+def test_keras_tensorboard_logs_give_what_they_can(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax",
+                                                                    kernel_regularizer=keras.regularizers.L2(0.1))])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, validation_split=0.25, epochs=3, verbose=0,
+                        callbacks=[keras.callbacks.TensorBoard(str(tmp_path / "keras_only"), histogram_freq=1)])
+    (report,) = compare_runs(read_runs([tmp_path / "keras_only"])).runs
+    assert report.label == UNKNOWN_SETUP and not report.logged_by_l2monitor
+    assert report.final_val_metric == pytest.approx(history.history["val_accuracy"][-1])
+    assert report.metric_gap_final_pp == pytest.approx(
+        100 * (history.history["accuracy"][-1] - history.history["val_accuracy"][-1]))
+    assert report.onset_epoch is None and report.generalization_loss_percent is None
+    assert any("Keras adds the penalties to loss and val_loss" in m for m in report.missing)
+    assert report.early_stopping_monitor == "val_loss"
+
+
+def test_runs_without_validation_or_a_shared_metric_are_refused(tmp_path):
+    write_run(tmp_path / "train_only", train={"epoch_loss": [1.0, 0.5], "epoch_accuracy": [0.5, 0.6]})
+    with pytest.raises(L2BoardError, match="Run 'train_only' has no validation values"):
+        compare_runs(read_runs([tmp_path / "train_only"]))
+    write_run(tmp_path / "a", train={"epoch_accuracy": [0.5]}, validation={"epoch_accuracy": [0.4]})
+    write_run(tmp_path / "b", train={"epoch_binary_accuracy": [0.5]}, validation={"epoch_binary_accuracy": [0.4]})
+    with pytest.raises(L2BoardError, match="share no accuracy metric.*'a' logs accuracy; 'b' logs binary_accuracy"):
+        compare_runs(read_runs([tmp_path / "a", tmp_path / "b"]))
+    with pytest.raises(L2BoardError, match="Run 'a' has no metric 'auc'"):
+        compare_runs(read_runs([tmp_path / "a", tmp_path / "b"]), metric="auc")
+    # Regression runs share no accuracy metric at all: losses only.
+    write_run(tmp_path / "r1", train={"epoch_loss": [1.0], "epoch_data_loss": [1.0]},
+              validation={"epoch_loss": [1.2], "epoch_data_loss": [1.2]})
+    comparison = compare_runs(read_runs([tmp_path / "r1"]))
+    assert comparison.metric is None and comparison.runs[0].data_loss_gap_final == pytest.approx(0.2)
