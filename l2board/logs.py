@@ -12,13 +12,18 @@ import dataclasses
 import glob
 import os
 
+import struct
+
 import numpy as np
 
 from l2board import tags
 from l2board.errors import L2BoardError
-from l2board.event_files import FileDamage, iter_events, tensor_to_array
+from tensorboard.compat.proto import event_pb2
+
+from l2board.event_files import FileDamage, iter_records, tensor_to_array, tensor_to_float
 
 FOLDERS = (tags.TRAIN_DIR, tags.VALIDATION_DIR)
+_FLOAT32 = struct.Struct("<f")
 ROOT = ""
 
 
@@ -154,85 +159,130 @@ def find_runs(paths):
     return [(os.path.relpath(os.path.abspath(r), parent), r) for r in unique]
 
 
-class _SeriesBuilder:
-    __slots__ = ("steps", "values")
+@dataclasses.dataclass
+class _FileContents:
+    """What one event file holds: `{(folder, tag): ([steps], [values])}` and the rest."""
 
-    def __init__(self):
-        self.steps = []
-        self.values = []
-
-    def add(self, step, value):
-        # TensorBoard's rule for restarted runs: a step at or before the
-        # last one replaces the points from that step on.
-        if self.steps and step <= self.steps[-1]:
-            cut = bisect.bisect_left(self.steps, step)
-            del self.steps[cut:], self.values[cut:]
-        self.steps.append(step)
-        self.values.append(value)
+    scalars: dict
+    texts: dict
+    other_tags: dict
+    damage: FileDamage
 
 
-def _plugin_of(value, plugins, key):
-    if value.HasField("metadata") and value.metadata.plugin_data.plugin_name:
-        plugins[key] = value.metadata.plugin_data.plugin_name
-    return plugins.get(key, "")
+def _run_sources(folder):
+    sources = [(ROOT, f) for f in _event_files(folder)]
+    return sources + [(sub, f) for sub in FOLDERS for f in _event_files(os.path.join(folder, sub))]
 
 
-def read_run(folder, name=None):
+def read_run(folder, name=None, contents=None):
     """Reads the scalars and texts of one run folder.
 
     Args:
         folder: the run folder.
         name: its name in reports (default: the folder's name).
+        contents: the `_FileContents` of its event files, when already read
+            (by `read_runs`, in parallel).
 
     Returns:
         A `RunLog`. Damaged files are read as far as they can be and listed
         in `damage`; nothing that failed a checksum is returned as data.
     """
     run = RunLog(name=name or os.path.basename(os.path.abspath(folder)), path=folder)
-    sources = [(ROOT, f) for f in _event_files(folder)]
-    sources += [(sub, f) for sub in FOLDERS for f in _event_files(os.path.join(folder, sub))]
+    sources = _run_sources(folder)
+    if contents is None:
+        contents = [_read_file(path, sub) for sub, path in sources]
     flat = not any(sub for sub, _ in sources)
-    scalars, texts, plugins = {}, {}, {}
-    for sub, path in sources:
+    merged = {}
+    for part in contents:  # in file-name order, as TensorBoard reads them
         run.event_files += 1
-        damage = FileDamage(path)
-        for event in iter_events(path, damage):
-            if not event.HasField("summary"):
-                continue
-            step = event.step
-            for value in event.summary.value:
-                key = (sub, value.tag)
-                plugin = _plugin_of(value, plugins, key)
-                kind = value.WhichOneof("value")
-                if kind == "simple_value":
-                    number = float(value.simple_value)
-                elif kind == "tensor" and plugin in ("scalars", "text"):
-                    try:
-                        array = tensor_to_array(value.tensor)
-                    except ValueError:
-                        damage.bad_records += 1
-                        continue
-                    if plugin == "text":
-                        texts.setdefault(key, []).append((step, _as_text(array)))
-                        continue
-                    if array.size != 1:
-                        continue
-                    number = float(array.reshape(()))
-                else:
-                    if kind is not None:
-                        run.other_tags[key] = plugin or kind
-                    continue
-                scalars.setdefault(key, _SeriesBuilder()).add(step, number)
-        if damage:
-            run.damage.append(damage)
-    for (sub, tag), builder in scalars.items():
+        if part.damage:
+            run.damage.append(part.damage)
+        run.other_tags.update(part.other_tags)
+        for key, (steps, values) in part.scalars.items():
+            if key in merged:
+                # TensorBoard's rule for restarted runs: a later file going
+                # back to an earlier step replaces the points from that step on.
+                old_steps, old_values = merged[key]
+                cut = bisect.bisect_left(old_steps, steps[0])
+                merged[key] = (old_steps[:cut] + steps, old_values[:cut] + values)
+            else:
+                merged[key] = (steps, values)
+        for key, points in part.texts.items():
+            run.texts.setdefault(key, []).extend(points)
+    for (sub, tag), (steps, values) in merged.items():
         if flat:
             sub, tag = _flat_folder(tag)
-        run.scalars[(sub, tag)] = Series(np.array(builder.steps, dtype=np.int64),
-                                         np.array(builder.values, dtype=np.float64))
-    for key, points in texts.items():
+        run.scalars[(sub, tag)] = Series(np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64))
+    for key, points in run.texts.items():
         run.texts[key] = sorted(points, key=lambda p: p[0])
     return run
+
+
+def _scalar_of_unknown_plugin(value):
+    # A tag whose metadata was lost with a damaged first record: a
+    # one-element float tensor is read as a scalar rather than dropped.
+    tensor = value.tensor
+    return tensor_to_float(tensor) if tensor.dtype in (1, 2, 19) else None
+
+
+def _read_file(path, sub):
+    """Reads one event file's scalars and texts.
+
+    This is the reader's inner loop, once per summary value: it looks the
+    plugin of a tag up once (TensorFlow writes the metadata only with a
+    tag's first value in each file) and reads scalars without NumPy.
+    """
+    damage = FileDamage(path)
+    scalars, texts, other_tags, plugins = {}, {}, {}, {}
+    parse = event_pb2.Event.FromString
+    unpack_float = _FLOAT32.unpack
+    for data in iter_records(path, damage):
+        try:
+            event = parse(data)
+        except Exception:  # noqa: BLE001 - protobuf raises DecodeError and others
+            damage.bad_records += 1
+            continue
+        step = event.step
+        for value in event.summary.value:
+            key = (sub, value.tag)
+            plugin = plugins.get(key)
+            if plugin is None:
+                plugin = plugins[key] = value.metadata.plugin_data.plugin_name
+            if plugin == "scalars":
+                tensor = value.tensor
+                content = tensor.tensor_content
+                if tensor.dtype == 1 and len(content) == 4:  # float32, as tf.summary.scalar writes
+                    number = unpack_float(content)[0]
+                else:
+                    number = tensor_to_float(tensor)
+                    if number is None:
+                        damage.bad_records += 1
+                        continue
+            elif plugin == "text":
+                try:
+                    texts.setdefault(key, []).append((step, _as_text(tensor_to_array(value.tensor))))
+                except ValueError:
+                    damage.bad_records += 1
+                continue
+            else:
+                kind = value.WhichOneof("value")
+                if kind == "simple_value":
+                    number = value.simple_value
+                elif not plugin and kind == "tensor" and (number := _scalar_of_unknown_plugin(value)) is not None:
+                    pass
+                else:
+                    other_tags[key] = plugin or kind
+                    continue
+            series = scalars.get(key)
+            if series is None:
+                series = scalars[key] = ([], [])
+            steps, values = series
+            if steps and step <= steps[-1]:
+                cut = bisect.bisect_left(steps, step)
+                del steps[cut:], values[cut:]
+            steps.append(step)
+            values.append(number)
+    return _FileContents(scalars, texts, other_tags, damage)
 
 
 def _flat_folder(tag):
@@ -247,10 +297,51 @@ def _as_text(array):
     return item.decode("utf-8", errors="replace") if isinstance(item, bytes) else str(item)
 
 
+# Below this many bytes of event files, starting worker processes costs
+# more than it saves.
+PARALLEL_MIN_BYTES = 8 << 20
+
+
+def _read_file_job(job):
+    return _read_file(*job)
+
+
+def _read_in_parallel(jobs):
+    """Reads files in worker processes when that pays and is safe, else returns None."""
+    import multiprocessing
+    import sys
+
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(jobs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    if "tensorflow" in sys.modules:
+        return None  # forking a process that runs TensorFlow's threads is unsafe
+    try:
+        size = sum(os.path.getsize(path) for path, _ in jobs)
+    except OSError:
+        return None
+    if size < PARALLEL_MIN_BYTES:
+        return None
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(_read_file_job, jobs, chunksize=1)
+
+
 def read_runs(paths):
     """Finds and reads every run under `paths` (see `find_runs`).
+
+    Large log sets are read by one worker process per core.
 
     Returns:
         A list of `RunLog`, in the order found.
     """
-    return [read_run(folder, name) for name, folder in find_runs(paths)]
+    found = find_runs(paths)
+    sources = [_run_sources(folder) for _, folder in found]
+    jobs = [(path, sub) for run_sources in sources for sub, path in run_sources]
+    contents = _read_in_parallel(jobs)
+    if contents is None:
+        return [read_run(folder, name) for name, folder in found]
+    runs, position = [], 0
+    for (name, folder), run_sources in zip(found, sources):
+        runs.append(read_run(folder, name, contents[position:position + len(run_sources)]))
+        position += len(run_sources)
+    return runs
