@@ -141,6 +141,10 @@ SUMMARY_FIELDS = (
 )
 
 
+# Per-variable weight norms join the summary numbers under this prefix.
+LAYER_NORM_PREFIX = "weight_l2/"
+
+
 def _aligned(a, b):
     """Values of two series at the steps both have."""
     common, ia, ib = np.intersect1d(a.steps, b.steps, return_indices=True)
@@ -356,6 +360,9 @@ def summarize_configurations(reports):
         mean, std = {}, {}
         for field in SUMMARY_FIELDS:
             mean[field], std[field] = mean_and_std([getattr(m, field) for m in members])
+        for variable in sorted(set.intersection(*(set(m.layer_weight_l2) for m in members))):
+            field = LAYER_NORM_PREFIX + variable
+            mean[field], std[field] = mean_and_std([m.layer_weight_l2[variable] for m in members])
         configurations.append(ConfigurationReport(name, label, [m.name for m in members], mean, std))
     return configurations
 
@@ -363,13 +370,13 @@ def summarize_configurations(reports):
 def compare_configurations(baseline, other):
     """Returns `{field: Change}` of `other` against `baseline`."""
     changes = {}
-    for field in SUMMARY_FIELDS:
-        a, b = baseline.mean[field], other.mean[field]
+    for field in other.mean:
+        a, b = baseline.mean.get(field), other.mean[field]
         if a is None or b is None:
             changes[field] = Change(field, a, b, None, None, None)
             continue
         relative = 100.0 * (b - a) / abs(a) if a else None
-        resolved = difference_is_resolved(a, baseline.std[field], b, other.std[field])
+        resolved = difference_is_resolved(a, baseline.std.get(field), b, other.std[field])
         changes[field] = Change(field, a, b, b - a, relative, resolved)
     return changes
 

@@ -9,7 +9,7 @@ import io
 
 import click
 
-from l2board.analysis import SUMMARY_FIELDS
+from l2board.analysis import LAYER_NORM_PREFIX, SUMMARY_FIELDS
 
 # (row title, field, kind, better): kind says how to print the number,
 # better which direction of change is good (None: neither).
@@ -99,12 +99,19 @@ def _title(template, comparison):
 
 
 def _rows(comparison):
+    columns = _columns(comparison)
     rows = []
     for template, field, kind, better in ROWS:
         if comparison.metric is None and "{metric}" in template:
             continue
-        cells = [_cell(c, ch, field, kind) + (better,) for c, ch in _columns(comparison)]
-        rows.append((_title(template, comparison), cells))
+        rows.append((_title(template, comparison), [_cell(c, ch, field, kind) + (better,) for c, ch in columns]))
+        if field == "final_weight_l2":
+            # Per-variable kernels' norms, where every configuration logged them.
+            shared = set.intersection(*(set(c.mean) for c, _ in columns))
+            for layer_field in sorted(f for f in shared if f.startswith(LAYER_NORM_PREFIX)
+                                      and f.endswith("kernel")):
+                title = "  " + layer_field[len(LAYER_NORM_PREFIX):]
+                rows.append((title, [_cell(c, ch, layer_field, "loss") + (None,) for c, ch in columns]))
     return rows
 
 

@@ -55,6 +55,7 @@ def test_table_report(real_runs):
     assert "l2: L2 0.01 on every layer (99% of weights)" in out
     assert "accuracy gap, final (train - val)" in out and "generalization loss GL at end" in out
     assert "Verdict: l2 overfits" in out and "pp" in out
+    assert "  hidden/kernel " in out and "  output/kernel " in out  # per-layer weight norms
     assert "\x1b[" not in out  # no colour codes when not on a terminal
 
 
@@ -83,6 +84,9 @@ def test_json_csv_markdown_agree(real_runs):
     gap = by_name["no_l2"]["metric_gap_final_pp"]
     assert f"{gap:.1f} pp" in markdown and "**Verdict:**" in markdown
     assert by_name["l2"]["final_penalty"] > 0 and by_name["no_l2"]["final_penalty"] == 0
+    configuration = {c["name"]: c for c in data["configurations"]}["l2"]
+    assert configuration["mean"]["weight_l2/hidden/kernel"] == pytest.approx(by_name["l2"]["layer_weight_l2"]["hidden/kernel"])
+    assert data["changes"]["no_l2"]["weight_l2/hidden/kernel"]["difference"] > 0  # L2 kept the weights smaller
 
 
 @pytest.mark.parametrize("name", ["report.png", "report.svg"])
