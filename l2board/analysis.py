@@ -385,44 +385,66 @@ def _fmt_pct(fraction):
     return f"{100 * fraction:.1f}%"
 
 
+def _signed(value, unit):
+    text = f"{abs(value):.1f} {unit}".strip() if unit else f"{abs(value):.3f}"
+    return ("+" if value >= 0 else "-") + text
+
+
+def _plain(value, unit):
+    return f"{value:.1f} {unit}".strip() if unit else f"{value:.3f}"
+
+
+def _direction(difference, unit):
+    if unit == "pp" and abs(difference) < 1.0:
+        return "overfits about as much as"
+    return "overfits less than" if difference < 0 else "overfits more than"
+
+
 def verdict_sentences(baseline, other, changes, metric):
-    """Writes the verdict on `other` against `baseline` in one or two sentences."""
+    """Writes the verdict on `other` against `baseline` in one or two sentences.
+
+    The overfitting measure is the final accuracy gap (or, without an
+    accuracy-like metric, the data-loss gap), seconded by Prechelt's
+    generalization loss of the validation data loss. With several seeds per
+    configuration, a difference is claimed only beyond the seed-to-seed
+    spread; with one, the verdict says it is unreplicated.
+    """
     replicated = len(baseline.runs) > 1 and len(other.runs) > 1
     gap = changes["metric_gap_final_pp"]
-    measure, unit = "final accuracy gap" if metric and "acc" in metric else f"final {metric} gap", "pp"
+    measure, unit = ("final accuracy gap" if metric and "acc" in metric else f"final {metric} gap"), "pp"
     if gap.difference is None:
         gap = changes["data_loss_gap_final"]
         measure, unit = "final data-loss gap (validation minus training)", ""
     if gap.difference is None:
         return [f"{other.name} and {baseline.name} cannot be compared on overfitting: "
                 "neither an accuracy-like metric nor L2Monitor's data loss is shared."]
-    spread = None
-    if replicated:
-        s_a, s_b = baseline.std[gap.field], other.std[gap.field]
-        spread = math.hypot(s_a or 0.0, s_b or 0.0)
-
-    def amount(value):
-        return f"{value:.1f} {unit}".strip() if unit else f"{value:.3f}"
-
-    if replicated and not gap.resolved:
-        first = (f"{other.name} and {baseline.name} overfit alike: their {measure}s "
-                 f"({amount(gap.value)} and {amount(gap.baseline)}) differ by {amount(abs(gap.difference))}, "
-                 f"within the seed-to-seed spread of ±{amount(spread)}.")
+    gl = changes["generalization_loss_percent"]
+    has_gl = gl.difference is not None
+    gap_text = f"{measure} {_plain(gap.value, unit)} against {_plain(gap.baseline, unit)} ({_signed(gap.difference, unit)}"
+    gl_text = (f"validation data loss ended {gl.value:.0f}% above its minimum against {gl.baseline:.0f}% "
+               f"({_signed(gl.difference, 'pp')}") if has_gl else ""
+    if not replicated:
+        first = f"{other.name} {_direction(gap.difference, unit)} {baseline.name}: {gap_text})"
+        first += f", {gl_text})" if has_gl else ""
+        first += "; unreplicated: one run per configuration."
     else:
-        if unit == "pp" and abs(gap.difference) < 1.0:
-            direction = "overfits about as much as"
+        def spread(change, unit_):
+            width = math.hypot(baseline.std.get(change.field) or 0.0, other.std.get(change.field) or 0.0)
+            where = "beyond" if change.resolved else "within"
+            return f", {where} the seed-to-seed spread of ±{_plain(width, unit_)})"
+
+        gap_part = gap_text + spread(gap, unit)
+        gl_part = gl_text + spread(gl, "pp") if has_gl else ""
+        if gap.resolved:
+            first = f"{other.name} {_direction(gap.difference, unit)} {baseline.name}: {gap_part}"
+            first += f"; {gl_part}." if has_gl else "."
+        elif has_gl and gl.resolved:
+            less = "less" if gl.difference < 0 else "more"
+            first = (f"{other.name} overfits {less} than {baseline.name} by its validation data loss, which "
+                     f"{gl_part[len('validation data loss '):]}; its {gap_part}.")
         else:
-            direction = "overfits less than" if gap.difference < 0 else "overfits more than"
-        first = (f"{other.name} {direction} {baseline.name}: {measure} {amount(gap.value)} "
-                 f"against {amount(gap.baseline)} ({'+' if gap.difference >= 0 else '-'}{amount(abs(gap.difference))})")
-        gl = changes["generalization_loss_percent"]
-        if gl.difference is not None:
-            first += (f", validation data loss ended {gl.value:.0f}% above its minimum "
-                      f"against {gl.baseline:.0f}%")
-        if replicated:
-            first += f", beyond the seed-to-seed spread of ±{amount(spread)}."
-        else:
-            first += " (unreplicated: one run per configuration)."
+            first = f"{other.name} and {baseline.name} overfit alike: {gap_part}"
+            first += f"; {gl_part}." if has_gl else "."
     sentences = [first]
     val = changes["final_val_metric"]
     if val.difference is not None:
@@ -431,8 +453,12 @@ def verdict_sentences(baseline, other, changes, metric):
             sentences.append(f"Final validation {metric} is unchanged ({_fmt_pct(val.value)}).")
         else:
             verb = "cost" if points < 0 else "gained"
+            spread_note = ""
+            if replicated:
+                width = 100.0 * math.hypot(baseline.std.get(val.field) or 0.0, other.std.get(val.field) or 0.0)
+                spread_note = f", {'beyond' if val.resolved else 'within'} the spread of ±{width:.1f} pp"
             sentences.append(f"It {verb} {abs(points):.1f} pp of final validation {metric} "
-                             f"({_fmt_pct(val.value)} against {_fmt_pct(val.baseline)}).")
+                             f"({_fmt_pct(val.value)} against {_fmt_pct(val.baseline)}{spread_note}).")
     return sentences
 
 

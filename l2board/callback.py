@@ -1,6 +1,5 @@
 """`L2Monitor`: the Keras callback that makes regularization visible in TensorBoard."""
 
-import datetime
 import inspect
 import math
 import os
@@ -27,7 +26,8 @@ from l2board.penalties import (
     weight_norms,
 )
 from l2board.regularization_setup import format_percent
-from l2board.summary_writing import RunWriter, as_float, ensure_writable_dir
+from l2board.run_folders import ensure_writable_dir, make_fresh_log_dir
+from l2board.summary_writing import RunWriter, as_float
 
 LOW_COVERAGE = 0.01
 HIGH_PENALTY_SHARE = 0.5
@@ -38,42 +38,6 @@ PENALTY_SAMPLES_PER_EPOCH = 32
 
 class L2MonitorWarning(UserWarning):
     """A plain-words warning about a model's regularization, given once per run."""
-
-
-def make_fresh_log_dir(parent="logs", prefix="", now=None):
-    """Creates a new run folder under `parent`, named by date and time.
-
-    Creating it is atomic, so two trainings started in the same second (or
-    two processes) never share a folder.
-
-    Args:
-        parent: the folder that holds runs; created if needed.
-        prefix: put before the date, e.g. `"demo-"`.
-        now: the time to name the run by (default: now).
-
-    Returns:
-        The new folder's path, such as `logs/20261127-031500`, with a
-        suffix `-2`, `-3`, ... when that name is taken.
-
-    Raises:
-        UnwritableLogDirError: when `parent` cannot be created or written.
-
-    Example:
-
-    ```python
-    make_fresh_log_dir("logs")  # 'logs/20261127-031500', now created
-    ```
-    """
-    ensure_writable_dir(parent)
-    base = os.path.join(parent, prefix + (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S"))
-    path, n = base, 1
-    while True:
-        try:
-            os.mkdir(path)
-            return path
-        except FileExistsError:
-            n += 1
-            path = f"{base}-{n}"
 
 
 class L2Monitor(keras.callbacks.Callback):

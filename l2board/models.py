@@ -3,11 +3,9 @@
 `documented_cnn` is the tutorial's CIFAR-100 network, layer for layer, with
 stable layer names so that the logs of two runs line up tag by tag.
 `tutorial_mlp` is its second example, the 5-layer MLP that TF1 regularized
-through a collection.
+through a collection. Keras is imported when a model is built, so that the
+layer names can be read by tools that never load TensorFlow.
 """
-
-import keras
-from keras import layers
 
 CNN_LAYER_NAMES = ("conv1", "pool1", "conv2", "pool2", "flatten", "fc1", "output")
 CNN_WEIGHT_LAYERS = ("conv1", "conv2", "fc1", "output")
@@ -72,6 +70,9 @@ def documented_cnn(
     >>> model.count_params()
     4351524
     """
+    import keras
+    from keras import layers
+
     _check_factor(l2)
     chosen = _resolve_l2_layers(l2_layers, CNN_WEIGHT_LAYERS) if l2 else set()
 
@@ -129,6 +130,9 @@ def tutorial_mlp(layer_sizes=(2, 10, 10, 10, 1), l2=0.001, compile=True):
     >>> [layer.name for layer in model.layers]
     ['dense1', 'dense2', 'dense3', 'output']
     """
+    import keras
+    from keras import layers
+
     _check_factor(l2)
     if len(layer_sizes) < 2:
         raise ValueError("layer_sizes needs an input width and at least one layer.")

@@ -6,41 +6,15 @@ writer when `update_freq` is an integer, and summaries written under it
 outside the chosen steps are silently dropped.
 """
 
-import os
-
 import keras
 import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.histogram import metadata as histogram_metadata
 
-from l2board.errors import UnwritableLogDirError
 from l2board.histograms import DEFAULT_BUCKET_COUNT, histogram_buckets
+from l2board.run_folders import ensure_writable_dir
 
 _HISTOGRAM_METADATA = histogram_metadata.create_summary_metadata(display_name="", description="")
-
-
-def ensure_writable_dir(path):
-    """Creates a local folder if needed and checks that files can be written in it.
-
-    Args:
-        path: the folder. Remote paths (with `://`) are left to TensorFlow.
-
-    Raises:
-        UnwritableLogDirError: with one sentence naming the folder and why.
-    """
-    if "://" in path:
-        return
-    try:
-        os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, f".l2board-write-check-{os.getpid()}")
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise UnwritableLogDirError(
-            f"Cannot write TensorBoard logs to '{path}': {reason}."
-        ) from None
 
 
 class RunWriter:

@@ -69,7 +69,8 @@ def test_exact_numbers(two_runs):
     assert comparison.changes["l2"]["final_val_metric"].difference == pytest.approx(0.09)
     assert comparison.verdict == [
         "l2 overfits less than no_l2: final accuracy gap 20.0 pp against 39.0 pp (-19.0 pp), "
-        "validation data loss ended 2% above its minimum against 50% (unreplicated: one run per configuration).",
+        "validation data loss ended 2% above its minimum against 50% (-48.3 pp); "
+        "unreplicated: one run per configuration.",
         "It gained 9.0 pp of final validation accuracy (70.0% against 61.0%).",
     ]
 
@@ -111,10 +112,32 @@ def test_seeds_are_averaged_and_the_verdict_respects_their_spread(seeded_runs):
     assert none.std["metric_gap_final_pp"] == pytest.approx(2.0)
     assert comparison.changes["l2"]["metric_gap_final_pp"].resolved is True
     assert comparison.changes["close"]["metric_gap_final_pp"].resolved is False
-    verdict = " ".join(comparison.verdict)
-    assert "l2 overfits less than none: final accuracy gap 12.0 pp against 32.0 pp (-20.0 pp)" in verdict
-    assert f"beyond the seed-to-seed spread of ±{math.hypot(2, 2):.1f} pp" in verdict
-    assert "close and none overfit alike" in verdict and "within the seed-to-seed spread" in verdict
+    assert comparison.verdict == [
+        "l2 overfits less than none: final accuracy gap 12.0 pp against 32.0 pp (-20.0 pp, beyond the "
+        "seed-to-seed spread of ±2.8 pp); validation data loss ended 33% above its minimum against 33% "
+        "(+0.0 pp, within the seed-to-seed spread of ±0.0 pp).",
+        "It gained 20.0 pp of final validation accuracy (88.0% against 68.0%, beyond the spread of ±2.8 pp).",
+        "close and none overfit alike: final accuracy gap 33.0 pp against 32.0 pp (+1.0 pp, within the "
+        "seed-to-seed spread of ±2.8 pp); validation data loss ended 33% above its minimum against 33% "
+        "(+0.0 pp, within the seed-to-seed spread of ±0.0 pp).",
+        "It cost 1.0 pp of final validation accuracy (67.0% against 68.0%, within the spread of ±2.8 pp).",
+    ]
+
+
+def test_a_resolved_data_loss_difference_is_claimed_when_the_gap_is_not(tmp_path):
+    for config, setup, val_data in (("none", NO_L2, [[0.6, 0.9], [0.6, 1.0], [0.6, 1.1]]),
+                                    ("l2", L2, [[0.6, 0.66], [0.6, 0.69], [0.6, 0.72]])):
+        for seed, (gap, losses) in enumerate(zip([0.30, 0.35, 0.25], val_data)):
+            l2monitor_like_run(tmp_path / f"{config}-seed{seed}", setup, train_acc=[0.9, 1.0],
+                               val_acc=[0.8, 1.0 - gap - (0.01 if config == "l2" else 0)],
+                               train_data=[0.5, 0.1], val_data=losses)
+    comparison = compare_runs(read_runs([tmp_path / f"none-seed{s}" for s in range(3)]
+                                        + [tmp_path / f"l2-seed{s}" for s in range(3)]))
+    assert comparison.verdict[0].startswith(
+        "l2 overfits less than none by its validation data loss, which ended 15% above its minimum against 67% "
+        "(-51.7 pp, beyond the seed-to-seed spread of ±17.4 pp)")
+    assert "; its final accuracy gap 31.0 pp against 30.0 pp (+1.0 pp, within the seed-to-seed spread" \
+        in comparison.verdict[0]
 
 
 def test_configuration_names():

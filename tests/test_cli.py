@@ -4,10 +4,7 @@ import os
 import subprocess
 import sys
 
-from click.testing import CliRunner
-from conftest import installed_script, read_run
-
-from l2board.cli import cli
+from conftest import installed_script
 
 
 def run_command(*args, cwd=None):
@@ -15,31 +12,24 @@ def run_command(*args, cwd=None):
     return subprocess.run([installed_script("l2board"), *args], capture_output=True, text=True, timeout=240, cwd=cwd, env=env)
 
 
-def test_demo_in_process(tmp_path):
-    result = CliRunner().invoke(cli, ["demo", "--logdir", str(tmp_path), "--epochs", "2", "--train-size", "64"])
-    assert result.exit_code == 0, result.output
-    run_dir = result.output.split("Logs written to ")[1].splitlines()[0]
-    assert os.path.dirname(run_dir) == str(tmp_path) and os.path.basename(run_dir).startswith("demo-")
-    assert f"tensorboard --logdir {tmp_path}" in result.output
-    train = read_run(os.path.join(run_dir, "train"))
-    assert sorted(train["epoch_data_loss"]) == [0, 1]
-    assert sorted(read_run(os.path.join(run_dir, "validation"))["epoch_data_loss"]) == [0, 1]
-    assert "L2 0.01 on conv1" in train["l2board/setup"][0]
-
-
 def test_demo_as_installed_command(tmp_path):
-    result = run_command("demo", "--logdir", "runs", "--epochs", "1", "--train-size", "64", cwd=tmp_path)
+    # The README's main command, shortened to one epoch a run.
+    result = run_command("demo", "--epochs", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Logs written to runs/demo-" in result.stdout
-    assert "Open them with: tensorboard --logdir runs" in result.stdout
+    (demo,) = os.listdir(tmp_path / "runs")
+    assert demo.startswith("demo-")
+    assert f"Plot written to runs/{demo}/report.png" in result.stdout
+    assert f"Open the runs in TensorBoard with: tensorboard --logdir runs/{demo}" in result.stdout
+    assert sorted(os.listdir(tmp_path / "runs" / demo)) == ["l2-0.01-all", "no-l2", "report.png",
+                                                            "tutorial-l2-0.01-conv1"]
     # One plain warning about the tutorial's tiny coverage; no TensorFlow start-up noise.
     assert "Warning: L2 0.01 on conv1" in result.stderr
     assert "oneDNN" not in result.stderr and "cuda" not in result.stderr.lower()
-    assert len(os.listdir(tmp_path / "runs")) == 1
+    assert "Traceback" not in result.stderr
 
 
 def test_usage_error_exits_2():
-    result = run_command("demo", "--epochs", "0")
+    result = run_command("train", "--epochs", "0")
     assert result.returncode == 2
     assert "Invalid value for '--epochs'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -48,16 +38,17 @@ def test_usage_error_exits_2():
 def test_unwritable_logdir_is_one_sentence(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("kept")
-    result = run_command("demo", "--logdir", str(blocker / "runs"))
+    result = run_command("train", "--dataset", "digits", "--logdir", str(blocker / "run"))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"Error: Cannot write TensorBoard logs to '{blocker / 'runs'}': Not a directory."]
+        f"Error: Cannot write TensorBoard logs to '{blocker / 'run'}': Not a directory."]
     assert blocker.read_text() == "kept"
 
 
 def test_reading_tools_do_not_import_tensorflow():
     code = ("import sys, l2board, l2board.penalties, l2board.histograms, l2board.tags, "
-            "l2board.regularization_setup, l2board.cli, l2board.errors; "
+            "l2board.regularization_setup, l2board.cli, l2board.errors, l2board.models, l2board.training, "
+            "l2board.experiment, l2board.run_folders, l2board.logs, l2board.analysis, l2board.report; "
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,0 +1,122 @@
+"""Training several configurations (and seeds) one after another, then comparing them."""
+
+import dataclasses
+import os
+import time
+
+from l2board.errors import L2BoardError
+from l2board.run_folders import prepare_run_dir
+from l2board.training import TrainingConfig, train_run
+
+
+class ExperimentInterrupted(L2BoardError):
+    """Ctrl-C during an experiment: the finished runs are kept."""
+
+    exit_code = 130
+
+    def __init__(self, finished, current, logdir):
+        self.finished = finished
+        self.current = current
+        report = f"l2board compare {' '.join(finished)}" if finished else "nothing finished yet"
+        super().__init__(
+            f"Interrupted during {current}, whose folder keeps the epochs it finished; "
+            f"{len(finished)} run(s) finished in {logdir}; report on them with: {report}")
+
+
+def experiment_configs(base, l2_values, layer_specs, seeds):
+    """Expands factors, layer choices and seeds into one config per run.
+
+    A factor of 0 is one run (no L2), whatever the layer choices.
+
+    Args:
+        base: a `TrainingConfig` with everything else.
+        l2_values: the L2 factors, in the order to train and report them.
+        layer_specs: layer choices (`"conv1"`, `"all"`, `"conv1,fc1"`, ...).
+        seeds: how many seeds per configuration (0, 1, ...).
+
+    Returns:
+        A list of `(run name, TrainingConfig)`; names end in `-seed<k>` when
+        there are several seeds, so that `l2board compare` groups them.
+
+    Example:
+
+    >>> [n for n, _ in experiment_configs(TrainingConfig(), [0, 0.01], ["conv1", "all"], 1)]
+    ['no-l2', 'l2-0.01-conv1', 'l2-0.01-all']
+    """
+    if not l2_values:
+        raise L2BoardError("Give at least one --l2 factor.")
+    if seeds < 1:
+        raise L2BoardError(f"--seeds must be at least 1, got {seeds}.")
+    configurations = []
+    for factor in l2_values:
+        for spec in (layer_specs if factor else layer_specs[:1]):
+            config = dataclasses.replace(base, l2=factor, l2_layers=spec)
+            if config.name not in [c.name for c in configurations]:
+                configurations.append(config)
+    runs = []
+    for config in configurations:
+        for seed in range(seeds):
+            seeded = dataclasses.replace(config, seed=base.seed + seed)
+            runs.append((f"{config.name}-seed{base.seed + seed}" if seeds > 1 else config.name, seeded))
+    return runs
+
+
+def format_duration(seconds):
+    """Formats seconds as `m:ss` or `h:mm:ss`.
+
+    Example:
+
+    >>> format_duration(75), format_duration(3725)
+    ('1:15', '1:02:05')
+    """
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1):
+    """Trains each run into `logdir/<name>`.
+
+    Args:
+        runs: `(name, TrainingConfig)` pairs (see `experiment_configs`).
+        logdir: the experiment's folder.
+        overwrite: replace runs already there instead of refusing.
+        progress: called before each run with `(k, n, name, elapsed,
+            remaining)`; `remaining` is `None` until a run has finished.
+        verbose: Keras's progress output.
+
+    Returns:
+        The run folders, in order.
+
+    Raises:
+        L2BoardError: a run folder holds a run already (without `overwrite`).
+        ExperimentInterrupted: on Ctrl-C; the finished runs stay intact.
+    """
+    from l2board.datasets import load_dataset
+
+    folders = [os.path.join(logdir, name) for name, _ in runs]
+    for folder in folders:
+        prepare_run_dir(folder, overwrite=overwrite, explicit=True)
+    datasets = {}
+    start = time.monotonic()
+    finished = []
+    for k, ((name, config), folder) in enumerate(zip(runs, folders), start=1):
+        elapsed = time.monotonic() - start
+        remaining = elapsed / len(finished) * (len(runs) - len(finished)) if finished else None
+        if progress:
+            progress(k, len(runs), name, elapsed, remaining)
+        key = (config.dataset, config.validation, config.train_size, config.label_noise, config.seed)
+        try:
+            if key not in datasets:
+                datasets[key] = load_dataset(*key)
+            train_run(config, folder, dataset=datasets[key], verbose=verbose)
+        except KeyboardInterrupt:
+            raise ExperimentInterrupted(finished, folder, logdir) from None
+        finished.append(folder)
+    return folders
+
+
+def default_config(**overrides):
+    """A `TrainingConfig` with the given fields (CLI options) set."""
+    return TrainingConfig(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,190 @@
+"""`l2board train`, `experiment` and `demo`: real trainings on tiny settings."""
+
+import os
+import pickle
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import installed_script, read_run
+
+from l2board.cli import cli
+
+TINY = ["--dataset", "digits", "--epochs", "2", "--train-size", "64"]
+
+
+def run_command(*args, cwd=None, env=None):
+    return subprocess.run([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def test_train_writes_a_run_compare_can_read(tmp_path):
+    result = CliRunner().invoke(cli, ["train", *TINY, "--l2", "0.01", "--l2-layers", "conv1,fc1",
+                                      "--logdir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "Training the documented CNN (l2-0.01-conv1+fc1) on 64 training images of scikit-learn's" in result.output
+    assert f"Run written to {tmp_path / 'run'}; open it with: tensorboard --logdir {tmp_path}" in result.output
+    train = read_run(tmp_path / "run" / "train")
+    assert sorted(train["epoch_data_loss"]) == [0, 1]
+    assert "L2 0.01 on conv1, fc1" in train["l2board/setup"][0]
+    compare = CliRunner().invoke(cli, ["compare", str(tmp_path / "run")])
+    assert compare.exit_code == 0 and "L2 0.01 on conv1, fc1" in compare.output
+
+
+def test_same_seed_gives_identical_logs(tmp_path):
+    for name in ("a", "b"):
+        result = CliRunner().invoke(cli, ["train", *TINY, "--seed", "3", "--l2", "0.01", "--l2-layers", "all",
+                                          "--label-noise", "0.2", "--logdir", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    compared = 0
+    for folder in ("train", "validation"):
+        a, b = read_run(tmp_path / "a" / folder), read_run(tmp_path / "b" / folder)
+        scalars = [tag for tag in a if tag.startswith(("epoch_", "penalty", "weight_norm"))]
+        for tag in scalars:
+            assert a[tag] == b[tag], tag
+        compared += len(scalars)
+    assert compared > 40
+
+
+def test_existing_run_is_refused_replaced_or_given_a_fresh_name(tmp_path):
+    run = tmp_path / "run"
+    assert CliRunner().invoke(cli, ["train", *TINY, "--logdir", str(run)]).exit_code == 0
+    before = sorted(p.name for p in (run / "train").iterdir())
+    refused = run_command("train", *TINY, "--logdir", run)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (f"Error: '{run}' already holds a run; choose another --logdir "
+                                      "or pass --overwrite to replace it.")
+    assert sorted(p.name for p in (run / "train").iterdir()) == before  # nothing lost
+    replaced = CliRunner().invoke(cli, ["train", *TINY, "--logdir", str(run), "--overwrite"])
+    assert replaced.exit_code == 0 and f"Replaced the run that was in {run}." in replaced.output
+    assert sorted(p.name for p in (run / "train").iterdir()) != before
+    # Without --logdir the run is named for what it is; a taken name gets a suffix.
+    first = run_command("train", *TINY, "--l2", "0", cwd=tmp_path)
+    second = run_command("train", *TINY, "--l2", "0", cwd=tmp_path)
+    assert "Run written to runs/no-l2;" in first.stdout
+    assert "runs/no-l2 already holds a run; writing to runs/no-l2-2 instead." in second.stdout
+    assert "Run written to runs/no-l2-2;" in second.stdout
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--l2", "-0.1"], 2, "Invalid value for '--l2'"),
+    (["--l2-layers", "conv9"], 1, "Error: Unknown layer name(s) for L2: conv9; use 'all' or names from "
+                                  "conv1, conv2, fc1, output."),
+    (["--dataset", "imagenet"], 1, "Error: Unknown dataset 'imagenet'; use one of cifar100, cifar10, mnist, "
+                                   "fashion_mnist, digits or a .npz file."),
+    (["--validation", "0.0"], 2, "Invalid value for --validation"),
+    (["--train-size", "5000"], 1, "Error: --train-size must be between 1 and 1348 for digits, got 5000."),
+])
+def test_bad_arguments_are_one_sentence(tmp_path, args, code, message):
+    base = ["--dataset", "digits", "--epochs", "1", "--logdir", tmp_path / "run"]
+    result = run_command("train", *base, *args)
+    assert result.returncode == code
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "train").exists()
+
+
+def write_small_cifar100(keras_home, n_train=64, n_test=32):
+    """A CIFAR-100 archive, extracted where keras.utils.get_file puts it, in the real pickle format."""
+    root = keras_home / "datasets" / "cifar-100-python-target" / "cifar-100-python"
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, n in (("train", n_train), ("test", n_test)):
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                 b"fine_labels": rng.integers(0, 100, n).tolist(),
+                 b"coarse_labels": rng.integers(0, 20, n).tolist(),
+                 b"filenames": [f"img{i}.png".encode() for i in range(n)]}
+        with open(root / name, "wb") as handle:
+            pickle.dump(batch, handle)
+
+
+def test_cifar100_through_keras_loading_code_offline(tmp_path):
+    write_small_cifar100(tmp_path / "keras_home")
+    result = run_command("train", "--epochs", "1", "--logdir", tmp_path / "run",
+                         env={"KERAS_HOME": str(tmp_path / "keras_home")})
+    assert result.returncode == 0, result.stderr
+    assert "on 64 training images of cifar100 from keras.datasets; validated on the test set (32 images)" \
+        in result.stdout
+    train = read_run(tmp_path / "run" / "train")
+    assert '"size": 2400' in train["l2board/setup_json"][0]  # the tutorial's conv1 on 32x32x3 input
+    assert "output/kernel" in train["l2board/setup_json"][0]
+
+
+def test_offline_download_names_the_file_and_suggests_digits(tmp_path):
+    # A proxy on a closed loopback port: the download fails at once, no network is touched.
+    closed = {"KERAS_HOME": str(tmp_path / "empty_home"), "https_proxy": "http://127.0.0.1:9",
+              "http_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+              "HTTP_PROXY": "http://127.0.0.1:9", "no_proxy": "", "NO_PROXY": ""}
+    result = run_command("train", "--dataset", "cifar10", "--epochs", "1", "--logdir", tmp_path / "run", env=closed)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: Could not load cifar10 through keras.datasets")
+    assert f"copy it to {tmp_path / 'empty_home' / 'datasets' / 'cifar-10-batches-py-target_archive'}" in line
+    assert "or use --dataset digits, which needs no download." in line
+
+
+def test_npz_dataset(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "data.npz", x_train=rng.integers(0, 256, (40, 16, 16), dtype=np.uint8),
+             y_train=rng.integers(0, 4, 40), x_test=rng.integers(0, 256, (20, 16, 16), dtype=np.uint8),
+             y_test=rng.integers(0, 4, 20))
+    result = CliRunner().invoke(cli, ["train", "--dataset", str(tmp_path / "data.npz"), "--epochs", "1",
+                                      "--logdir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    bad = run_command("train", "--dataset", tmp_path / "nothing.npz", "--logdir", tmp_path / "run2")
+    assert bad.returncode == 1 and "Cannot read" in bad.stderr
+
+
+def test_experiment_trains_every_configuration_and_seed_then_reports(tmp_path):
+    logdir = tmp_path / "exp"
+    result = CliRunner().invoke(cli, ["experiment", *TINY, "--l2", "0", "--l2", "0.01", "--l2-layers", "all",
+                                      "--seeds", "2", "--logdir", str(logdir)])
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(logdir)) == ["l2-0.01-all-seed0", "l2-0.01-all-seed1", "no-l2-seed0",
+                                          "no-l2-seed1", "report.png"]
+    out = result.output
+    assert "[run 1 of 4] no-l2-seed0 (elapsed 0:00)" in out and "[run 4 of 4] l2-0.01-all-seed1" in out
+    assert "left)" in out
+    assert "no-l2: no regularization, 2 runs (mean ± std)  (baseline)" in out
+    assert " ± " in out and "Verdict:" in out
+    assert f"Plot written to {logdir / 'report.png'}" in out
+    assert f"tensorboard --logdir {logdir}" in out
+
+
+def test_ctrl_c_keeps_finished_runs(tmp_path):
+    logdir = tmp_path / "exp"
+    process = subprocess.Popen(
+        [installed_script("l2board"), "experiment", "--dataset", "digits", "--epochs", "30", "--train-size", "64",
+         "--l2", "0", "--l2", "0.01", "--logdir", str(logdir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        for line in process.stdout:
+            if "[run 2 of 2]" in line or time.monotonic() > deadline:
+                break
+        time.sleep(3)  # inside the second run's training
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "Error: Interrupted during" in stderr and "1 run(s) finished" in stderr
+    assert f"l2board compare {logdir / 'no-l2'}" in stderr
+    finished = run_command("compare", logdir / "no-l2")
+    assert finished.returncode == 0 and "no regularization" in finished.stdout
+    assert sorted(read_run(logdir / "no-l2" / "train")["epoch_data_loss"]) == list(range(30))
+
+
+def test_demo_tells_its_story(tmp_path):
+    result = CliRunner().invoke(cli, ["demo", "--epochs", "2", "--logdir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "40% of their labels replaced by random ones" in out
+    for name in ("no-l2", "tutorial-l2-0.01-conv1", "l2-0.01-all"):
+        assert f"] {name} (" in out
+    assert "tutorial-l2-0.01-conv1: L2 0.01 on conv1 (0.056% of weights)" in out
+    assert "Verdict:" in out and (tmp_path / "demo" / "report.png").exists()
