@@ -46,14 +46,23 @@ def plot_comparison(comparison, path):
     )
     figure, axes = plt.subplots(2, 3, figsize=(15, 8.5), constrained_layout=True)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    # One colour per configuration: the seeds of a configuration share it.
+    configuration_of = {run: c for c in comparison.configurations for run in c.runs}
+    colour_of = {c.name: colours[i % len(colours)] for i, c in enumerate(comparison.configurations)}
     for axis, (title, (x_key, train_key, val_key), scale, unit) in zip(axes.flat, panels):
         drawn = False
-        for index, run in enumerate(comparison.runs):
+        labelled = set()
+        for run in comparison.runs:
             curves = run.curves
             if x_key not in curves or val_key not in curves:
                 continue
-            colour = colours[index % len(colours)]
-            label = f"{run.name}: {run.label}"
+            configuration = configuration_of[run.name]
+            colour = colour_of[configuration.name]
+            label = None
+            if configuration.name not in labelled:
+                labelled.add(configuration.name)
+                seeds = f" ({len(configuration.runs)} runs)" if len(configuration.runs) > 1 else ""
+                label = f"{configuration.name}: {configuration.label}{seeds}"
             if train_key:
                 axis.plot(curves[x_key], [scale * v for v in curves[train_key]], "--", color=colour, alpha=0.7)
             axis.plot(curves[x_key], [scale * v for v in curves[val_key]], "-", color=colour, label=label)
