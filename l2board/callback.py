@@ -174,7 +174,6 @@ class L2Monitor(keras.callbacks.Callback):
         if getattr(self, "_penalized", None) != penalized:
             self._penalized = penalized
             self._penalized_paths = [relative_path(model, v.path) for v in penalized]
-            self._build_penalty_function()
         self._initial_weights = self._read_weights()
         self._standard = self._decide_standard_metrics()
         self._setup_written = False
@@ -264,18 +263,16 @@ class L2Monitor(keras.callbacks.Callback):
 
     # -- measuring ----------------------------------------------------------
 
-    def _build_penalty_function(self):
-        variables = self._penalized
-        if not variables:
-            self._per_variable_penalties = lambda: np.zeros(0, np.float32)
-            return
+    def _per_variable_penalties(self):
+        # What Keras adds to the loss, in float32 whatever the policy. Eager:
+        # a tf.function per monitor would be traced anew for every model,
+        # which costs more than the few operations it would save.
+        if not self._penalized:
+            return np.zeros(0, np.float32)
+        return tf.stack([tf.cast(tf.convert_to_tensor(v.regularizer(v)), tf.float32) for v in self._penalized])
 
-        def penalties():
-            # What Keras adds to the loss, in float32 whatever the policy.
-            return tf.stack([tf.cast(tf.convert_to_tensor(v.regularizer(v)), tf.float32) for v in variables])
-
-        self._per_variable_penalties = tf.function(penalties)
-        self._total_penalty = tf.function(lambda: tf.reduce_sum(penalties()))
+    def _total_penalty(self):
+        return tf.reduce_sum(self._per_variable_penalties())
 
     def _read_weights(self):
         # A copy, not a view: the initial weights must survive training.
