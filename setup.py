@@ -12,7 +12,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["l2board", "l2board.*"]),
+    packages=find_packages(include=["l2board", "l2board.*"]) + ["tensorboard_plugin_l2board"],
+    package_dir={"tensorboard_plugin_l2board": "plugins/tensorboard_plugin_l2board"},
+    package_data={"tensorboard_plugin_l2board": ["static/*.js", "static/*.css", "http_api.md"]},
     install_requires=[
         "tensorflow>=2.16",  # Keras 3
         "tensorboard",
@@ -32,5 +34,7 @@ setup(
     },
     entry_points={
         "console_scripts": ["l2board = l2board.cli:main"],
+        # A plain `tensorboard --logdir` finds the L2 tab through this.
+        "tensorboard_plugins": ["l2board = tensorboard_plugin_l2board.l2_plugin:L2BoardPlugin"],
     },
 )

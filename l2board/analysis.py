@@ -34,6 +34,18 @@ _NOT_METRICS = {"loss", "learning_rate", "steps_per_second", "data_loss", "penal
 _SEED_SUFFIX = re.compile(r"^(?P<config>.*?)[-_.]?seed[-_=]?\d+$", re.IGNORECASE)
 
 
+def reads_tag(tag):
+    """Whether `analyze_run` reads a scalar tag; readers may skip the others.
+
+    Example:
+
+    >>> reads_tag("epoch_data_loss"), reads_tag("weight_norm/l1/conv1/kernel"), reads_tag("val_loss")
+    (True, False, True)
+    """
+    return ("/" not in tag  # epoch_<metric>, and TF1-style flat tags
+            or tag.startswith((tags.NORM_TOTAL, tags.NORM_PREFIX + "l2/")))
+
+
 def _lookup(run, folder, name):
     """The epoch series of a metric: `epoch_<name>`, or `<name>` (TF1 style)."""
     return run.scalar(folder, tags.EPOCH_PREFIX + name) or run.scalar(folder, name)

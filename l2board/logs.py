@@ -211,7 +211,7 @@ def read_run(folder, name=None, contents=None):
             run.texts.setdefault(key, []).extend(points)
     for (sub, tag), (steps, values) in merged.items():
         if flat:
-            sub, tag = _flat_folder(tag)
+            sub, tag = split_flat_tag(tag)
         run.scalars[(sub, tag)] = Series(np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64))
     for key, points in run.texts.items():
         run.texts[key] = sorted(points, key=lambda p: p[0])
@@ -285,7 +285,14 @@ def _read_file(path, sub):
     return _FileContents(scalars, texts, other_tags, damage)
 
 
-def _flat_folder(tag):
+def split_flat_tag(tag):
+    """Returns `(folder, tag)` for a tag of a flat run folder (no train/ or validation/).
+
+    Example:
+
+    >>> split_flat_tag("val_loss"), split_flat_tag("epoch_val_accuracy"), split_flat_tag("loss")
+    (('validation', 'loss'), ('validation', 'epoch_accuracy'), ('train', 'loss'))
+    """
     for prefix, replacement in (("epoch_val_", "epoch_"), ("val_", "")):
         if tag.startswith(prefix):
             return tags.VALIDATION_DIR, replacement + tag[len(prefix):]

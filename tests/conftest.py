@@ -2,6 +2,7 @@
 
 import glob
 import os
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -115,3 +116,31 @@ def write_run(folder, train=None, validation=None, setup=None, steps=None):
                     tf.summary.scalar(tag, value, step=step)
         writer.close()
     return str(folder)
+
+
+@pytest.fixture(scope="session")
+def real_runs(tmp_path_factory):
+    """Two small real trainings on handwritten digits, without and with L2."""
+    import keras
+    from sklearn.datasets import load_digits
+
+    from l2board import L2Monitor
+
+    digits = load_digits()
+    x = (digits.data / 16.0).astype(np.float32)
+    y = digits.target
+    root = tmp_path_factory.mktemp("real")
+    for name, factor in (("no_l2", 0.0), ("l2", 0.01)):
+        keras.utils.set_random_seed(0)
+        regularizer = keras.regularizers.L2(factor) if factor else None
+        model = keras.Sequential([
+            keras.Input((64,)),
+            keras.layers.Dense(128, activation="relu", kernel_regularizer=regularizer, name="hidden"),
+            keras.layers.Dense(10, activation="softmax", kernel_regularizer=regularizer, name="output"),
+        ])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(x[:150], y[:150], validation_data=(x[1000:1400], y[1000:1400]), epochs=12, batch_size=16,
+                      verbose=0, callbacks=[L2Monitor(str(root / name), verbose=0)])
+    return root

@@ -1,0 +1,212 @@
+"""The L2 dashboard: routes over a real data provider, a real TensorBoard, a real browser."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import pytest
+from conftest import installed_script
+from werkzeug.test import Client
+
+from l2board.analysis import compare_runs
+from l2board.logs import read_runs
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def logdir(real_runs, tmp_path_factory):
+    """L2Monitor runs, one with a name made of HTML, and a run logged by Keras's callback alone."""
+    import keras
+
+    root = tmp_path_factory.mktemp("dashboard")
+    shutil.copytree(real_runs / "no_l2", root / "no_l2")
+    shutil.copytree(real_runs / "l2", root / "l2")
+    shutil.copytree(real_runs / "l2", root / HOSTILE_NAME)
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, (x[:, 0] > 0).astype(int), validation_split=0.25, epochs=3, verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(str(root / "keras_only"))])
+    return root
+
+
+def provider_for(folder):
+    """TensorBoard's own data provider for --load_fast=false, sized as TensorBoard sizes it."""
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(
+        tensor_size_guidance={"scalars": 1000, "text": 10, "histograms": 500})
+    multiplexer.AddRunsFromDirectory(str(folder))
+    multiplexer.Reload()
+    return data_provider.MultiplexerDataProvider(multiplexer, str(folder))
+
+
+@pytest.fixture(scope="module")
+def client(logdir):
+    from tensorboard.backend import application
+    from tensorboard.plugins import base_plugin
+
+    from tensorboard_plugin_l2board.l2_plugin import L2BoardPlugin
+
+    data = provider_for(logdir)
+    plugin = L2BoardPlugin(base_plugin.TBContext(data_provider=data, logdir=str(logdir)))
+    return Client(application.TensorBoardWSGI([plugin], data_provider=data))
+
+
+def get(client, path):
+    response = client.get(path)
+    return response.status_code, response.get_data(as_text=True), response.headers.get("Content-Type", "")
+
+
+def test_listing_and_runs(client):
+    status, body, _ = get(client, "/data/plugins_listing")
+    listing = json.loads(body)["l2board"]
+    assert listing["enabled"] and listing["tab_name"] == "L2"
+    assert listing["loading_mechanism"] == {"type": "IFRAME", "module_path": "/data/plugin/l2board/static/index.js"}
+    status, body, _ = get(client, "/data/plugin/l2board/runs")
+    runs = {r["name"]: r["logged_by_l2monitor"] for r in json.loads(body)["runs"]}
+    assert runs == {"no_l2": True, "l2": True, HOSTILE_NAME: True, "keras_only": False}
+
+
+def test_report_has_the_numbers_of_compare(client, logdir):
+    status, body, content_type = get(client, "/data/plugin/l2board/report?run=no_l2&run=l2")
+    assert status == 200 and content_type.startswith("application/json")
+    served = json.loads(body)
+    direct = json.loads(compare_runs(read_runs([logdir / "no_l2", logdir / "l2"])).to_json())
+    for served_run, direct_run in zip(served["runs"], direct["runs"]):
+        served_run.pop("path"), direct_run.pop("path")
+        assert served_run == direct_run  # the same core on the same values: identical numbers
+    assert served["verdict"] == direct["verdict"]
+    assert served["changes"] == direct["changes"]
+
+
+def test_keras_only_runs_show_what_they_can(client):
+    status, body, _ = get(client, "/data/plugin/l2board/report?run=keras_only")
+    (run,) = json.loads(body)["runs"]
+    assert status == 200 and run["final_val_metric"] is not None and run["onset_epoch"] is None
+    assert any("Keras adds the penalties" in m for m in run["missing"])
+
+
+def test_layers(client):
+    status, body, _ = get(client, "/data/plugin/l2board/layers?run=l2")
+    layers = json.loads(body)
+    assert status == 200 and set(layers["penalty"]) == {"hidden/kernel", "output/kernel"}
+    assert layers["weight_l2"]["hidden/kernel"]["steps"] == list(range(12))
+    assert get(client, "/data/plugin/l2board/layers?run=no_l2")[0] == 200
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/data/plugin/l2board/report?patience=0", 400),
+    ("/data/plugin/l2board/report?patience=five", 400),
+    ("/data/plugin/l2board/report?run=nope", 404),
+    ("/data/plugin/l2board/report?run=no_l2&metric=auc", 400),
+    ("/data/plugin/l2board/report?run=no_l2&baseline=other", 400),
+    ("/data/plugin/l2board/layers", 400),
+    ("/data/plugin/l2board/layers?run=../../etc", 404),
+    ("/data/plugin/l2board/static/../l2_plugin.py", 404),
+    ("/data/plugin/l2board/static/%2e%2e/l2_plugin.py", 404),
+    ("/data/plugin/l2board/static/%2e%2e%2fl2_plugin.py", 404),
+    ("/data/plugin/l2board/static//etc/passwd", 404),
+    ("/data/plugin/l2board/static/nothing.js", 404),
+])
+def test_bad_requests_are_400_or_404_without_a_traceback(client, path, status):
+    code, body, _ = get(client, path)
+    assert code == status
+    assert "Traceback" not in body and "def " not in body
+
+
+def test_static_files(client):
+    status, body, content_type = get(client, "/data/plugin/l2board/static/index.js")
+    assert status == 200 and content_type.startswith("text/javascript") and "export async function render" in body
+    assert get(client, "/data/plugin/l2board/static/style.css")[0] == 200
+
+
+def test_inactive_without_l2board_data(logdir, tmp_path):
+    from tensorboard.plugins import base_plugin
+
+    from tensorboard_plugin_l2board.l2_plugin import L2BoardPlugin
+
+    shutil.copytree(logdir / "keras_only", tmp_path / "keras_only")
+    data = provider_for(tmp_path)
+    assert not L2BoardPlugin(base_plugin.TBContext(data_provider=data, logdir=str(tmp_path))).is_active()
+    assert L2BoardPlugin(base_plugin.TBContext(data_provider=provider_for(logdir), logdir=str(logdir))).is_active()
+
+
+def test_plugin_never_imports_tensorflow():
+    import sys
+
+    code = ("import sys; import tensorboard_plugin_l2board.l2_plugin; "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+# -- a real TensorBoard and a real browser --------------------------------------
+
+def start_tensorboard(logdir, load_fast):
+    from test_tensorboard_server import start_tensorboard as start
+
+    return start(logdir, load_fast)
+
+
+@pytest.mark.parametrize("load_fast", ["true", "false"])
+def test_real_tensorboard_serves_the_tab(logdir, load_fast):
+    from test_tensorboard_server import get_json
+
+    process, port = start_tensorboard(logdir, load_fast)
+    try:
+        listing = get_json(port, "/data/plugins_listing", until=lambda d: d.get("l2board", {}).get("enabled"))
+        assert listing["l2board"]["enabled"] and listing["l2board"]["tab_name"] == "L2"
+        runs = get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == 4)
+        assert len(runs["runs"]) == 4
+        report = get_json(port, "/data/plugin/l2board/report?run=no_l2&run=l2",
+                          until=lambda d: d["runs"][0]["epochs"] == 12)
+        direct = compare_runs(read_runs([logdir / "no_l2", logdir / "l2"]))
+        assert report["runs"][1]["metric_gap_final_pp"] == pytest.approx(direct.runs[1].metric_gap_final_pp)
+        assert report["verdict"] == direct.verdict
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def chromium(*args):
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert binary, "Debian's chromium is needed (.ci/run installs it)"
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=15000", *args],
+            capture_output=True, text=True, timeout=120)
+
+
+def test_browser_shows_runs_numbers_and_names_as_text(logdir, tmp_path):
+    process, port = start_tensorboard(logdir, "true")
+    try:
+        from test_tensorboard_server import get_json
+
+        get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == 4)
+        url = f"http://127.0.0.1:{port}/data/plugin_entry.html?name=l2board"
+        dom = chromium("--dump-dom", url).stdout
+        screenshot = tmp_path / "dashboard.png"
+        chromium("--window-size=1400,1200", f"--screenshot={screenshot}", url)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert "<table class=\"runs\">" in dom and "<svg" in dom
+    direct = compare_runs(read_runs([logdir / HOSTILE_NAME, logdir / "keras_only", logdir / "l2",
+                                     logdir / "no_l2"]))
+    gap = next(r for r in direct.runs if r.name == "l2").metric_gap_final_pp
+    assert f">{gap:.1f} pp<" in dom
+    assert ">no_l2<" in dom and "no regularization" in dom
+    # The hostile run name is text in the page, not an element.
+    assert "&lt;img src=x onerror=alert(1)&gt;" in dom
+    assert not re.search(r"<img[^>]*onerror", dom)
+    assert screenshot.exists() and screenshot.stat().st_size > 10_000
+    shutil.copy(screenshot, os.path.join(tempfile.gettempdir(), "l2board-dashboard.png"))
