@@ -137,6 +137,8 @@ class RunReport:
     final_weight_l2: float | None = None
     final_init_distance: float | None = None
     layer_weight_l2: dict = dataclasses.field(default_factory=dict)
+    complete: bool | None = None
+    diverged_epoch: int | None = None
     setup: dict | None = None
     curves: dict = dataclasses.field(default_factory=dict)
     missing: list = dataclasses.field(default_factory=list)
@@ -169,6 +171,28 @@ def _last(series):
 
 def _finite_or_none(value):
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+# Measures of overfitting that a diverged run does not get.
+_OVERFITTING_FIELDS = (
+    "metric_gap_final_pp", "metric_gap_best_pp", "data_loss_gap_final", "data_loss_gap_best", "onset_epoch",
+    "min_val_data_loss", "rise_after_onset", "generalization_loss_percent", "early_stopping_epoch",
+)
+
+
+def _divergence(run):
+    """The first epoch at which a loss of the run is NaN or infinite, or None."""
+    first = None
+    for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR):
+        for name in ("loss", "data_loss"):
+            series = _lookup(run, folder, name)
+            if series is None:
+                continue
+            bad = ~np.isfinite(series.values)
+            if bad.any():
+                epoch = int(series.steps[np.argmax(bad)])
+                first = epoch if first is None else min(first, epoch)
+    return first
 
 
 def configuration_of(name, label):
@@ -282,6 +306,18 @@ def analyze_run(run, metric, patience=DEFAULT_PATIENCE):
             epochs.update(series.steps.tolist())
     report.epochs = len(epochs)
     report.last_epoch = max(epochs) if epochs else None
+    if by_l2monitor:
+        ends = run.texts.get((train, tags.TRAINING_END), [])
+        report.complete = bool(ends) and report.last_epoch is not None and ends[-1][0] >= report.last_epoch
+        if not report.complete:
+            report.missing.append(f"training did not finish: the log stops after epoch {report.last_epoch} "
+                                  "without L2Monitor's end-of-training record (killed, crashed or interrupted)")
+    report.diverged_epoch = _divergence(run)
+    if report.diverged_epoch is not None:
+        for field in _OVERFITTING_FIELDS:
+            setattr(report, field, None)
+        report.missing.append(f"diverged: the loss is not finite from epoch {report.diverged_epoch} on, "
+                              "so no gap, onset or generalization loss is computed")
 
     penalty, share = run.scalar(train, tags.PENALTY), run.scalar(train, tags.PENALTY_SHARE)
     norm, distance = run.scalar(train, tags.norm_total("l2")), run.scalar(train, tags.norm_total("init_distance"))
@@ -311,6 +347,7 @@ class ConfigurationReport:
     runs: list
     mean: dict
     std: dict
+    diverged: bool = False
 
 
 @dataclasses.dataclass
@@ -375,7 +412,8 @@ def summarize_configurations(reports):
         for variable in sorted(set.intersection(*(set(m.layer_weight_l2) for m in members))):
             field = LAYER_NORM_PREFIX + variable
             mean[field], std[field] = mean_and_std([m.layer_weight_l2[variable] for m in members])
-        configurations.append(ConfigurationReport(name, label, [m.name for m in members], mean, std))
+        configurations.append(ConfigurationReport(name, label, [m.name for m in members], mean, std,
+                                                  diverged=any(m.diverged_epoch is not None for m in members)))
     return configurations
 
 
@@ -422,6 +460,10 @@ def verdict_sentences(baseline, other, changes, metric):
     spread; with one, the verdict says it is unreplicated.
     """
     replicated = len(baseline.runs) > 1 and len(other.runs) > 1
+    diverged = [c.name for c in (other, baseline) if c.diverged]
+    if diverged:
+        return [f"{' and '.join(diverged)} diverged (the loss became NaN or infinite), so "
+                f"{other.name} and {baseline.name} cannot be compared on overfitting."]
     gap = changes["metric_gap_final_pp"]
     measure, unit = ("final accuracy gap" if metric and "acc" in metric else f"final {metric} gap"), "pp"
     if gap.difference is None:

@@ -1,6 +1,7 @@
 """`L2Monitor`: the Keras callback that makes regularization visible in TensorBoard."""
 
 import inspect
+import json
 import math
 import os
 import warnings
@@ -178,6 +179,7 @@ class L2Monitor(keras.callbacks.Callback):
         self._standard = self._decide_standard_metrics()
         self._setup_written = False
         self._in_fit = True
+        self._epoch = None
         if not self._setup.is_regularized:
             self._warn_once("none", "Nothing regularizes this model: no weight or activity "
                             "regularizer and no weight decay, so L2Monitor has no penalty to show.")
@@ -253,6 +255,10 @@ class L2Monitor(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._in_fit = False
+        if self._writers and getattr(self, "_epoch", None) is not None:
+            end = {"last_epoch": self._epoch, "epochs_requested": (self.params or {}).get("epochs"),
+                   "stopped_early": bool(getattr(self.model, "stop_training", False))}
+            self._writers[tags.TRAIN_DIR].text({tags.TRAINING_END: json.dumps(end)}, self._epoch)
         if self._writers:
             for writer in self._writers.values():
                 writer.close()

@@ -125,10 +125,13 @@ def render_table(comparison, colour=False):
     """
     lines = ["Runs (baseline first):" if len(comparison.configurations) > 1 else "Run:"]
     ordered = _columns(comparison)
+    status = {run.name: _status(run) for run in comparison.runs}
     for configuration, _ in ordered:
         seeds = f", {len(configuration.runs)} runs (mean ± std)" if len(configuration.runs) > 1 else ""
         mark = "  (baseline)" if configuration.name == comparison.baseline else ""
-        lines.append(f"  {configuration.name}: {configuration.label}{seeds}{mark}")
+        flags = sorted({status[name] for name in configuration.runs if status[name]})
+        flag = f"  [{', '.join(flags)}]" if flags else ""
+        lines.append(f"  {configuration.name}: {configuration.label}{seeds}{mark}{flag}")
     lines.append("")
     rows = _rows(comparison)
     title_width = max(len(title) for title, _ in rows)
@@ -153,6 +156,14 @@ def render_table(comparison, colour=False):
         lines.append("")
         lines.extend(f"Note: {n}" for n in notes)
     return "\n".join(lines)
+
+
+def _status(run):
+    if run.diverged_epoch is not None:
+        return f"diverged at epoch {run.diverged_epoch}"
+    if run.complete is False:
+        return "incomplete"
+    return ""
 
 
 def _notes(comparison):

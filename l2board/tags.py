@@ -32,6 +32,9 @@ HISTOGRAM_PREFIX = "weight_histogram/"
 SETUP_TEXT = "l2board/setup"
 SETUP_JSON = "l2board/setup_json"
 WARNINGS_TEXT = "l2board/warnings"
+# Written when fit returns: a run without it after its last epoch was cut
+# short (killed, crashed, interrupted).
+TRAINING_END = "l2board/training_end"
 
 
 def variable_penalty(path):
