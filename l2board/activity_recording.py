@@ -66,7 +66,7 @@ class ActivityRecorder:
             original = layer.activity_regularizer
             twin = copy.copy(original)
             twin.__class__ = _recording_class(type(original))
-            twin._l2board_mean = keras.metrics.Mean(name=f"activity_penalty_{len(self._means)}")
+            twin._l2board_mean = _mean_for(model, f"activity_penalty_{len(self._means)}")
             self._originals.append((layer, original))
             self._means[layer_path(model, layer)] = twin._l2board_mean
             layer.activity_regularizer = twin
@@ -93,6 +93,16 @@ class ActivityRecorder:
         if self._originals:
             _forget_traced_functions(self._model)
         self._originals = []
+
+
+def _mean_for(model, name):
+    # Under a tf.distribute strategy the running mean must be created in its
+    # scope, so that every replica adds to it.
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is None:
+        return keras.metrics.Mean(name=name)
+    with strategy.scope():
+        return keras.metrics.Mean(name=name)
 
 
 def _forget_traced_functions(model):

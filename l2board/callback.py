@@ -28,7 +28,7 @@ from l2board.penalties import (
 )
 from l2board.regularization_setup import format_percent
 from l2board.run_folders import ensure_writable_dir, make_fresh_log_dir
-from l2board.summary_writing import RunWriter, as_float
+from l2board.summary_writing import DiscardingWriter, RunWriter, as_float
 
 LOW_COVERAGE = 0.01
 HIGH_PENALTY_SHARE = 0.5
@@ -154,15 +154,19 @@ class L2Monitor(keras.callbacks.Callback):
             raise RuntimeError(
                 f"L2Monitor needs the TensorFlow backend of Keras; this one is '{keras.backend.backend()}'."
             )
-        if self.log_dir is None:
-            self.log_dir = make_fresh_log_dir("logs")
-        ensure_writable_dir(self.log_dir)
+        # In multi-worker training every worker computes the same numbers (its
+        # reads must match the others'), but only the chief writes.
+        writer = RunWriter if is_chief(self.model) else DiscardingWriter
+        if writer is RunWriter:
+            if self.log_dir is None:
+                self.log_dir = make_fresh_log_dir("logs")
+            ensure_writable_dir(self.log_dir)
         self._writers = {
-            "root": RunWriter(self.log_dir),
-            tags.TRAIN_DIR: RunWriter(os.path.join(self.log_dir, tags.TRAIN_DIR)),
-            tags.VALIDATION_DIR: RunWriter(os.path.join(self.log_dir, tags.VALIDATION_DIR)),
+            "root": writer(self.log_dir),
+            tags.TRAIN_DIR: writer(os.path.join(self.log_dir or "", tags.TRAIN_DIR)),
+            tags.VALIDATION_DIR: writer(os.path.join(self.log_dir or "", tags.VALIDATION_DIR)),
         }
-        if self.verbose and not self._announced:
+        if self.verbose and not self._announced and writer is RunWriter:
             print(f"L2Monitor: writing TensorBoard logs to {self.log_dir}")
             self._announced = True
         model = self.model
@@ -372,6 +376,23 @@ class L2Monitor(keras.callbacks.Callback):
         warnings.warn(message, L2MonitorWarning, stacklevel=3)
         if self._writers is not None:
             self._writers[tags.TRAIN_DIR].text({tags.WARNINGS_TEXT: message}, step if step is not None else 0)
+
+
+def is_chief(model):
+    """Whether this process writes logs: always, except a non-chief worker of a multi-worker strategy.
+
+    The chief is the task of type `chief`, or worker 0 when the cluster has no
+    chief, as `tf.distribute` defines it.
+    """
+    strategy = getattr(model, "distribute_strategy", None)
+    resolver = getattr(strategy, "cluster_resolver", None)
+    in_multi_worker = getattr(getattr(strategy, "extended", None), "_in_multi_worker_mode", None)
+    if resolver is None or in_multi_worker is None or not in_multi_worker():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type in (None, "chief"):
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
 
 
 def _is_number(value):
