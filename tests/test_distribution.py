@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -47,6 +48,87 @@ MIRRORED = textwrap.dedent("""
     print(json.dumps({"replicas": strategy.num_replicas_in_sync, "losses": float(sum(mirrored.losses)),
                       "history": history}))
 """)
+
+
+# Keras 3.15's model.fit fails under MultiWorkerMirroredStrategy on CPU inside
+# Keras (Trainer._maybe_symbolic_build reduces a PerReplica batch) before any
+# callback runs, so the workers train in a custom loop that calls the
+# callbacks through keras.callbacks.CallbackList, as such loops do.
+MULTI_WORKER = textwrap.dedent("""
+import os, sys, json
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+import numpy as np, keras
+from l2board import L2Monitor
+log_dir = sys.argv[1]
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+rng = np.random.default_rng(0)
+x = rng.normal(size=(128, 6)).astype("float32"); y = (x[:, 0] > 0).astype("int64")
+with strategy.scope():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu",
+        kernel_regularizer=keras.regularizers.L2(0.05), name="hidden"),
+        keras.layers.Dense(2, activation="softmax", name="out")])
+    optimizer = keras.optimizers.SGD(0.05)
+    model.compile(optimizer, "sparse_categorical_crossentropy")
+dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices((x, y)).batch(32))
+
+@tf.function
+def train_step(batch_x, batch_y):
+    def replica(bx, by):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(by, model(bx, training=True)))
+            loss = loss + tf.add_n(model.losses)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+    return strategy.reduce("MEAN", strategy.run(replica, args=(batch_x, batch_y)), axis=None)
+
+callbacks = keras.callbacks.CallbackList([L2Monitor(log_dir, verbose=0)], model=model, epochs=3, steps=4)
+callbacks.on_train_begin()
+for epoch in range(3):
+    callbacks.on_epoch_begin(epoch)
+    losses = []
+    for step, (bx, by) in enumerate(dataset):
+        callbacks.on_train_batch_begin(step)
+        losses.append(float(train_step(bx, by)))
+        callbacks.on_train_batch_end(step)
+    callbacks.on_epoch_end(epoch, {"loss": float(np.mean(losses))})
+callbacks.on_train_end()
+print("DONE", json.loads(os.environ["TF_CONFIG"])["task"]["index"], flush=True)
+""")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_multi_worker_only_the_chief_writes(tmp_path):
+    cluster = {"worker": [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]}
+    workers = []
+    try:
+        for index in range(2):
+            config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+            workers.append(subprocess.Popen([sys.executable, "-c", MULTI_WORKER, str(tmp_path / "run")],
+                                            env={**os.environ, "TF_CONFIG": config},
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        results = [worker.communicate(timeout=120) for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    for worker, (out, err) in zip(workers, results):
+        assert worker.returncode == 0, err[-3000:]
+    files = sorted(p for p in (tmp_path / "run").rglob("*") if p.is_file())
+    assert [p.relative_to(tmp_path / "run").parent.as_posix() for p in files] == [".", "train", "validation"]
+    # events.out.tfevents.<time>.<host>.<pid>.<n>.v2
+    writers = {re.match(r"events\.out\.tfevents\.\d+\.(.+)\.(\d+)\.\d+\.v2$", p.name).group(2) for p in files}
+    assert len(writers) == 1  # one process wrote them all
+    train = read_run(tmp_path / "run" / "train")
+    assert sorted(train["epoch_data_loss"]) == [0, 1, 2] and sorted(train["penalty/hidden/kernel"]) == [0, 1, 2]
 
 
 def test_mirrored_strategy_logs_the_numbers_of_one_device(tmp_path):
