@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from l2board import tags
 from l2board.activity_recording import ActivityRecorder
+from l2board.errors import RegularizerError
 from l2board.histograms import DEFAULT_BUCKET_COUNT
 from l2board.model_inspection import (
     inspect_regularization,
@@ -187,7 +188,8 @@ class L2Monitor(keras.callbacks.Callback):
         if not self._setup.is_regularized:
             self._warn_once("none", "Nothing regularizes this model: no weight or activity "
                             "regularizer and no weight decay, so L2Monitor has no penalty to show.")
-        elif self._setup.coverage < LOW_COVERAGE:
+        elif self._setup.coverage < LOW_COVERAGE and not self._setup.activity_layers:
+            # (Coverage counts weights; activity regularization acts on activations.)
             self._warn_once("coverage", f"{self._setup.label}: regularization that covers under "
                             f"{format_percent(LOW_COVERAGE)} of the trainable parameters can hardly change "
                             "how the model fits.")
@@ -279,7 +281,16 @@ class L2Monitor(keras.callbacks.Callback):
         # which costs more than the few operations it would save.
         if not self._penalized:
             return np.zeros(0, np.float32)
-        return tf.stack([tf.cast(tf.convert_to_tensor(v.regularizer(v)), tf.float32) for v in self._penalized])
+        values = []
+        for variable, path in zip(self._penalized, self._penalized_paths):
+            try:
+                values.append(tf.cast(tf.convert_to_tensor(variable.regularizer(variable)), tf.float32))
+            except Exception as error:  # noqa: BLE001 - a user's regularizer may raise anything
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise RegularizerError(
+                    f"The regularizer of {path} ({type(variable.regularizer).__name__}) failed: {reason}; "
+                    "Keras would fail on it too.") from error
+        return tf.stack(values)
 
     def _total_penalty(self):
         return tf.reduce_sum(self._per_variable_penalties())

@@ -7,3 +7,11 @@ class L2BoardError(Exception):
 
 class UnwritableLogDirError(L2BoardError, OSError):
     """The log folder cannot be created or written."""
+
+
+class LogWriteError(L2BoardError, OSError):
+    """Writing event files failed (a full disk, a file-size limit)."""
+
+
+class RegularizerError(L2BoardError):
+    """A model's regularizer raised when L2Monitor measured it."""

@@ -67,6 +67,8 @@ class FileDamage:
         skipped_bytes: bytes passed over while searching.
         truncated: whether the file ends inside a record.
         unreadable: the reason the file could not be opened, or `None`.
+        gave_up: whether the search for intact records was abandoned
+            before the end of the file (a huge stretch of garbage).
     """
 
     path: str
@@ -75,9 +77,10 @@ class FileDamage:
     skipped_bytes: int = 0
     truncated: bool = False
     unreadable: str | None = None
+    gave_up: bool = False
 
     def __bool__(self):
-        return bool(self.bad_records or self.resyncs or self.truncated or self.unreadable)
+        return bool(self.bad_records or self.resyncs or self.truncated or self.unreadable or self.gave_up)
 
     def describe(self):
         """Returns one sentence for the user, or an empty string when intact."""
@@ -89,6 +92,8 @@ class FileDamage:
             parts.append(f"{self.bad_records} damaged record{'s' if self.bad_records != 1 else ''} skipped")
         if self.resyncs:
             parts.append(f"{self.skipped_bytes} bytes of broken framing passed over")
+        if self.gave_up:
+            parts.append("no intact record could be found in the rest of the file")
         if self.truncated:
             parts.append("the last record is cut off (still being written, or the run was killed)")
         if not parts:
@@ -119,6 +124,49 @@ def _record_at(buffer, offset, size):
     if masked_crc32c(buffer[offset + 12:end]) != data_crc:
         return None
     return offset + 12, end
+
+
+# Searching for the next record checks the CRC of every plausible header;
+# past this many checks in one search, the rest of the file is given up on
+# (and reported), so a huge file of garbage cannot stall a report.
+_MAX_RESYNC_CHECKS = 200_000
+_SEARCH_BLOCK = 1 << 20
+_EMPTY_RECORD_LENGTH_CRC = None
+
+
+def _next_record(buffer, offset, size):
+    """Returns the offset of the next intact record at or after `offset`, or None.
+
+    Candidates are found with NumPy: a length below `_MAX_RECORD_BYTES` has
+    zeros in its top bytes, which random or text data rarely has. Runs of
+    zero bytes (files preallocated or cut by a crash) are skipped in bulk:
+    a zero length would need a fixed checksum there.
+    """
+    global _EMPTY_RECORD_LENGTH_CRC
+    if _EMPTY_RECORD_LENGTH_CRC is None:
+        _EMPTY_RECORD_LENGTH_CRC = masked_crc32c(bytes(8))
+    checks = 0
+    while offset + 16 <= size:
+        count = min(_SEARCH_BLOCK, size - offset)
+        block = np.frombuffer(buffer, dtype=np.uint8, count=min(count + 15, size - offset), offset=offset)
+        n = len(block) - 15
+        if n <= 0:
+            return None
+        plausible = (block[3:3 + n] < 0x10) & (block[4:4 + n] == 0) & (block[5:5 + n] == 0) & \
+            (block[6:6 + n] == 0) & (block[7:7 + n] == 0)
+        zero_length = plausible & (block[:n] == 0) & (block[1:1 + n] == 0) & (block[2:2 + n] == 0) & (block[3:3 + n] == 0)
+        crc_field = block[8:8 + n + 3]
+        stored = (crc_field[:n].astype(np.uint32) | (crc_field[1:1 + n].astype(np.uint32) << 8)
+                  | (crc_field[2:2 + n].astype(np.uint32) << 16) | (block[11:11 + n].astype(np.uint32) << 24))
+        plausible &= ~zero_length | (stored == _EMPTY_RECORD_LENGTH_CRC)
+        for candidate in np.flatnonzero(plausible):
+            checks += 1
+            if checks > _MAX_RESYNC_CHECKS:
+                return None
+            if _record_at(buffer, offset + int(candidate), size) is not None:
+                return offset + int(candidate)
+        offset += n
+    return None
 
 
 def iter_records(path, damage):
@@ -165,9 +213,11 @@ def iter_records(path, damage):
             # The length is damaged: find the next place a whole record checks out.
             damage.resyncs += 1
             start = offset
-            offset += 1
-            while offset < size and _record_at(buffer, offset, size) is None:
-                offset += 1
+            offset = _next_record(buffer, offset + 1, size)
+            if offset is None:
+                damage.skipped_bytes += size - start
+                damage.gave_up = True
+                return
             damage.skipped_bytes += offset - start
     finally:
         if isinstance(buffer, mmap.mmap):

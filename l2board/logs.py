@@ -93,8 +93,10 @@ def _event_files(folder):
         names = os.listdir(folder)
     except OSError:
         return []
+    # Anything named like an event file but a folder is read, so that an
+    # unreadable one (a broken link, no permission) is reported, not skipped.
     return sorted(os.path.join(folder, n) for n in names
-                  if is_event_file(n) and os.path.isfile(os.path.join(folder, n)))
+                  if is_event_file(n) and not os.path.isdir(os.path.join(folder, n)))
 
 
 def _has_keras_layout(folder):
