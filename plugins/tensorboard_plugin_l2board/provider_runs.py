@@ -100,7 +100,7 @@ class ProviderRuns:
             self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.TEXT_PLUGIN, downsample=100,
             run_tag_filter=provider.RunTagFilter(runs=[groups[n][tags.TRAIN_DIR] for n in names
                                                        if tags.TRAIN_DIR in groups[n]],
-                                                 tags=[tags.SETUP_JSON]))
+                                                 tags=[tags.SETUP_JSON, tags.TRAINING_END]))
         runs = []
         for name in names:
             run = RunLog(name=name, path=name)
