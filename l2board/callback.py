@@ -176,14 +176,11 @@ class L2Monitor(keras.callbacks.Callback):
         self._weight_paths = [relative_path(model, v.path) for v in self._weights]
         trainable = {id(v) for v in model.trainable_weights}
         self._trainable_paths = {p for v, p in zip(self._weights, self._weight_paths) if id(v) in trainable}
-        penalized = penalized_weights(model)
-        if getattr(self, "_penalized", None) != penalized:
-            self._penalized = penalized
-            self._penalized_paths = [relative_path(model, v.path) for v in penalized]
+        self._penalized = penalized_weights(model)
+        self._penalized_paths = [relative_path(model, v.path) for v in self._penalized]
         self._initial_weights = self._read_weights()
         self._standard = self._decide_standard_metrics()
         self._setup_written = False
-        self._in_fit = True
         self._epoch = None
         if not self._setup.is_regularized:
             self._warn_once("none", "Nothing regularizes this model: no weight or activity "
@@ -260,7 +257,6 @@ class L2Monitor(keras.callbacks.Callback):
             writer.flush()
 
     def on_train_end(self, logs=None):
-        self._in_fit = False
         if self._writers and getattr(self, "_epoch", None) is not None:
             end = {"last_epoch": self._epoch, "epochs_requested": (self.params or {}).get("epochs"),
                    "stopped_early": bool(getattr(self.model, "stop_training", False))}
@@ -354,7 +350,7 @@ class L2Monitor(keras.callbacks.Callback):
     def _decide_standard_metrics(self):
         if self.write_standard_metrics != "auto":
             return bool(self.write_standard_metrics)
-        mine = os.path.abspath(self.log_dir)
+        mine = os.path.abspath(self.log_dir or "")
         for callback in _sibling_callbacks(self):
             if isinstance(callback, keras.callbacks.TensorBoard) and os.path.abspath(callback.log_dir) == mine:
                 return False
@@ -365,7 +361,7 @@ class L2Monitor(keras.callbacks.Callback):
     def _write_setup(self, step):
         train = self._writers[tags.TRAIN_DIR]
         train.text({tags.SETUP_TEXT: self._setup.markdown(), tags.SETUP_JSON: self._setup.to_json()}, step)
-        self._writers["root"].hparams(self._setup.hparams(), trial_id=os.path.basename(os.path.abspath(self.log_dir)))
+        self._writers["root"].hparams(self._setup.hparams(), trial_id=os.path.basename(os.path.abspath(self.log_dir or "")))
 
     def _check_health(self, train, validation, epoch):
         for folder, values in ((tags.TRAIN_DIR, train), (tags.VALIDATION_DIR, validation)):
