@@ -8,7 +8,7 @@ const COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b
                  '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const RELOAD_MS = 30000;  // TensorBoard's own reload interval
 
-const state = {runs: [], selected: new Set(), layerRun: null, report: null};
+const state = {runs: [], selected: new Set(), layerRun: null, baseline: null, report: null};
 
 async function getJson(path) {
   const response = await fetch(path);
@@ -202,8 +202,16 @@ async function refresh(parts) {
       parts.status.textContent = 'Choose runs above.';
       return;
     }
-    const query = chosen.map((n) => `run=${encodeURIComponent(n)}`).join('&');
+    if (!chosen.includes(state.baseline)) state.baseline = chosen[0];
+    // The baseline goes first: compare's first run is its baseline too.
+    const ordered = [state.baseline, ...chosen.filter((n) => n !== state.baseline)];
+    const query = ordered.map((n) => `run=${encodeURIComponent(n)}`).join('&');
     state.report = await getJson(`./report?${query}`);
+    parts.baselineSelect.replaceChildren(...chosen.map((n) => {
+      const option = el('option', {value: n}, n);
+      option.selected = n === state.baseline;
+      return option;
+    }));
     parts.table.replaceChildren(runTable(state.report));
     parts.verdict.textContent = state.report.verdict.join(' ');
     parts.notes.replaceChildren(...state.report.warnings.map((w) => el('li', {}, w)),
@@ -233,8 +241,13 @@ export async function render() {
     notes: el('ul', {class: 'notes'}),
     charts: el('div'),
     layerSelect: el('select', {class: 'layer-run'}),
+    baselineSelect: el('select', {class: 'baseline-run'}),
     layers: el('div'),
   };
+  parts.baselineSelect.addEventListener('change', () => {
+    state.baseline = parts.baselineSelect.value;
+    refresh(parts);
+  });
   parts.layerSelect.addEventListener('change', () => {
     state.layerRun = parts.layerSelect.value;
     layerCharts(parts.layers);
@@ -242,6 +255,9 @@ export async function render() {
   const main = el('main');
   main.appendChild(el('h1', {}, 'Is L2 regularization fighting overfitting?'));
   main.appendChild(parts.picker);
+  const baseline = el('div', {class: 'baseline'}, 'Baseline: ');
+  baseline.appendChild(parts.baselineSelect);
+  main.appendChild(baseline);
   main.appendChild(parts.status);
   main.appendChild(parts.table);
   main.appendChild(parts.verdict);
