@@ -195,15 +195,16 @@ def _divergence(run):
     return first
 
 
-def configuration_of(name, label):
+def configuration_of(name):
     """Returns the configuration a run belongs to: its name without a seed suffix.
 
     Runs named `l2-0.01-seed0`, `l2-0.01_seed1` (or folders `l2-0.01/seed2`)
-    with the same regularization label are seeds of one configuration.
+    are seeds of one configuration when their regularization labels agree too
+    (see `summarize_configurations`).
 
     Example:
 
-    >>> configuration_of("exp/l2-0.01-seed3", "L2 0.01"), configuration_of("exp/l2-0.01/seed3", "L2 0.01")
+    >>> configuration_of("exp/l2-0.01-seed3"), configuration_of("exp/l2-0.01/seed3")
     ('exp/l2-0.01', 'exp/l2-0.01')
     """
     match = _SEED_SUFFIX.match(name)
@@ -242,7 +243,7 @@ def analyze_run(run, metric, patience=DEFAULT_PATIENCE):
     else:
         label = UNKNOWN_SETUP
     by_l2monitor = run.scalar(train, tags.DATA_LOSS) is not None
-    report = RunReport(name=run.name, path=run.path, label=label, configuration=configuration_of(run.name, label),
+    report = RunReport(name=run.name, path=run.path, label=label, configuration=configuration_of(run.name),
                        logged_by_l2monitor=by_l2monitor, metric=metric, epochs=0, last_epoch=None, setup=setup)
     report.warnings = [d.describe() for d in run.damage]
 

@@ -18,9 +18,7 @@ import numpy as np
 
 from l2board import tags
 from l2board.errors import L2BoardError
-from tensorboard.compat.proto import event_pb2
-
-from l2board.event_files import FileDamage, iter_records, tensor_to_array, tensor_to_float
+from l2board.event_files import FileDamage, iter_events, tensor_to_array, tensor_to_float
 
 FOLDERS = (tags.TRAIN_DIR, tags.VALIDATION_DIR)
 _FLOAT32 = struct.Struct("<f")
@@ -236,14 +234,8 @@ def _read_file(path, sub):
     """
     damage = FileDamage(path)
     scalars, texts, other_tags, plugins = {}, {}, {}, {}
-    parse = event_pb2.Event.FromString
     unpack_float = _FLOAT32.unpack
-    for data in iter_records(path, damage):
-        try:
-            event = parse(data)
-        except Exception:  # noqa: BLE001 - protobuf raises DecodeError and others
-            damage.bad_records += 1
-            continue
+    for event in iter_events(path, damage):
         step = event.step
         for value in event.summary.value:
             key = (sub, value.tag)
@@ -262,7 +254,7 @@ def _read_file(path, sub):
                         continue
             elif plugin == "text":
                 try:
-                    texts.setdefault(key, []).append((step, _as_text(tensor_to_array(value.tensor))))
+                    texts.setdefault(key, []).append((step, text_of(tensor_to_array(value.tensor))))
                 except ValueError:
                     damage.bad_records += 1
                 continue
@@ -301,7 +293,15 @@ def split_flat_tag(tag):
     return tags.TRAIN_DIR, tag
 
 
-def _as_text(array):
+def text_of(array):
+    """Returns the string held by a text summary's tensor (decoded as UTF-8).
+
+    Example:
+
+    >>> text_of(np.array([b"L2 0.01 on conv1"], dtype=object))
+    'L2 0.01 on conv1'
+    """
+    array = np.asarray(array)
     item = array.reshape(-1)[0] if array.size else b""
     return item.decode("utf-8", errors="replace") if isinstance(item, bytes) else str(item)
 

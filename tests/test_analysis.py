@@ -141,10 +141,10 @@ def test_a_resolved_data_loss_difference_is_claimed_when_the_gap_is_not(tmp_path
 
 
 def test_configuration_names():
-    assert configuration_of("runs/l2-seed0", "x") == "runs/l2"
-    assert configuration_of("runs/l2_SEED12", "x") == "runs/l2"
-    assert configuration_of("runs/l2/seed1", "x") == "runs/l2"
-    assert configuration_of("runs/l2", "x") == "runs/l2"
+    assert configuration_of("runs/l2-seed0") == "runs/l2"
+    assert configuration_of("runs/l2_SEED12") == "runs/l2"
+    assert configuration_of("runs/l2/seed1") == "runs/l2"
+    assert configuration_of("runs/l2") == "runs/l2"
 
 
 def test_keras_tensorboard_logs_give_what_they_can(tmp_path):

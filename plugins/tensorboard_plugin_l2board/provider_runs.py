@@ -10,7 +10,7 @@ from tensorboard import errors
 from tensorboard.data import provider
 
 from l2board import tags
-from l2board.logs import FOLDERS, ROOT, RunLog, Series, split_flat_tag
+from l2board.logs import FOLDERS, ROOT, RunLog, Series, split_flat_tag, text_of
 from tensorboard_plugin_l2board import metadata
 
 
@@ -112,11 +112,7 @@ class ProviderRuns:
                     order = np.argsort(steps, kind="stable")
                     run.scalars[key] = Series(steps[order], np.array([d.value for d in data], dtype=np.float64)[order])
                 for tag, data in texts.get(tb_run, {}).items():
-                    run.texts[(folder, tag)] = sorted((d.step, _text(d.numpy)) for d in data)
+                    run.texts[(folder, tag)] = sorted((d.step, text_of(d.numpy)) for d in data)
             runs.append(run)
         return runs
 
-
-def _text(array):
-    item = np.asarray(array).reshape(-1)[0] if np.asarray(array).size else b""
-    return item.decode("utf-8", errors="replace") if isinstance(item, bytes) else str(item)
