@@ -1,0 +1,73 @@
+"""Writing output files so that a failure never empties or half-writes one.
+
+Every file l2board writes for the user (a report, a plot) is written to a
+temporary file beside its target and renamed into place only once it is
+complete: an error in the middle (a name that cannot be encoded, a full
+disk, Ctrl-C) leaves the old file exactly as it was.
+"""
+
+import contextlib
+import os
+import tempfile
+
+from l2board.errors import L2BoardError
+
+
+def _reason(error):
+    return error.strerror or str(error) or type(error).__name__
+
+
+@contextlib.contextmanager
+def atomic_output(path, what, binary=False):
+    """Yields a file to write `path`'s new content into; replaces `path` when done.
+
+    The new file gets the old one's permissions (or the usual ones for a new
+    file). A symbolic link at `path` is kept: the file it points to is
+    replaced. Nothing is left behind on failure.
+
+    Args:
+        path: the file to write.
+        what: what the file is, for the error sentence (`"the report"`).
+        binary: yield a binary file instead of UTF-8 text.
+
+    Raises:
+        L2BoardError: "Cannot write <what> to '<path>': <reason>." when the
+            file cannot be written; `path` is then unchanged.
+
+    Example:
+
+    ```python
+    with atomic_output("report.md", "the report") as handle:
+        handle.write(text)
+    ```
+    """
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise L2BoardError(f"Cannot write {what} to '{path}': {_reason(error)}.") from None
+    try:
+        try:
+            mode = os.stat(target).st_mode & 0o7777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        with open(descriptor, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except OSError as error:
+        _remove(temporary)
+        raise L2BoardError(f"Cannot write {what} to '{path}': {_reason(error)}.") from None
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def _remove(path):
+    with contextlib.suppress(OSError):
+        os.remove(path)
