@@ -2,6 +2,11 @@
 
 Nothing here computes a number: every value comes from the `Comparison`,
 so all formats agree with each other and with the dashboard.
+
+Run names, setup labels, metric and variable names, and the sentences that
+quote them (verdict, notes with file paths) all come from the user's files,
+so every renderer escapes them (`l2board.safe_text`) before they reach a
+terminal, a Markdown table or a CSV file.
 """
 
 import csv
@@ -10,6 +15,7 @@ import io
 import click
 
 from l2board.analysis import LAYER_NORM_PREFIX, SUMMARY_FIELDS
+from l2board.safe_text import display_width, markdown_cell, printable
 
 # (row title, field, kind, better): kind says how to print the number,
 # better which direction of change is good (None: neither).
@@ -95,7 +101,8 @@ def _colour(change, better):
 
 
 def _title(template, comparison):
-    return template.format(metric=comparison.metric or "metric", patience=comparison.patience)
+    # The metric name is a tag from the user's files: shown, never obeyed.
+    return template.format(metric=printable(comparison.metric or "metric"), patience=comparison.patience)
 
 
 def _rows(comparison):
@@ -110,9 +117,14 @@ def _rows(comparison):
             shared = set.intersection(*(set(c.mean) for c, _ in columns))
             for layer_field in sorted(f for f in shared if f.startswith(LAYER_NORM_PREFIX)
                                       and f.endswith("kernel")):
-                title = "  " + layer_field[len(LAYER_NORM_PREFIX):]
+                title = "  " + printable(layer_field[len(LAYER_NORM_PREFIX):])
                 rows.append((title, [_cell(c, ch, layer_field, "loss") + (None,) for c, ch in columns]))
     return rows
+
+
+def _pad(text, width):
+    """`text` left-aligned in `width` terminal columns (wide characters count 2)."""
+    return text + " " * (width - display_width(text))
 
 
 def render_table(comparison, colour=False):
@@ -125,36 +137,38 @@ def render_table(comparison, colour=False):
     """
     lines = ["Runs (baseline first):" if len(comparison.configurations) > 1 else "Run:"]
     ordered = _columns(comparison)
+    names = [printable(c.name) for c, _ in ordered]
     status = {run.name: _status(run) for run in comparison.runs}
-    for configuration, _ in ordered:
+    for (configuration, _), shown_name in zip(ordered, names):
         seeds = f", {len(configuration.runs)} runs (mean ± std)" if len(configuration.runs) > 1 else ""
         mark = "  (baseline)" if configuration.name == comparison.baseline else ""
         flags = sorted({status[name] for name in configuration.runs if status[name]})
         flag = f"  [{', '.join(flags)}]" if flags else ""
-        lines.append(f"  {configuration.name}: {configuration.label}{seeds}{mark}{flag}")
+        lines.append(f"  {shown_name}: {printable(configuration.label)}{seeds}{mark}{flag}")
     lines.append("")
     rows = _rows(comparison)
-    title_width = max(len(title) for title, _ in rows)
+    # Widths in terminal columns of the escaped text, as it is shown.
+    title_width = max(display_width(title) for title, _ in rows)
     widths = []
-    for i, (configuration, _) in enumerate(ordered):
-        widths.append(max([len(configuration.name)] + [len(c[i][0]) + len(c[i][1]) for _, c in rows]))
-    header = " " * title_width + "".join(f"  {c.name:<{w}}" for (c, _), w in zip(ordered, widths))
+    for i, name in enumerate(names):
+        widths.append(max([display_width(name)] + [display_width(c[i][0] + c[i][1]) for _, c in rows]))
+    header = " " * title_width + "".join(f"  {_pad(name, w)}" for name, w in zip(names, widths))
     lines.append(header.rstrip())
-    lines.append("-" * len(header.rstrip()))
+    lines.append("-" * display_width(header.rstrip()))
     for title, cells in rows:
-        line = f"{title:<{title_width}}"
+        line = _pad(title, title_width)
         for (text, diff, change, better), width in zip(cells, widths):
-            padding = " " * (width - len(text) - len(diff))
+            padding = " " * (width - display_width(text + diff))
             colour_name = _colour(change, better) if colour else None
             shown = click.style(diff, fg=colour_name) if colour_name and diff else diff
             line += f"  {text}{shown}{padding}"
         lines.append(line.rstrip())
     lines.append("")
-    lines.append("Verdict: " + " ".join(comparison.verdict))
+    lines.append("Verdict: " + printable(" ".join(comparison.verdict)))
     notes = _notes(comparison)
     if notes:
         lines.append("")
-        lines.extend(f"Note: {n}" for n in notes)
+        lines.extend(f"Note: {printable(n)}" for n in notes)
     return "\n".join(lines)
 
 
@@ -182,20 +196,31 @@ def _notes(comparison):
 def render_markdown(comparison):
     """Returns the report as Markdown: a table, the verdict and notes."""
     ordered = _columns(comparison)
-    lines = ["| | " + " | ".join(f"{c.name}" for c, _ in ordered) + " |",
+    lines = ["| | " + " | ".join(markdown_cell(c.name) for c, _ in ordered) + " |",
              "|---|" + "---:|" * len(ordered),
-             "| regularization | " + " | ".join(c.label for c, _ in ordered) + " |"]
+             "| regularization | " + " | ".join(markdown_cell(c.label) for c, _ in ordered) + " |"]
     for title, cells in _rows(comparison):
-        lines.append(f"| {title.strip()} | " + " | ".join(text + diff for text, diff, _, _ in cells) + " |")
-    lines += ["", "**Verdict:** " + " ".join(comparison.verdict)]
+        lines.append(f"| {markdown_cell(title.strip())} | "
+                     + " | ".join(markdown_cell(text + diff) for text, diff, _, _ in cells) + " |")
+    lines += ["", "**Verdict:** " + printable(" ".join(comparison.verdict))]
     notes = _notes(comparison)
     if notes:
-        lines += [""] + [f"- {n}" for n in notes]
+        lines += [""] + [f"- {printable(n)}" for n in notes]
     return "\n".join(lines)
 
 
+# The CSV columns that hold text from the user's files (folder names, setup
+# labels, tags); the rest are numbers.
+_CSV_TEXT_FIELDS = ("name", "label", "configuration", "metric")
+
+
 def render_csv(comparison):
-    """Returns one CSV row per run with every summary number (units as in the JSON)."""
+    """Returns one CSV row per run with every summary number (units as in the JSON).
+
+    Names are escaped as in the other formats, so the CSV always encodes as
+    UTF-8 and never holds a control character; csv quoting handles commas
+    and quotes.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     fields = ("name", "label", "configuration", "metric", "epochs") + SUMMARY_FIELDS
@@ -204,13 +229,20 @@ def render_csv(comparison):
         row = []
         for field in fields:
             value = getattr(run, field)
+            if value is not None and field in _CSV_TEXT_FIELDS:
+                value = printable(value)
             row.append("" if value is None else value)
         writer.writerow(row)
     return out.getvalue()
 
 
 def render(comparison, output_format, colour=False):
-    """Renders in `table`, `json`, `csv` or `markdown`."""
+    """Renders in `table`, `json`, `csv` or `markdown`.
+
+    JSON keeps every name exactly as it is (JSON's own escapes, ASCII only:
+    an undecodable byte of a folder name is a `\\udcXX` escape), so a
+    program reading it can find the folder again.
+    """
     if output_format == "json":
         return comparison.to_json()
     if output_format == "csv":

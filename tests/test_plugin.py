@@ -114,11 +114,52 @@ def test_layers(client):
     ("/data/plugin/l2board/static/%2e%2e%2fl2_plugin.py", 404),
     ("/data/plugin/l2board/static//etc/passwd", 404),
     ("/data/plugin/l2board/static/nothing.js", 404),
+    # patience: "²" passes str.isdigit() and fails int(); "٥" (Arabic-Indic
+    # five) passes both; 10,000 digits fail int() (and were a 500).
+    ("/data/plugin/l2board/report?patience=%C2%B2", 400),
+    ("/data/plugin/l2board/report?patience=%D9%A5", 400),
+    pytest.param("/data/plugin/l2board/report?patience=" + "9" * 10_000, 400, id="patience-of-10000-digits"),
+    ("/data/plugin/l2board/report?patience=10001", 400),
+    ("/data/plugin/l2board/report?patience=5&patience=6", 400),
+    # Bounded names and counts, whatever the logdir holds.
+    pytest.param("/data/plugin/l2board/report?run=" + "x" * 5_000, 400, id="run-of-5000-characters"),
+    pytest.param("/data/plugin/l2board/report?" + "&".join(f"run=r{i}" for i in range(1_001)), 400,
+                 id="1001-different-runs"),
+    pytest.param("/data/plugin/l2board/report?run=no_l2&baseline=" + "x" * 5_000, 400,
+                 id="baseline-of-5000-characters"),
+    pytest.param("/data/plugin/l2board/report?run=no_l2&metric=" + "x" * 5_000, 400,
+                 id="metric-of-5000-characters"),
+    pytest.param("/data/plugin/l2board/layers?run=" + "x" * 5_000, 400, id="layers-run-of-5000-characters"),
+    ("/data/plugin/l2board/layers?run=l2&run=no_l2", 400),
+    # A typo is not silently a report of every run.
+    ("/data/plugin/l2board/report?runs=no_l2", 400),
+    ("/data/plugin/l2board/runs?run=no_l2", 400),
+    # A name with a newline, quoted in the error: still one line.
+    ("/data/plugin/l2board/report?run=no_l2&baseline=a%0Ab%1B[31m", 400),
 ])
 def test_bad_requests_are_400_or_404_without_a_traceback(client, path, status):
     code, body, _ = get(client, path)
     assert code == status
     assert "Traceback" not in body and "def " not in body
+    # One short sentence on one line: never the request echoed back whole.
+    assert "\n" not in body.strip() and "\x1b" not in body and len(body) < 300, body[:300]
+
+
+def test_within_the_limits_each_run_is_read_once_however_often_it_is_asked(client):
+    status, once, _ = get(client, "/data/plugin/l2board/report?run=no_l2")
+    assert status == 200
+    # Before: 5,000 copies of the run, a 25 MB reply after seconds of work.
+    status, body, _ = get(client, "/data/plugin/l2board/report?" + "&".join(["run=no_l2"] * 5_000))
+    assert status == 200 and body == once
+    assert [run["name"] for run in json.loads(body)["runs"]] == ["no_l2"]
+    # The order is the order each run was first asked for (the first is the baseline).
+    pair = get(client, "/data/plugin/l2board/report?run=l2&run=no_l2")[1]
+    assert get(client, "/data/plugin/l2board/report?run=l2&run=no_l2&run=l2&run=no_l2")[1] == pair
+    assert json.loads(pair)["baseline"] == "l2"
+    # The limits themselves are accepted.
+    for patience in ("1", "10000", "007"):
+        status, body, _ = get(client, f"/data/plugin/l2board/report?run=no_l2&patience={patience}")
+        assert status == 200 and json.loads(body)["patience"] == int(patience)
 
 
 def test_static_files(client):

@@ -20,11 +20,27 @@ from werkzeug import wrappers
 from l2board import tags
 from l2board.analysis import DEFAULT_PATIENCE, compare_runs, reads_tag
 from l2board.errors import L2BoardError
+from l2board.safe_text import printable
 from tensorboard_plugin_l2board import metadata
 from tensorboard_plugin_l2board.provider_runs import ProviderRuns
 
 _STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(js|css)$")
+# Bounds on what one request may ask for (http_api.md lists them): a hostile
+# or mistaken query gets one sentence, never an exception, a huge reply or
+# minutes of work. Run names are paths, and a path is at most 4,096 bytes
+# on Linux; an EarlyStopping patience beyond 10,000 epochs means nothing.
+MAX_PATIENCE = 10_000
+MAX_RUNS = 1_000
+MAX_TEXT_LENGTH = 4_096
+# Each route's query parameters; only `run` of /report may be repeated.
+_PARAMETERS = {
+    "runs": (),
+    "report": ("run", "baseline", "metric", "patience"),
+    "layers": ("run",),
+}
+_REPEATABLE = {"runs": (), "report": ("run",), "layers": ()}
+_PLAIN_INTEGER = re.compile(r"[0-9]+")
 _LAYER_SERIES = {
     "penalty": tags.PENALTY_PREFIX,
     "activity_penalty": tags.ACTIVITY_PENALTY_PREFIX,
@@ -73,26 +89,34 @@ class L2BoardPlugin(base_plugin.TBPlugin):
 
     @wrappers.Request.application
     def _serve_runs(self, request):
+        _check_query(request, "runs")
         return http_util.Respond(request, {"runs": self._runs(request).summaries()}, "application/json")
 
     @wrappers.Request.application
     def _serve_report(self, request):
+        _check_query(request, "report")
+        # Each run once, in the order first asked: 5,000 copies of one name
+        # are one run, not 5,000 columns.
+        names = list(dict.fromkeys(request.args.getlist("run")))
+        if len(names) > MAX_RUNS:
+            raise errors.InvalidArgumentError(
+                f"A report compares at most {MAX_RUNS:,} runs; {len(names):,} were asked for.")
+        patience = _patience(request.args.get("patience", str(DEFAULT_PATIENCE)))
         runs = self._runs(request)
-        names = request.args.getlist("run") or [r["name"] for r in runs.summaries()]
+        names = names or [r["name"] for r in runs.summaries()]
         if not names:
             raise errors.NotFoundError("No run has scalar summaries yet.")
-        patience = request.args.get("patience", str(DEFAULT_PATIENCE))
-        if not patience.isdigit() or int(patience) < 1:
-            raise errors.InvalidArgumentError(f"patience must be a whole number of at least 1, got {patience!r}.")
         try:
             comparison = compare_runs(runs.read(names, wanted=reads_tag), baseline=request.args.get("baseline") or None,
-                                      metric=request.args.get("metric") or None, patience=int(patience))
+                                      metric=request.args.get("metric") or None, patience=patience)
         except L2BoardError as error:
-            raise errors.InvalidArgumentError(str(error)) from None
+            # The sentence may quote run names: one line, whatever they hold.
+            raise errors.InvalidArgumentError(printable(str(error))) from None
         return http_util.Respond(request, comparison.to_json(), "application/json")
 
     @wrappers.Request.application
     def _serve_layers(self, request):
+        _check_query(request, "layers")
         name = request.args.get("run")
         if not name:
             raise errors.InvalidArgumentError("Give the run as ?run=NAME.")
@@ -118,3 +142,43 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         if name.endswith(".js"):
             content_type = "text/javascript"
         return http_util.Respond(request, content, content_type)
+
+
+def _quoted(text, limit=60):
+    """`text` for an error sentence: escaped, and cut short when long."""
+    return "'" + printable(text if len(text) <= limit else text[:limit] + "...") + "'"
+
+
+def _check_query(request, route):
+    """Refuses unknown, repeated or overlong query parameters with one sentence.
+
+    Raises:
+        errors.InvalidArgumentError: for a parameter the route does not
+            take (a typo such as `runs=` would otherwise be ignored without
+            a word), a single-valued one given twice, or a value longer than
+            `MAX_TEXT_LENGTH` characters.
+    """
+    known = _PARAMETERS[route]
+    for key, values in request.args.lists():
+        if key not in known:
+            takes = f"it takes {', '.join(known)}" if known else "it takes none"
+            raise errors.InvalidArgumentError(f"/{route} takes no parameter {_quoted(key)}; {takes}.")
+        if len(values) > 1 and key not in _REPEATABLE[route]:
+            raise errors.InvalidArgumentError(f"Give {key} once, not {len(values):,} times.")
+        for value in values:
+            if len(value) > MAX_TEXT_LENGTH:
+                raise errors.InvalidArgumentError(
+                    f"{key} is {len(value):,} characters long; at most {MAX_TEXT_LENGTH:,} are accepted.")
+
+
+def _patience(text):
+    """The patience of `?patience=`: plain ASCII digits, from 1 to `MAX_PATIENCE`.
+
+    `str.isdigit` is not enough: it accepts "²", which `int` refuses, and
+    other scripts' digits; and `int` of thousands of digits is slow or
+    refused, so the length is checked first.
+    """
+    if len(text) <= len(str(MAX_PATIENCE)) and _PLAIN_INTEGER.fullmatch(text) and 1 <= int(text) <= MAX_PATIENCE:
+        return int(text)
+    raise errors.InvalidArgumentError(
+        f"patience must be a whole number from 1 to {MAX_PATIENCE:,}, got {_quoted(text)}.")
