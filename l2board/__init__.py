@@ -1,7 +1,7 @@
 """l2board: see what L2 regularization does to a Keras model.
 
-`L2Monitor` (a Keras callback) is imported on first use, so that tools that
-only read logs never pay for importing TensorFlow.
+`L2Monitor` (a Keras callback) and the submodules are imported on first use,
+so that tools that only read logs never pay for importing TensorFlow.
 """
 
 __version__ = "0.1.0"
@@ -17,8 +17,14 @@ __all__ = sorted(_LAZY)
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    # Submodules too (`l2board.models.documented_cnn()` after `import l2board`).
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"{__name__}.{name}":
+            raise
     raise AttributeError(f"module 'l2board' has no attribute {name!r}")

@@ -5,11 +5,25 @@ import sys
 
 import click
 
-from l2board.errors import L2BoardError
+from l2board import parameter_types as types
+from l2board.errors import Interrupted, L2BoardError
 from l2board.experiment import format_duration
+from l2board.safe_text import printable
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; Ctrl-C ends in l2board's own message, not click's "Aborted."."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted("Interrupted.") from None
+        except EOFError as error:  # click would take it for Ctrl-D and say "Aborted."
+            raise L2BoardError(f"An input ended before it was complete ({error or 'end of file'}).") from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="l2board")
 def cli():
     """See what L2 regularization does to a Keras model."""
@@ -18,21 +32,21 @@ def cli():
 def _training_options(function):
     """The options `train` and `experiment` share, in the order of --help."""
     options = [
-        click.option("--dataset", default="cifar100", show_default=True,
+        click.option("--dataset", type=types.DatasetName(), default="cifar100", show_default=True,
                      help="cifar100, cifar10, mnist, fashion_mnist (keras.datasets), digits (offline), "
                           "or a .npz with x_train, y_train, x_test, y_test."),
-        click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0, show_default=True,
+        click.option("--weight-decay", type=types.FiniteFloat(min=0), default=0.0, show_default=True,
                      help="Decoupled weight decay (AdamW instead of Adam)."),
-        click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True),
-        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+        click.option("--epochs", type=types.COUNT, default=10, show_default=True),
+        click.option("--batch-size", type=types.COUNT, default=32, show_default=True,
                      help="32, as the tutorial."),
-        click.option("--train-size", type=click.IntRange(min=1), default=None,
+        click.option("--train-size", type=types.COUNT, default=None,
                      help="Train on this many images, chosen at random (default: all)."),
-        click.option("--validation", default="test", show_default=True,
+        click.option("--validation", type=types.ValidationSplit(), default="test", show_default=True,
                      help="'test' to validate on the test set, or a fraction of the training set to hold out."),
-        click.option("--label-noise", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+        click.option("--label-noise", type=types.FiniteFloat(0, 1), default=0.0, show_default=True,
                      help="Share of training labels replaced by random ones, to provoke overfitting."),
-        click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=0.001,
+        click.option("--learning-rate", type=types.FiniteFloat(min=0, min_open=True), default=0.001,
                      show_default=True),
     ]
     for option in reversed(options):
@@ -40,50 +54,43 @@ def _training_options(function):
     return function
 
 
-def _validation(value):
-    if value == "test":
-        return value
-    try:
-        fraction = float(value)
-    except ValueError:
-        raise click.BadParameter("use 'test' or a fraction such as 0.1", param_hint="--validation") from None
-    if not 0 < fraction < 1:
-        raise click.BadParameter("the held-out fraction must be between 0 and 1", param_hint="--validation")
-    return str(fraction)
-
-
 @cli.command()
 @_training_options
-@click.option("--l2", type=click.FloatRange(min=0), default=0.01, show_default=True,
+@click.option("--l2", type=types.FiniteFloat(min=0), default=0.01, show_default=True,
               help="Keras L2 factor; 0 for none.")
-@click.option("--l2-layers", default="conv1", show_default=True,
+@click.option("--l2-layers", type=types.LayerSpec(), default="conv1", show_default=True,
               help="Layers whose kernel carries L2: comma-separated from conv1, conv2, fc1, output, or 'all'.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds data, weights and shuffling.")
-@click.option("--logdir", type=click.Path(file_okay=False), default=None,
+@click.option("--seed", type=types.SEED, default=0, show_default=True, help="Seeds data, weights and shuffling.")
+@click.option("--logdir", type=types.Folder(), default=None,
               help="The run folder (default: runs/<what the run is>).")
-@click.option("--overwrite", is_flag=True, help="Replace a run already in --logdir.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace a run already in --logdir (only a folder holding nothing but an l2board run).")
 def train(dataset, weight_decay, epochs, batch_size, train_size, validation, label_noise, learning_rate,
           l2, l2_layers, seed, logdir, overwrite):
     """Train the tutorial's CIFAR-100 CNN with L2Monitor into a run folder."""
-    from l2board.run_folders import ensure_writable_dir, prepare_run_dir
+    from l2board.run_folders import make_run_dir, plan_run_dir
     from l2board.training import TrainingConfig
 
     config = TrainingConfig(dataset=dataset, l2=l2, l2_layers=l2_layers, weight_decay=weight_decay,
                             epochs=epochs, batch_size=batch_size, train_size=train_size,
-                            validation=_validation(validation), label_noise=label_noise, seed=seed,
+                            validation=validation, label_noise=label_noise, seed=seed,
                             learning_rate=learning_rate)
-    folder, note = prepare_run_dir(logdir or os.path.join("runs", config.name), overwrite=overwrite,
-                                   explicit=logdir is not None)
-    if note:
-        click.echo(note)
-    ensure_writable_dir(folder)
+    plan = plan_run_dir(logdir or os.path.join("runs", config.name), overwrite=overwrite,
+                        explicit=logdir is not None)
     _quiet_tensorflow()
     from l2board.datasets import load_dataset
     from l2board.training import train_run
 
     data = load_dataset(config.dataset, config.validation, config.train_size, config.label_noise, config.seed)
+    folder = make_run_dir(plan)  # only now, with everything checked
+    if plan.note:
+        click.echo(plan.note)
     click.echo(f"Training the documented CNN ({config.name}) on {data.description}")
-    train_run(config, folder, dataset=data)
+    try:
+        train_run(config, folder, dataset=data)
+    except KeyboardInterrupt:
+        raise Interrupted(f"Interrupted during training; the epochs finished so far are in {folder}; "
+                          f"report on them with: l2board compare {folder}") from None
     click.echo(f"Run written to {folder}; open it with: tensorboard --logdir {os.path.dirname(folder) or '.'}")
 
 
@@ -109,15 +116,17 @@ def _report(folders, logdir, plot_path):
 
 @cli.command()
 @_training_options
-@click.option("--l2", "l2_values", type=click.FloatRange(min=0), multiple=True, required=True,
+@click.option("--l2", "l2_values", type=types.FiniteFloat(min=0), multiple=True, required=True,
               help="An L2 factor to train; repeat for each (0 for none). The first is the baseline.")
-@click.option("--l2-layers", "layer_specs", multiple=True, default=("conv1",), show_default=True,
+@click.option("--l2-layers", "layer_specs", type=types.LayerSpec(), multiple=True, default=("conv1",),
+              show_default=True,
               help="Where L2 goes (as for train); repeat to try several.")
-@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--seeds", type=click.IntRange(1, 1000), default=1, show_default=True,
               help="Seeds per configuration; the report gives mean ± std.")
-@click.option("--seed", type=int, default=0, show_default=True, help="The first seed.")
-@click.option("--logdir", type=click.Path(file_okay=False), required=True, help="The experiment's folder.")
-@click.option("--overwrite", is_flag=True, help="Replace runs already in --logdir.")
+@click.option("--seed", type=types.SEED, default=0, show_default=True, help="The first seed.")
+@click.option("--logdir", type=types.Folder(), required=True, help="The experiment's folder.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace runs already in --logdir (only folders holding nothing but an l2board run).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Where to draw the report's figure (default: LOGDIR/report.png).")
 def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation, label_noise, learning_rate,
@@ -129,17 +138,25 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     Ctrl-C keeps the finished runs; compare them later with l2board compare.
     """
     from l2board.experiment import default_config, experiment_configs, run_experiment
+    from l2board.output_files import check_outside_runs
+    from l2board.plotting import check_plot_path
 
+    if seed + seeds - 1 > types.MAX_SEED:
+        raise click.BadParameter(f"seeds {seed} to {seed + seeds - 1} go past the largest seed, {types.MAX_SEED}.",
+                                 param_hint="'--seeds'")
     base = default_config(dataset=dataset, weight_decay=weight_decay, epochs=epochs, batch_size=batch_size,
-                          train_size=train_size, validation=_validation(validation), label_noise=label_noise,
+                          train_size=train_size, validation=validation, label_noise=label_noise,
                           seed=seed, learning_rate=learning_rate)
     runs = experiment_configs(base, list(l2_values), list(layer_specs), seeds)
-    from l2board.run_folders import ensure_writable_dir
-
-    ensure_writable_dir(logdir)
+    plot_path = plot_path or os.path.join(logdir, "report.png")
+    check_outside_runs(plot_path, "--plot", [os.path.join(logdir, name) for name, _ in runs])
+    try:
+        check_plot_path(plot_path, created_folder=logdir)  # LOGDIR itself is created later
+    except L2BoardError as error:
+        raise click.BadParameter(str(error), param_hint="'--plot'") from None
     _quiet_tensorflow()
     folders = run_experiment(runs, logdir, overwrite=overwrite, progress=_progress)
-    _report(folders, logdir, plot_path or os.path.join(logdir, "report.png"))
+    _report(folders, logdir, plot_path)
 
 
 DEMO_NOISE, DEMO_TRAIN_SIZE, DEMO_EPOCHS, DEMO_SEED = 0.4, 300, 30, 0
@@ -147,9 +164,9 @@ DEMO_ALL_LAYERS_L2 = 0.01
 
 
 @cli.command()
-@click.option("--logdir", type=click.Path(file_okay=False), default=None,
+@click.option("--logdir", type=types.Folder(), default=None,
               help="The demo's folder (default: runs/demo-<date and time>).")
-@click.option("--epochs", type=click.IntRange(min=1), default=DEMO_EPOCHS, show_default=True)
+@click.option("--epochs", type=types.COUNT, default=DEMO_EPOCHS, show_default=True)
 def demo(logdir, epochs):
     """Reproduce the tutorial's L2 experiment offline, in about two minutes.
 
@@ -183,11 +200,11 @@ def demo(logdir, epochs):
 @click.argument("runs", nargs=-1, required=True, metavar="RUN...")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "markdown"]),
               default="table", show_default=True, help="Output format; the JSON is documented in docs/compare-json.md.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--plot", "plot_path", type=types.PlotPath(), default=None,
               help="Also draw the curves into this .png, .svg or .pdf file.")
 @click.option("--metric", default=None, help="Accuracy-like metric to compare (default: accuracy, or the one all runs share).")
 @click.option("--baseline", default=None, help="Run or configuration to compare against (default: the first).")
-@click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1),
+@click.option("--patience", default=5, show_default=True, type=click.IntRange(1, 10_000),
               help="Patience of the EarlyStopping that is replayed on val_loss.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to this file instead of the terminal.")
@@ -203,25 +220,31 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, output):
     from l2board.logs import read_runs
     from l2board.report import render
 
+    from l2board.output_files import atomic_output, check_outside_runs
+
+    if output and plot_path and os.path.realpath(output) == os.path.realpath(plot_path):
+        raise click.BadParameter(f"'{output}' is also the --plot file; give the report another name.",
+                                 param_hint="'--output'")
     comparison = compare_runs(read_runs(runs), baseline=baseline, metric=metric, patience=patience)
+    folders = [run.path for run in comparison.runs]
+    for path, option in ((output, "--output"), (plot_path, "--plot")):
+        if path:
+            check_outside_runs(path, option, folders)
     for warning in comparison.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(f"Warning: {printable(warning)}", err=True)
     if plot_path:
         from l2board.plotting import plot_comparison
 
         plot_comparison(comparison, plot_path)
     text = render(comparison, output_format, colour=output is None and sys.stdout.isatty())
     if output:
-        try:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-        except OSError as error:
-            raise L2BoardError(f"Cannot write the report to '{output}': {error.strerror or error}.") from None
-        click.echo(f"Report written to {output}")
+        with atomic_output(output, "the report") as handle:
+            handle.write(text + "\n")
+        click.echo(f"Report written to {printable(output)}")
     else:
         click.echo(text)
     if plot_path:
-        click.echo(f"Plot written to {plot_path}", err=output_format != "table" and output is None)
+        click.echo(f"Plot written to {printable(plot_path)}", err=output_format != "table" and output is None)
 
 
 def _quiet_tensorflow():
@@ -254,7 +277,7 @@ def _quiet_tensorflow():
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    click.echo(f"Warning: {message}", err=True)
+    click.echo(f"Warning: {printable(message)}", err=True)
 
 
 def main(argv=None):
@@ -271,10 +294,10 @@ def main(argv=None):
         error.show()
         sys.exit(error.exit_code)
     except L2BoardError as error:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {printable(error)}", err=True)
         sys.exit(getattr(error, "exit_code", 1))
-    except KeyboardInterrupt:
-        click.echo("Interrupted; the epochs finished so far are in the logs.", err=True)
+    except KeyboardInterrupt:  # before a command started, or after it ended
+        click.echo("Interrupted.", err=True)
         sys.exit(130)
     sys.exit(status if isinstance(status, int) else 0)
 

@@ -15,3 +15,9 @@ class LogWriteError(L2BoardError, OSError):
 
 class RegularizerError(L2BoardError):
     """A model's regularizer raised when L2Monitor measured it."""
+
+
+class Interrupted(L2BoardError):
+    """Ctrl-C: what was finished is kept, and the message says where."""
+
+    exit_code = 130

@@ -4,15 +4,12 @@ import dataclasses
 import os
 import time
 
-from l2board.errors import L2BoardError
-from l2board.run_folders import prepare_run_dir
+from l2board.errors import Interrupted, L2BoardError
 from l2board.training import TrainingConfig, train_run
 
 
-class ExperimentInterrupted(L2BoardError):
+class ExperimentInterrupted(Interrupted):
     """Ctrl-C during an experiment: the finished runs are kept."""
-
-    exit_code = 130
 
     def __init__(self, finished, current, logdir):
         self.finished = finished
@@ -78,6 +75,11 @@ def format_duration(seconds):
 def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1):
     """Trains each run into `logdir/<name>`.
 
+    Everything is checked before anything is created or deleted: every run
+    folder (see `l2board.run_folders.plan_run_dir`) and the first run's
+    data. A run already there is replaced (with `overwrite`) just before
+    its own training, so Ctrl-C never costs a run that was not retrained.
+
     Args:
         runs: `(name, TrainingConfig)` pairs (see `experiment_configs`).
         logdir: the experiment's folder.
@@ -90,31 +92,39 @@ def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1):
         The run folders, in order.
 
     Raises:
-        L2BoardError: a run folder holds a run already (without `overwrite`).
+        L2BoardError: a run folder may not be used, or the data is bad.
         ExperimentInterrupted: on Ctrl-C; the finished runs stay intact.
     """
-    from l2board.datasets import load_dataset
+    from l2board.run_folders import ensure_writable_dir, make_run_dir, plan_run_dir
 
-    folders = [os.path.join(logdir, name) for name, _ in runs]
-    for folder in folders:
-        prepare_run_dir(folder, overwrite=overwrite, explicit=True)
+    plans = [plan_run_dir(os.path.join(logdir, name), overwrite=overwrite, explicit=True) for name, _ in runs]
     datasets = {}
+    if runs:
+        _dataset_for(runs[0][1], datasets)  # bad data fails here, before any folder exists
+    ensure_writable_dir(logdir)
     start = time.monotonic()
     finished = []
-    for k, ((name, config), folder) in enumerate(zip(runs, folders), start=1):
+    for k, ((name, config), plan) in enumerate(zip(runs, plans), start=1):
         elapsed = time.monotonic() - start
         remaining = elapsed / len(finished) * (len(runs) - len(finished)) if finished else None
         if progress:
             progress(k, len(runs), name, elapsed, remaining)
-        key = (config.dataset, config.validation, config.train_size, config.label_noise, config.seed)
         try:
-            if key not in datasets:
-                datasets[key] = load_dataset(*key)
-            train_run(config, folder, dataset=datasets[key], verbose=verbose)
+            dataset = _dataset_for(config, datasets)
+            train_run(config, make_run_dir(plan), dataset=dataset, verbose=verbose)
         except KeyboardInterrupt:
-            raise ExperimentInterrupted(finished, folder, logdir) from None
-        finished.append(folder)
-    return folders
+            raise ExperimentInterrupted(finished, plan.folder, logdir) from None
+        finished.append(plan.folder)
+    return [plan.folder for plan in plans]
+
+
+def _dataset_for(config, datasets):
+    from l2board.datasets import load_dataset
+
+    key = (config.dataset, config.validation, config.train_size, config.label_noise, config.seed)
+    if key not in datasets:
+        datasets[key] = load_dataset(*key)
+    return datasets[key]
 
 
 def default_config(**overrides):

@@ -71,3 +71,29 @@ def atomic_output(path, what, binary=False):
 def _remove(path):
     with contextlib.suppress(OSError):
         os.remove(path)
+
+
+def check_outside_runs(path, option, folders):
+    """Refuses an output path inside a run folder: it would replace or mix with the run's files.
+
+    Args:
+        path: the output file (a report, a plot).
+        option: the option that named it, for the error (`"--plot"`).
+        folders: the run folders read or written.
+
+    Raises:
+        L2BoardError: naming the option, the path and the run folder.
+
+    Example:
+
+    >>> check_outside_runs("runs/a/train/events.out.tfevents.1.v2", "-o", ["runs/a"])
+    Traceback (most recent call last):
+    ...
+    l2board.errors.L2BoardError: -o 'runs/a/train/events.out.tfevents.1.v2' is inside the run folder 'runs/a'; write it elsewhere, so that the run stays as it is.
+    """
+    target = os.path.realpath(path)
+    for folder in folders:
+        root = os.path.realpath(folder)
+        if target == root or target.startswith(root.rstrip(os.sep) + os.sep):
+            raise L2BoardError(f"{option} '{path}' is inside the run folder '{folder}'; write it elsewhere, "
+                               "so that the run stays as it is.")

@@ -1,11 +1,15 @@
 """Run folders: creating them fresh, checking they can be written, never mixing two runs.
 
-No TensorFlow here: the command line checks folders before it loads it.
+Nothing here deletes what l2board did not write: `--overwrite` removes only
+the event files of a folder that holds nothing else (see `plan_run_dir`),
+and every check is made before anything is created or deleted. No
+TensorFlow here: the command line checks folders before it loads it.
 """
 
+import contextlib
+import dataclasses
 import datetime
 import os
-import shutil
 
 from l2board.errors import L2BoardError, UnwritableLogDirError
 
@@ -70,43 +74,204 @@ def make_fresh_log_dir(parent="logs", prefix="", now=None):
             path = f"{base}-{n}"
 
 
-def holds_a_run(folder):
-    """Whether a folder already holds TensorBoard event files (a run)."""
-    from l2board.logs import is_event_file
+# What l2board writes into a run folder: event files at its top and in these
+# subfolders, nothing else. --overwrite removes exactly that and never more.
+RUN_SUBFOLDERS = ("train", "validation")
+# A folder with more entries than this below it is not searched further for
+# runs (a home folder given as --logdir, say).
+_MAX_ENTRIES_SEARCHED = 100_000
 
+
+def _is_event_file(entry):
+    # A real file, not a link: l2board writes no links, so a link is never ours to delete.
+    return "tfevents" in entry.name and entry.is_file(follow_symlinks=False)
+
+
+@dataclasses.dataclass
+class FolderSurvey:
+    """What a folder holds, from the point of view of writing a run into it.
+
+    Args:
+        event_files: paths of the run's own event files (at the top and in
+            `train/` and `validation/`): what `--overwrite` may delete.
+        foreign: names (relative to the folder) of everything else in it.
+        run_below: the path of an event file deeper down (another run in a
+            subfolder), or `None`.
+    """
+
+    event_files: list
+    foreign: list
+    run_below: str | None
+
+    @property
+    def holds_a_run(self):
+        """Whether the folder is a run: event files of its own."""
+        return bool(self.event_files)
+
+
+def _first_event_file_below(folder):
+    seen = 0
+    for root, subfolders, files in os.walk(folder):
+        subfolders.sort()
+        for name in sorted(files):
+            if "tfevents" in name:
+                return os.path.join(root, name)
+        seen += len(subfolders) + len(files)
+        if seen > _MAX_ENTRIES_SEARCHED:
+            return None
+    return None
+
+
+def survey_run_dir(folder):
+    """Sorts a folder's entries into the run's own event files and everything else.
+
+    Nothing is changed on disk. A folder that does not exist holds nothing.
+    Links are never followed into: a link named `train` or like an event
+    file is foreign.
+
+    Args:
+        folder: the run folder.
+
+    Returns:
+        A `FolderSurvey`.
+    """
+    event_files, foreign, run_below = [], [], None
     if not os.path.isdir(folder):
-        return False
-    for _, _, files in os.walk(folder):
-        if any(is_event_file(f) for f in files):
-            return True
-    return False
+        return FolderSurvey(event_files, foreign, run_below)
+    with os.scandir(folder) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if _is_event_file(entry):
+                event_files.append(entry.path)
+            elif entry.name in RUN_SUBFOLDERS and entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as inner:
+                    for item in sorted(inner, key=lambda e: e.name):
+                        if _is_event_file(item):
+                            event_files.append(item.path)
+                        else:
+                            foreign.append(f"{entry.name}/{item.name}")
+            else:
+                foreign.append(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
+                if run_below is None and entry.is_dir(follow_symlinks=False):
+                    run_below = _first_event_file_below(entry.path)
+    return FolderSurvey(event_files, foreign, run_below)
 
 
-def prepare_run_dir(folder, overwrite=False, explicit=True):
-    """Makes sure a run folder can be written without mixing two runs.
+def holds_a_run(folder):
+    """Whether a folder already holds a run (event files of its own, as l2board writes them)."""
+    return survey_run_dir(folder).holds_a_run
+
+
+def _listing(names, most=3):
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+@dataclasses.dataclass
+class RunDirPlan:
+    """Where a run will be written, decided before anything is created or deleted.
+
+    Args:
+        folder: the run folder to write.
+        replace: the event files of an earlier run there, to delete just
+            before training (with `--overwrite`); empty otherwise.
+        note: a sentence to tell the user, or `None`.
+    """
+
+    folder: str
+    replace: list
+    note: str | None
+
+
+def plan_run_dir(folder, overwrite=False, explicit=True):
+    """Decides where a run goes without creating or deleting anything.
+
+    A folder that holds other runs below it is never written into (the runs
+    would mix). A folder that holds a run is refused when the user named it,
+    and replaced with `overwrite` only when it holds nothing but what
+    l2board writes (`train/`, `validation/` and event files); a default name
+    gets a fresh suffix instead.
 
     Args:
         folder: the wanted run folder.
-        overwrite: delete a run already there.
-        explicit: whether the user named the folder. A folder the user
-            named that holds a run is refused (unless `overwrite`); a
-            default name gets a fresh suffix instead.
+        overwrite: replace a run already there.
+        explicit: whether the user named the folder.
 
     Returns:
-        `(folder, note)`: the folder to use and a sentence to tell the user
-        (or `None`).
+        A `RunDirPlan`; carry it out with `make_run_dir`.
 
     Raises:
-        L2BoardError: when the folder holds a run and may not be replaced.
+        L2BoardError: when the folder may not be used, naming what is in it.
+        UnwritableLogDirError: when the folder could not be created.
     """
-    if not holds_a_run(folder):
-        return folder, None
-    if overwrite:
-        shutil.rmtree(folder)
-        return folder, f"Replaced the run that was in {folder}."
-    if explicit:
+    check_creatable(folder)
+    survey = survey_run_dir(folder)
+    if survey.run_below and not survey.holds_a_run:
+        raise L2BoardError(
+            f"'{folder}' holds other runs below it ({os.path.relpath(survey.run_below, folder)}); "
+            "choose another --logdir, such as a new folder inside it.")
+    if not survey.holds_a_run:
+        return RunDirPlan(folder, [], None)
+    if not explicit:
+        n = 2
+        while holds_a_run(f"{folder}-{n}"):
+            n += 1
+        plan = plan_run_dir(f"{folder}-{n}", explicit=True)
+        return dataclasses.replace(plan, note=f"{folder} already holds a run; writing to {folder}-{n} instead.")
+    if not overwrite:
         raise L2BoardError(f"'{folder}' already holds a run; choose another --logdir or pass --overwrite to replace it.")
-    n = 2
-    while holds_a_run(f"{folder}-{n}"):
-        n += 1
-    return f"{folder}-{n}", f"{folder} already holds a run; writing to {folder}-{n} instead."
+    if survey.foreign:
+        raise L2BoardError(
+            f"--overwrite replaces only a run folder as l2board writes it (train/, validation/ and event files), "
+            f"but '{folder}' also holds {_listing(survey.foreign)}; nothing was deleted: choose another --logdir "
+            "or move those away first.")
+    return RunDirPlan(folder, survey.event_files, f"Replaced the run that was in {folder}.")
+
+
+def make_run_dir(plan):
+    """Carries out a `RunDirPlan`: deletes the earlier run's event files, creates the folder.
+
+    Only the files the plan listed are deleted, and then only the emptied
+    `train/` and `validation/` folders, never a folder that something else
+    was put into since.
+
+    Raises:
+        UnwritableLogDirError: when the folder cannot be written.
+        L2BoardError: when an old event file cannot be deleted.
+    """
+    for path in plan.replace:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            raise L2BoardError(f"Cannot replace the run in '{plan.folder}': deleting {path} failed: "
+                               f"{error.strerror or error}.") from None
+    for sub in RUN_SUBFOLDERS:
+        with contextlib.suppress(OSError):  # not there, or not empty: then it stays
+            os.rmdir(os.path.join(plan.folder, sub))
+    ensure_writable_dir(plan.folder)
+    return plan.folder
+
+
+def check_creatable(path):
+    """Checks, without creating anything, that a folder exists or could be created.
+
+    Finds the deepest part of `path` that exists: it must be a folder that
+    can be written (for a new folder) or entered.
+
+    Raises:
+        UnwritableLogDirError: "Cannot write TensorBoard logs to '…': Not a
+            directory." (or the reason), as `ensure_writable_dir` would.
+    """
+    if "://" in path:
+        return
+    existing = os.path.abspath(path)
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    reason = None
+    if not os.path.isdir(existing):
+        reason = "Not a directory"
+    elif existing != os.path.abspath(path) and not os.access(existing, os.W_OK | os.X_OK):
+        reason = "Permission denied"
+    if reason:
+        raise UnwritableLogDirError(f"Cannot write TensorBoard logs to '{path}': {reason}.")

@@ -121,3 +121,38 @@ def test_compare_does_not_import_tensorflow(real_runs):
             "print('TF' if 'tensorflow' in sys.modules else 'no TF', file=sys.stderr)")
     result = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stderr.strip().endswith("no TF")
+
+
+def test_outputs_never_replace_or_enter_an_input_run(real_runs, tmp_path):
+    run = real_runs / "l2"
+    (event,) = (run / "train").glob("events.out.tfevents.*")
+    before, listing = event.read_bytes(), sorted(p.name for p in run.iterdir())
+    for option, path in (("-o", event), ("--plot", str(event) + ".png"), ("-o", run / "report.txt"),
+                         ("--plot", run / "validation" / "plot.svg")):
+        result = subprocess.run([installed_script("l2board"), "compare", str(real_runs / "no_l2"), str(run),
+                                 option, str(path)], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        long_name = {"-o": "--output", "--plot": "--plot"}[option]
+        assert line == (f"Error: {long_name} '{path}' is inside the run folder '{run}'; write it elsewhere, "
+                        "so that the run stays as it is.")
+    assert event.read_bytes() == before
+    assert sorted(p.name for p in run.iterdir()) == listing
+    same = invoke(run, "-o", tmp_path / "r.png", "--plot", tmp_path / "r.png")
+    assert same.exit_code == 2 and "is also the --plot file" in same.output
+    assert not (tmp_path / "r.png").exists()
+
+
+def test_a_report_with_an_undecodable_run_name_replaces_the_old_file_whole(real_runs, tmp_path):
+    import shutil
+
+    odd = os.path.join(os.fsencode(tmp_path), b"run-\xff")
+    shutil.copytree(os.fsencode(real_runs / "l2"), odd)
+    previous = tmp_path / "prev.txt"
+    previous.write_text("the previous report")
+    result = subprocess.run([installed_script("l2board"), "compare", str(real_runs / "no_l2"), odd, "-o",
+                             str(previous)], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    text = previous.read_text(encoding="utf-8")
+    assert "run-\\xff" in text and "Verdict:" in text
+    assert sorted(os.listdir(tmp_path)) == sorted([b"run-\xff".decode(errors="surrogateescape"), "prev.txt"])

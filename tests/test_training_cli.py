@@ -71,11 +71,11 @@ def test_existing_run_is_refused_replaced_or_given_a_fresh_name(tmp_path):
 
 @pytest.mark.parametrize("args, code, message", [
     (["--l2", "-0.1"], 2, "Invalid value for '--l2'"),
-    (["--l2-layers", "conv9"], 1, "Error: Unknown layer name(s) for L2: conv9; use 'all' or names from "
-                                  "conv1, conv2, fc1, output."),
-    (["--dataset", "imagenet"], 1, "Error: Unknown dataset 'imagenet'; use one of cifar100, cifar10, mnist, "
-                                   "fashion_mnist, digits or a .npz file."),
-    (["--validation", "0.0"], 2, "Invalid value for --validation"),
+    (["--l2-layers", "conv9"], 2, "Error: Invalid value for '--l2-layers': Unknown layer name(s) for L2: conv9; "
+                                  "use 'all' or names from conv1, conv2, fc1, output."),
+    (["--dataset", "imagenet"], 2, "Error: Invalid value for '--dataset': unknown dataset 'imagenet'; use one of "
+                                   "cifar100, cifar10, mnist, fashion_mnist, digits or a .npz file."),
+    (["--validation", "0.0"], 2, "Invalid value for '--validation'"),
     (["--train-size", "5000"], 1, "Error: --train-size must be between 1 and 1348 for digits, got 5000."),
 ])
 def test_bad_arguments_are_one_sentence(tmp_path, args, code, message):
@@ -112,6 +112,18 @@ def test_cifar100_through_keras_loading_code_offline(tmp_path):
     assert "output/kernel" in train["l2board/setup_json"][0]
 
 
+def test_a_damaged_cached_cifar_is_one_sentence(tmp_path):
+    write_small_cifar100(tmp_path / "keras_home")
+    test_file = tmp_path / "keras_home" / "datasets" / "cifar-100-python-target" / "cifar-100-python" / "test"
+    test_file.write_bytes(test_file.read_bytes()[:100])  # a download cut short
+    result = run_command("train", "--epochs", "1", "--logdir", tmp_path / "run",
+                         env={"KERAS_HOME": str(tmp_path / "keras_home")})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: The cifar100 files Keras keeps in '{test_file.parent}' are damaged or incomplete")
+    assert not (tmp_path / "run").exists()
+
+
 def test_offline_download_names_the_file_and_suggests_digits(tmp_path):
     # A proxy on a closed loopback port: the download fails at once, no network is touched.
     closed = {"KERAS_HOME": str(tmp_path / "empty_home"), "https_proxy": "http://127.0.0.1:9",
@@ -134,7 +146,8 @@ def test_npz_dataset(tmp_path):
                                       "--logdir", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     bad = run_command("train", "--dataset", tmp_path / "nothing.npz", "--logdir", tmp_path / "run2")
-    assert bad.returncode == 1 and "Cannot read" in bad.stderr
+    assert bad.returncode == 2 and f"Invalid value for '--dataset': '{tmp_path / 'nothing.npz'}' does not exist." \
+        in bad.stderr
 
 
 def test_experiment_trains_every_configuration_and_seed_then_reports(tmp_path):
@@ -153,30 +166,79 @@ def test_experiment_trains_every_configuration_and_seed_then_reports(tmp_path):
     assert f"tensorboard --logdir {logdir}" in out
 
 
+def epochs_logged(run_folder):
+    """The epochs a run folder's training event files hold so far (read as compare reads them)."""
+    from l2board.logs import read_run as read_run_log
+
+    if not os.path.isdir(os.path.join(run_folder, "train")):
+        return []
+    series = read_run_log(str(run_folder)).scalar("train", "epoch_data_loss")
+    return [] if series is None else series.steps.tolist()
+
+
+def interrupt_when(process, ready, limit=240):
+    """Sends Ctrl-C to a process in the state `ready()` sees on disk, never after a guessed delay.
+
+    The process is frozen (SIGSTOP) while its files are looked at, so the
+    state seen is the state it is in when the interrupt arrives.
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the process never reached the state to interrupt"
+        process.send_signal(signal.SIGSTOP)
+        try:
+            if ready():
+                process.send_signal(signal.SIGINT)
+                break
+        finally:
+            process.send_signal(signal.SIGCONT)
+        time.sleep(0.1)  # a poll interval; what is waited for is ready()
+    return process.communicate(timeout=120)
+
+
+def start_command(*args):
+    return subprocess.Popen([installed_script("l2board"), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
 def test_ctrl_c_keeps_finished_runs(tmp_path):
     logdir = tmp_path / "exp"
-    process = subprocess.Popen(
-        [installed_script("l2board"), "experiment", "--dataset", "digits", "--epochs", "30", "--train-size", "64",
-         "--l2", "0", "--l2", "0.01", "--logdir", str(logdir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_command("experiment", "--dataset", "digits", "--epochs", "30", "--train-size", "64",
+                            "--l2", "0", "--l2", "0.01", "--logdir", logdir)
+    second = logdir / "l2-0.01-conv1"
     try:
-        deadline = time.monotonic() + 240
-        for line in process.stdout:
-            if "[run 2 of 2]" in line or time.monotonic() > deadline:
-                break
-        time.sleep(3)  # inside the second run's training
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
+        # Inside the second run: it has logged an epoch, not its last.
+        stdout, stderr = interrupt_when(process, lambda: 0 < len(epochs_logged(second)) < 30)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     assert process.returncode == 130, stderr
     assert "Error: Interrupted during" in stderr and "1 run(s) finished" in stderr
+    assert "Aborted" not in stderr and "Traceback" not in stderr
     assert f"l2board compare {logdir / 'no-l2'}" in stderr
     finished = run_command("compare", logdir / "no-l2")
     assert finished.returncode == 0 and "no regularization" in finished.stdout
-    assert sorted(read_run(logdir / "no-l2" / "train")["epoch_data_loss"]) == list(range(30))
+    assert epochs_logged(logdir / "no-l2") == list(range(30))
+
+
+def test_ctrl_c_in_train_says_where_the_epochs_are(tmp_path):
+    run = tmp_path / "run"
+    process = start_command("train", "--dataset", "digits", "--epochs", "100000", "--train-size", "64",
+                            "--logdir", run)
+    try:
+        stdout, stderr = interrupt_when(process, lambda: epochs_logged(run))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    (line,) = stderr.strip().splitlines()[-1:]
+    assert line == (f"Error: Interrupted during training; the epochs finished so far are in {run}; "
+                    f"report on them with: l2board compare {run}")
+    assert "Aborted" not in stderr and "Traceback" not in stderr
+    assert epochs_logged(run)
 
 
 def test_demo_tells_its_story(tmp_path):

@@ -1,0 +1,111 @@
+"""The command line's option types: every option is checked where it is parsed.
+
+Each type fails through click (`self.fail`), so the error names its option
+("Invalid value for '--l2': inf is not a finite number.") and exits 2
+before anything is loaded, created or deleted.
+"""
+
+import math
+import os
+
+import click
+
+# NumPy's and Keras's seeds are 32-bit.
+MAX_SEED = 2**32 - 1
+# Counts Keras and TensorFlow take as 32-bit integers (epochs, batch size, images).
+MAX_COUNT = 2**31 - 1
+
+
+class FiniteFloat(click.FloatRange):
+    """A `click.FloatRange` that also refuses NaN and infinities (which pass its comparisons)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number.", param, ctx)
+        return number
+
+
+class ValidationSplit(click.ParamType):
+    """`test`, or the fraction of the training set to hold out for validation."""
+
+    name = "test|fraction"
+
+    def convert(self, value, param, ctx):
+        if value == "test":
+            return value
+        try:
+            fraction = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"use 'test' or a fraction such as 0.1, not {value!r}.", param, ctx)
+        if not 0 < fraction < 1:
+            self.fail(f"the held-out fraction must be between 0 and 1, not {value}.", param, ctx)
+        return str(fraction)
+
+
+class LayerSpec(click.ParamType):
+    """Layer names of the documented CNN (`conv1,fc1`) or `all`; converts to a tuple of names."""
+
+    name = "layers"
+
+    def convert(self, value, param, ctx):
+        from l2board.errors import L2BoardError
+        from l2board.training import parse_layers
+
+        try:
+            return parse_layers(value)
+        except L2BoardError as error:
+            self.fail(str(error), param, ctx)
+
+
+class DatasetName(click.ParamType):
+    """A dataset name l2board knows, or an existing `.npz` file."""
+
+    name = "dataset"
+
+    def convert(self, value, param, ctx):
+        from l2board.datasets import DATASETS
+
+        if value in DATASETS:
+            return value
+        if not value.endswith(".npz"):
+            self.fail(f"unknown dataset {value!r}; use one of {', '.join(DATASETS)} or a .npz file.", param, ctx)
+        if not os.path.exists(value):
+            self.fail(f"'{value}' does not exist.", param, ctx)
+        if not os.path.isfile(value):  # a folder, or a FIFO that NumPy would wait on forever
+            self.fail(f"'{value}' is not a regular file.", param, ctx)
+        return value
+
+
+class PlotPath(click.ParamType):
+    """A figure file to write: a .png, .svg or .pdf in an existing folder."""
+
+    name = "file"
+
+    def convert(self, value, param, ctx):
+        from l2board.errors import L2BoardError
+        from l2board.plotting import check_plot_path
+
+        try:
+            check_plot_path(value)
+        except L2BoardError as error:
+            self.fail(str(error), param, ctx)
+        return value
+
+
+class Folder(click.Path):
+    """A folder to write into: not an existing file, and not an empty name."""
+
+    def __init__(self):
+        super().__init__(file_okay=False)
+
+    def convert(self, value, param, ctx):
+        if not str(value).strip():
+            self.fail("give a folder name, not an empty one.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+SEED = click.IntRange(0, MAX_SEED)
+COUNT = click.IntRange(1, MAX_COUNT)

@@ -1,0 +1,154 @@
+"""Run folders: --overwrite deletes only what l2board wrote, and checks come before any change."""
+
+import os
+import subprocess
+
+import pytest
+from conftest import installed_script, write_run
+
+from l2board.errors import L2BoardError, UnwritableLogDirError
+from l2board.run_folders import check_creatable, make_run_dir, plan_run_dir, survey_run_dir
+
+
+def l2board(*args, cwd=None):
+    return subprocess.run([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+def snapshot(folder):
+    """Every file below a folder with its bytes, and every folder: what must survive a refusal."""
+    found = {}
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            found[os.path.relpath(os.path.join(root, name), folder) + "/"] = None
+        for name in files:
+            path = os.path.join(root, name)
+            found[os.path.relpath(path, folder)] = os.readlink(path) if os.path.islink(path) else \
+                open(path, "rb").read()
+    return found
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A user's project folder: notes, code, and an old run somewhere below."""
+    root = tmp_path / "project"
+    (root / "src").mkdir(parents=True)
+    (root / "NOTES.md").write_text("three months of notes")
+    (root / "src" / "model.py").write_text("import keras\n")
+    write_run(root / "runs" / "old", train={"epoch_loss": [1.0, 0.5]}, validation={"epoch_loss": [1.1, 0.9]})
+    return root
+
+
+def test_overwrite_of_a_project_folder_deletes_nothing(project):
+    before = snapshot(project)
+    result = l2board("train", "--dataset", "digits", "--epochs", "1", "--logdir", project, "--overwrite")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Error: '{project}' holds other runs below it ({os.path.join('runs', 'old', 'train')}"
+        f"{os.sep}{os.listdir(project / 'runs' / 'old' / 'train')[0]}); choose another --logdir, "
+        "such as a new folder inside it."]
+    assert snapshot(project) == before
+
+
+def test_overwrite_of_a_run_with_files_of_the_users_deletes_nothing(tmp_path):
+    run = write_run(tmp_path / "run", train={"epoch_loss": [1.0]}, validation={"epoch_loss": [1.0]})
+    (tmp_path / "run" / "NOTES.md").write_text("mine")
+    (tmp_path / "run" / "train" / "profile.json").write_text("{}")
+    before = snapshot(run)
+    result = l2board("train", "--dataset", "digits", "--epochs", "1", "--logdir", run, "--overwrite")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (f"Error: --overwrite replaces only a run folder as l2board writes it (train/, validation/ and "
+                    f"event files), but '{run}' also holds NOTES.md, train/profile.json; nothing was deleted: "
+                    "choose another --logdir or move those away first.")
+    assert snapshot(run) == before
+
+
+def test_links_are_never_taken_for_our_files(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    write_run(elsewhere, train={"epoch_loss": [1.0]})
+    run = tmp_path / "run"
+    write_run(run, train={"epoch_loss": [1.0]})
+    os.symlink(elsewhere / "train", run / "validation")  # a link named like our subfolder
+    (event,) = os.listdir(elsewhere / "train")
+    os.symlink(elsewhere / "train" / event, run / event)  # a link named like an event file
+    survey = survey_run_dir(run)
+    assert sorted(survey.foreign) == sorted([event, "validation"])
+    with pytest.raises(L2BoardError, match="also holds"):
+        plan_run_dir(str(run), overwrite=True)
+    assert os.listdir(elsewhere / "train") == [event]
+
+
+def test_overwrite_through_a_linked_run_folder_keeps_the_link(tmp_path):
+    real = write_run(tmp_path / "real", train={"epoch_loss": [1.0]}, validation={"epoch_loss": [2.0]})
+    link = tmp_path / "link"
+    os.symlink(real, link)
+    plan = plan_run_dir(str(link), overwrite=True)
+    assert plan.note == f"Replaced the run that was in {link}."
+    assert make_run_dir(plan) == str(link)
+    assert os.path.islink(link) and os.listdir(real) == []  # the old run's files went, nothing else
+
+
+def test_replacing_waits_until_everything_is_checked(tmp_path):
+    run = write_run(tmp_path / "run", train={"epoch_loss": [1.0]}, validation={"epoch_loss": [2.0]})
+    before = snapshot(run)
+    # Bad data is found after the folder is planned, but before anything is deleted.
+    result = l2board("train", "--dataset", "digits", "--train-size", "100000", "--logdir", run, "--overwrite")
+    assert result.returncode == 1 and "--train-size must be between 1 and 1348" in result.stderr
+    assert snapshot(run) == before
+
+
+@pytest.mark.parametrize("args", [
+    ["--train-size", "100000"], ["--label-noise", "nan"], ["--seed", "-1"], ["--seed", "99999999999"],
+    ["--l2", "inf"], ["--learning-rate", "nan"], ["--weight-decay", "-inf"], ["--l2-layers", "conv9"],
+    ["--validation", "nan"], ["--batch-size", "99999999999"], ["--dataset", "missing.npz"],
+])
+def test_failed_validation_creates_nothing(tmp_path, args):
+    result = l2board("train", "--dataset", "digits", "--epochs", "1", *args, "--logdir", tmp_path / "a" / "run")
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr
+    assert "Error: " in result.stderr
+    assert not (tmp_path / "a").exists()
+    result = l2board("experiment", "--dataset", "digits", "--epochs", "1", "--l2", "0", *args,
+                     "--logdir", tmp_path / "b")
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_options_name_themselves_in_errors(tmp_path):
+    for args, message in ((["--seed", "-1"], "Invalid value for '--seed'"),
+                          (["--l2", "inf"], "Invalid value for '--l2': inf is not a finite number."),
+                          (["--learning-rate", "nan"], "Invalid value for '--learning-rate': nan is not a finite"),
+                          (["--label-noise", "nan"], "Invalid value for '--label-noise'"),
+                          (["--dataset", tmp_path], "Invalid value for '--dataset'"),
+                          (["--logdir", ""], "Invalid value for '--logdir': give a folder name")):
+        result = l2board("train", "--logdir", tmp_path / "run", *args)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+    fifo = tmp_path / "data.npz"
+    os.mkfifo(fifo)  # NumPy would wait on it forever
+    result = l2board("train", "--dataset", fifo)
+    assert result.returncode == 2 and f"'{fifo}' is not a regular file." in result.stderr
+
+
+def test_experiment_refuses_a_bad_plot_before_training(tmp_path):
+    for plot, message in ((tmp_path / "x.gif", "use a .png, .svg or .pdf file name"),
+                          (tmp_path / "elsewhere" / "r.png", "the folder '" + str(tmp_path / "elsewhere")),
+                          (tmp_path / "exp" / "no-l2" / "report.png", "is inside the run folder")):
+        result = l2board("experiment", "--dataset", "digits", "--l2", "0", "--logdir", tmp_path / "exp",
+                         "--plot", plot)
+        assert result.returncode in (1, 2) and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and not (tmp_path / "exp").exists()
+    # Into LOGDIR itself, which the experiment creates, is fine: the command gets past the plot's check.
+    later = l2board("experiment", "--dataset", "digits", "--l2", "0", "--train-size", "100000",
+                    "--logdir", tmp_path / "exp", "--plot", tmp_path / "exp" / "mine.svg")
+    assert later.returncode == 1 and "--train-size must be between" in later.stderr
+    assert not (tmp_path / "exp").exists()
+    seeds = l2board("experiment", "--l2", "0", "--seed", str(2**32 - 1), "--seeds", "2", "--logdir", tmp_path / "e")
+    assert seeds.returncode == 2 and "Invalid value for '--seeds'" in seeds.stderr
+
+
+def test_check_creatable_creates_nothing(tmp_path):
+    check_creatable(str(tmp_path / "a" / "b" / "c"))
+    assert os.listdir(tmp_path) == []
+    (tmp_path / "file").write_text("kept")
+    with pytest.raises(UnwritableLogDirError, match="Not a directory"):
+        check_creatable(str(tmp_path / "file" / "run"))
