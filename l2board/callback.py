@@ -3,6 +3,7 @@
 import inspect
 import json
 import math
+import numbers
 import os
 import warnings
 
@@ -16,11 +17,13 @@ from l2board.errors import RegularizerError
 from l2board.histograms import DEFAULT_BUCKET_COUNT
 from l2board.model_inspection import (
     inspect_regularization,
+    loss_term,
     penalized_weights,
     relative_path,
     unique_weights,
 )
 from l2board.penalties import (
+    diagnose_penalty_share,
     mean_over_batches,
     penalty_share,
     sample_batches,
@@ -33,6 +36,9 @@ from l2board.summary_writing import DiscardingWriter, RunWriter, as_float
 
 LOW_COVERAGE = 0.01
 HIGH_PENALTY_SHARE = 0.5
+# The most histogram buckets: TensorBoard draws a few dozen; each costs a
+# row in every histogram of every epoch.
+MAX_BUCKET_COUNT = 10_000
 # Measurements of the weight penalty per epoch for the training loss split;
 # each costs a call into TensorFlow, a penalty changes smoothly.
 PENALTY_SAMPLES_PER_EPOCH = 32
@@ -63,7 +69,10 @@ class L2Monitor(keras.callbacks.Callback):
 
     It warns once, in plain words, when nothing regularizes the model,
     when penalties cover under 1% of the parameters, when the penalty is
-    over half of the loss, and when the loss or penalty is NaN or infinite.
+    over half of the loss (naming the cause: a factor so large that the
+    penalty is large against the data loss of the first epoch, or a data
+    loss that has all but vanished because the model fits its training set),
+    and when the loss or penalty is NaN or infinite.
     The tags and folder layout are documented in `docs/log-format.md`.
 
     How the data loss is computed: validation data loss is `val_loss`
@@ -77,8 +86,10 @@ class L2Monitor(keras.callbacks.Callback):
     a few milliseconds an epoch and agrees with the loss Keras computes to
     well within 0.1% (a smaller last batch counts as much as the others,
     where Keras weights by size). Activity penalties depend on the data and
-    are measured as the model runs. Other `add_loss` terms are not
-    regularization and stay in the data loss.
+    are measured as the model runs, as Keras adds them: every call of a
+    layer and every output, each divided by its batch size, and batches
+    weighted as in `loss`. Other `add_loss` terms are not regularization
+    and stay in the data loss.
 
     Args:
         log_dir: the run folder; `train/` and `validation/` are written
@@ -91,12 +102,18 @@ class L2Monitor(keras.callbacks.Callback):
             also write batch-level values every N batches, at the
             optimizer's iteration count as step, under tags prefixed
             `batch_`.
-        bucket_count: histogram buckets. Default: 30, as TensorBoard.
+        bucket_count: histogram buckets, 1 to 10,000. Default: 30, as
+            TensorBoard.
         write_standard_metrics: `"auto"` (default) writes the standard
             epoch metrics (`epoch_loss`, `epoch_accuracy`, ...) unless a
             `keras.callbacks.TensorBoard` in the same `fit` writes to the
             same folder; `True` or `False` force it.
-        verbose: 1 (default) prints once where the logs go; 0 is silent.
+        verbose: 1 or 2 (default 1) prints once where the logs go; 0 is
+            silent. A bool means 1 or 0.
+
+    Every argument is checked when the callback is created: a `ValueError`
+    (a `TypeError` for a `log_dir` that is no path) names the one that is
+    wrong.
 
     Example:
 
@@ -117,20 +134,22 @@ class L2Monitor(keras.callbacks.Callback):
         verbose=1,
     ):
         super().__init__()
-        if update_freq == "batch":
-            update_freq = 1
-        if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq >= 1):
-            raise ValueError(f"update_freq must be 'epoch', 'batch' or a positive integer, got {update_freq!r}.")
-        if not (isinstance(histogram_freq, int) and histogram_freq >= 0):
-            raise ValueError(f"histogram_freq must be a non-negative integer, got {histogram_freq!r}.")
-        if write_standard_metrics not in ("auto", True, False):
-            raise ValueError(f"write_standard_metrics must be 'auto', True or False, got {write_standard_metrics!r}.")
-        self.log_dir = os.fspath(log_dir) if log_dir is not None else None
-        self.histogram_freq = histogram_freq
+        self.log_dir = _checked_log_dir(log_dir)
+        if isinstance(update_freq, str) and update_freq in ("epoch", "batch"):
+            update_freq = 1 if update_freq == "batch" else update_freq
+        else:
+            update_freq = _checked_int("update_freq", update_freq, 1, None, "'epoch', 'batch' or a positive integer")
+        self.histogram_freq = _checked_int("histogram_freq", histogram_freq, 0, None, "a non-negative integer")
         self.update_freq = update_freq
-        self.bucket_count = bucket_count
+        self.bucket_count = _checked_int("bucket_count", bucket_count, 1, MAX_BUCKET_COUNT,
+                                         f"an integer from 1 to {MAX_BUCKET_COUNT:,}")
+        if not (isinstance(write_standard_metrics, bool) or (isinstance(write_standard_metrics, str)
+                                                            and write_standard_metrics == "auto")):
+            raise ValueError(f"write_standard_metrics must be 'auto', True or False, got {write_standard_metrics!r}.")
         self.write_standard_metrics = write_standard_metrics
-        self.verbose = verbose
+        if isinstance(verbose, bool):
+            verbose = int(verbose)
+        self.verbose = _checked_int("verbose", verbose, 0, 2, "0, 1, 2 or a bool")
         if update_freq == "epoch":
             # A callback that overrides on_train_batch_end makes Keras wait
             # for every batch; with nothing to do there, keep Keras's default.
@@ -139,6 +158,7 @@ class L2Monitor(keras.callbacks.Callback):
         self._writers = None
         self._warned = set()
         self._announced = False
+        self._in_fit = False
 
     # -- Keras hooks --------------------------------------------------------
 
@@ -155,6 +175,8 @@ class L2Monitor(keras.callbacks.Callback):
             raise RuntimeError(
                 f"L2Monitor needs the TensorFlow backend of Keras; this one is '{keras.backend.backend()}'."
             )
+        self._in_fit = True
+        self._first_data_loss = None
         # In multi-worker training every worker computes the same numbers (its
         # reads must match the others'), but only the chief writes.
         writer = RunWriter if is_chief(self.model) else DiscardingWriter
@@ -222,8 +244,7 @@ class L2Monitor(keras.callbacks.Callback):
         step = int(as_float(self.model.optimizer.iterations)) if self.model.optimizer is not None else None
         if step is None or step % self.update_freq:
             return
-        train, _ = self._summaries(logs or {}, self._activity.means() if self._activity else {}, None,
-                                   at_batch_end=True)
+        train, _ = self._summaries(logs or {}, self._activity_means(), None, at_batch_end=True)
         batch_values = {tags.at_batch_level(tag): value for tag, value in train.items()}
         if self._standard:
             batch_values.update({f"{tags.BATCH_PREFIX}{name}": as_float(value) for name, value in (logs or {}).items()
@@ -232,12 +253,20 @@ class L2Monitor(keras.callbacks.Callback):
 
     def on_test_begin(self, logs=None):
         if self._writers is not None and self._activity and self._train_activity is None:
-            self._train_activity = self._activity.means()
+            self._train_activity = self._activity_means()
             self._activity.reset()
+
+    def on_test_end(self, logs=None):
+        if not self._in_fit:
+            self._release_model()
+
+    def on_predict_end(self, logs=None):
+        if not self._in_fit:
+            self._release_model()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        activity_means = self._activity.means() if self._activity else {}
+        activity_means = self._activity_means()
         if self._train_activity is None:
             train_activity, val_activity = activity_means, None
         else:
@@ -265,6 +294,12 @@ class L2Monitor(keras.callbacks.Callback):
             for writer in self._writers.values():
                 writer.close()
             self._writers = None
+        self._in_fit = False
+        self._release_model()
+
+    def _release_model(self):
+        # Whatever ran (fit, evaluate, predict), the model gets its own
+        # activity regularizers back.
         if self._activity is not None:
             self._activity.restore()
             self._activity = None
@@ -280,13 +315,17 @@ class L2Monitor(keras.callbacks.Callback):
         values = []
         for variable, path in zip(self._penalized, self._penalized_paths):
             try:
-                values.append(tf.cast(tf.convert_to_tensor(variable.regularizer(variable)), tf.float32))
+                values.append(loss_term(variable.regularizer(variable)))
             except Exception as error:  # noqa: BLE001 - a user's regularizer may raise anything
                 reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                 raise RegularizerError(
                     f"The regularizer of {path} ({type(variable.regularizer).__name__}) failed: {reason}; "
                     "Keras would fail on it too.") from error
         return tf.stack(values)
+
+    def _activity_means(self):
+        # Batches seen: the weighting when Keras's loss tracker counts none.
+        return self._activity.means(max(getattr(self, "_batches_seen", 1), 1)) if self._activity else {}
 
     def _total_penalty(self):
         return tf.reduce_sum(self._per_variable_penalties())
@@ -371,10 +410,25 @@ class L2Monitor(keras.callbacks.Callback):
                     self._warn_once("nonfinite", f"The {folder} {tag} is {value} at epoch {epoch}; training "
                                     "has diverged (a smaller learning rate or regularization factor may help).",
                                     epoch)
-        share = train.get(tags.PENALTY_SHARE)
-        if share is not None and share > HIGH_PENALTY_SHARE:
-            self._warn_once("share", f"The penalty is {100 * share:.0f}% of the training loss at epoch {epoch}: "
-                            "regularization dominates what the model learns; consider a smaller factor.", epoch)
+        penalty, data_loss, share = (train.get(tag) for tag in (tags.PENALTY, tags.DATA_LOSS, tags.PENALTY_SHARE))
+        if data_loss is None:
+            return
+        if self._first_data_loss is None and math.isfinite(data_loss):
+            self._first_data_loss = data_loss  # what the model started from
+        first = self._first_data_loss
+        if first is None:
+            return
+        cause = diagnose_penalty_share(penalty, data_loss, first, high_share=HIGH_PENALTY_SHARE)
+        if cause == "large_factor":
+            self._warn_once("share", f"The penalty is {100 * share:.0f}% of the training loss at epoch {epoch}, "
+                            f"{penalty / first:.3g} times the data loss of the first epoch: the factor is so large "
+                            "that regularization dominates what the model learns; consider a smaller factor.", epoch)
+        elif cause == "memorized":
+            self._warn_once("memorized", f"The training data loss has fallen to {format_percent(data_loss / first)} "
+                            f"of the first epoch's at epoch {epoch}: the model fits its training set almost exactly "
+                            f"(it may be memorizing it), which is why the penalty is {100 * share:.0f}% of the "
+                            "training loss, not a large factor; the validation data loss shows whether it overfits.",
+                            epoch)
 
     def _warn_once(self, key, message, step=None):
         if key in self._warned:
@@ -383,6 +437,25 @@ class L2Monitor(keras.callbacks.Callback):
         warnings.warn(message, L2MonitorWarning, stacklevel=3)
         if self._writers is not None:
             self._writers[tags.TRAIN_DIR].text({tags.WARNINGS_TEXT: message}, step if step is not None else 0)
+
+
+def _checked_log_dir(log_dir):
+    if log_dir is None:
+        return None
+    if not isinstance(log_dir, (str, os.PathLike)):
+        raise TypeError(f"log_dir must be a folder path (str or os.PathLike) or None, got {log_dir!r}.")
+    path = os.fspath(log_dir)
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise ValueError(f"log_dir must be a non-empty text path without NUL characters, got {log_dir!r}.")
+    return path
+
+
+def _checked_int(name, value, low, high, expected):
+    # A bool is an int in Python, and not what anyone means by a count.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or not (
+            low <= value and (high is None or value <= high)):
+        raise ValueError(f"{name} must be {expected}, got {value!r}.")
+    return int(value)
 
 
 def is_chief(model):

@@ -4,7 +4,9 @@ This is the only module that knows where Keras keeps regularizers; the
 rest of l2board works on the plain `RegularizationSetup` it returns.
 """
 
+import keras
 import numpy as np
+from keras import ops
 
 from l2board.regularization_setup import (
     ActivityRegularizedLayer,
@@ -56,6 +58,31 @@ def penalized_weights(model):
             seen.add(id(variable))
             chosen.append(variable)
     return chosen
+
+
+def loss_term(value):
+    """Returns a regularizer's value as Keras adds it to the loss.
+
+    Keras 3 sums every term of `model.losses` to a scalar, cast to `floatx`
+    first when it is not a float (`Trainer._aggregate_additional_loss`), so
+    a regularizer may return a vector or an integer.
+
+    Args:
+        value: what a weight or activity regularizer returned.
+
+    Returns:
+        The summed value, a float32 scalar tensor.
+
+    Example:
+
+    >>> import numpy as np
+    >>> float(loss_term(np.array([1, 2], dtype="int32")))
+    3.0
+    """
+    value = ops.convert_to_tensor(value)
+    if not keras.backend.is_float_dtype(value.dtype):
+        value = ops.cast(value, keras.config.floatx())
+    return ops.cast(ops.sum(value), "float32")
 
 
 def activity_regularized_layers(model):

@@ -248,3 +248,50 @@ def mean_over_batches(batches, values, n_batches, end_value):
     xs = np.append(np.asarray(batches, dtype=np.float64), n_batches)
     ys = np.append(np.asarray(values, dtype=np.float64), end_value)
     return float(np.interp(np.arange(n_batches), xs, ys).mean())
+
+
+def diagnose_penalty_share(penalty, data_loss, first_data_loss, high_share=0.5, vanished=0.05):
+    """Says why a penalty is a large share of the training loss, if it is.
+
+    A large share has two causes that call for opposite actions. A factor
+    too large makes the penalty large against the data loss the model
+    started from: regularization then dominates what the model learns. A
+    vanished data loss (the network fits, often memorizes, its training
+    set) makes even a small penalty most of the loss: the factor is not the
+    problem. A share high for neither clear reason gets no verdict.
+
+    Args:
+        penalty: the penalty in this epoch's training loss.
+        data_loss: this epoch's training loss without the penalty.
+        first_data_loss: the training data loss of the first epoch, what the
+            model started from.
+        high_share: the share of the loss (`penalty / (penalty + data_loss)`)
+            above which to look for a cause; the penalty counts as large when
+            it is above this fraction of `first_data_loss`.
+        vanished: the fraction of `first_data_loss` under which the data loss
+            counts as gone.
+
+    Returns:
+        `None` (nothing to say), `"large_factor"` or `"memorized"`.
+
+    Example:
+
+    >>> diagnose_penalty_share(3.0, 1.0, first_data_loss=1.0)   # the penalty is most of the loss from the start
+    'large_factor'
+    >>> diagnose_penalty_share(0.05, 0.01, first_data_loss=2.3)  # the data loss went to almost nothing
+    'memorized'
+    >>> diagnose_penalty_share(0.5, 2.0, first_data_loss=2.3) is None  # a fifth of the loss
+    True
+    >>> diagnose_penalty_share(0.5, 0.4, first_data_loss=2.3) is None  # high, but neither cause is clear
+    True
+    """
+    values = np.array([penalty, data_loss, first_data_loss], dtype=np.float64)
+    if not np.all(np.isfinite(values)) or penalty <= 0 or data_loss < 0 or first_data_loss <= 0:
+        return None
+    if penalty <= high_share * (penalty + data_loss):
+        return None
+    if penalty > high_share * first_data_loss:
+        return "large_factor"
+    if data_loss < vanished * first_data_loss:
+        return "memorized"
+    return None

@@ -1,6 +1,7 @@
 """L2Monitor during real fits: event files written, read back, checked tag by tag."""
 
 import os
+import re
 import warnings
 
 import numpy as np
@@ -195,6 +196,57 @@ def test_activity_regularizers_are_measured_and_left_out_of_data_loss(tmp_path):
     model.fit(*small_data(), epochs=1, verbose=0)
 
 
+def test_vector_weight_regularizer_is_summed_as_keras_sums_it(tmp_path):
+    keras.utils.set_random_seed(0)
+    per_unit = lambda w: 0.05 * keras.ops.sum(keras.ops.square(w), axis=0)  # noqa: E731 - Keras takes a function
+    model = compile_with_reference(keras.Sequential([
+        keras.Input((6,)), layers.Dense(8, activation="relu", kernel_regularizer=per_unit, name="d"),
+        layers.Dense(3, activation="softmax")]))
+    history = fit(model, tmp_path).history
+    train, validation = read_run(tmp_path / "train"), read_run(tmp_path / "validation")
+    assert train["penalty/d/kernel"][1] == pytest.approx(float(np.sum(model.losses[0])), rel=1e-6)
+    for epoch in range(2):
+        assert train["epoch_data_loss"][epoch] == pytest.approx(history["reference"][epoch], rel=1e-3)
+        assert validation["epoch_data_loss"][epoch] == pytest.approx(history["val_reference"][epoch], rel=1e-5)
+
+
+def test_evaluate_and_predict_alone_give_the_model_its_regularizers_back(tmp_path):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6,))
+    hidden = layers.Dense(8, activation="relu", activity_regularizer=regularizers.L2(0.01), name="hidden")
+    model = compile_with_reference(keras.Model(inputs, layers.Dense(3, activation="softmax")(hidden(inputs))))
+    original = hidden.activity_regularizer
+    monitor = L2Monitor(str(tmp_path), verbose=0)
+    x, y = small_data()
+    model.evaluate(x, y, verbose=0, callbacks=[monitor])
+    assert hidden.activity_regularizer is original
+    model.predict(x, verbose=0, callbacks=[monitor])
+    assert hidden.activity_regularizer is original
+    # The same monitor still measures a later fit.
+    history = fit(model, tmp_path, monitor=monitor).history
+    assert hidden.activity_regularizer is original
+    validation = read_run(tmp_path / "validation")
+    assert validation["epoch_data_loss"][1] == pytest.approx(history["val_reference"][1], rel=1e-5)
+
+
+def test_a_fit_that_raises_leaves_no_stand_in_behind_the_next_one(tmp_path):
+    class Fails(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("stop")
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6,))
+    hidden = layers.Dense(8, activation="relu", activity_regularizer=regularizers.L2(0.01), name="hidden")
+    model = compile_with_reference(keras.Model(inputs, layers.Dense(3, activation="softmax")(hidden(inputs))))
+    original = hidden.activity_regularizer
+    with pytest.raises(RuntimeError, match="stop"):  # Keras ends no callback then
+        model.fit(*small_data(), epochs=1, verbose=0, callbacks=[L2Monitor(str(tmp_path / "a"), verbose=0), Fails()])
+    history = fit(model, tmp_path / "b").history
+    assert hidden.activity_regularizer is original
+    validation = read_run(tmp_path / "b" / "validation")
+    assert validation["epoch_data_loss"][1] == pytest.approx(history["val_reference"][1], rel=1e-5)
+
+
 def test_weight_decay_and_no_validation(tmp_path):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((6,)), layers.Dense(3, activation="softmax", name="d")])
@@ -319,6 +371,43 @@ def test_warnings_are_plain_and_given_once(tmp_path):
     assert len([w for w in caught if "of the training loss" in str(w.message)]) == 1
 
 
+def test_memorization_is_not_blamed_on_the_factor(tmp_path):
+    # 32 random labels memorized by a small MLP with a small L2 on one layer,
+    # as the tutorial's conv1-only run memorizes its noisy digits: the
+    # penalty becomes most of the loss because the data loss vanishes.
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 8)).astype(np.float32), rng.integers(0, 4, 32)
+    model = keras.Sequential([
+        keras.Input((8,)), layers.Dense(64, activation="relu", kernel_regularizer=regularizers.L2(0.003)),
+        layers.Dense(4, activation="softmax")])
+    model.compile(keras.optimizers.Adam(0.02), "sparse_categorical_crossentropy")
+    with pytest.warns(L2MonitorWarning) as caught:
+        model.fit(x, y, epochs=40, batch_size=8, verbose=0,
+                  callbacks=[L2Monitor(str(tmp_path), histogram_freq=0, verbose=0)])
+    messages = [str(w.message) for w in caught if w.category is L2MonitorWarning]
+    train = read_run(tmp_path / "train")
+    assert max(train["epoch_penalty_share"].values()) > 0.5
+    assert not [m for m in messages if "smaller factor" in m]
+    assert [m for m in messages if m.startswith("The training data loss has fallen to ")
+            and "it may be memorizing it" in m and "not a large factor" in m]
+
+
+def test_large_factor_is_named_as_the_cause(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = compile_with_reference(keras.Sequential([
+        keras.Input((6,)), layers.Dense(8, activation="relu", kernel_regularizer=regularizers.L2(1.0)),
+        layers.Dense(3, activation="softmax", kernel_regularizer=regularizers.L2(1.0))]))
+    with pytest.warns(L2MonitorWarning) as caught:
+        fit(model, tmp_path, epochs=2)
+    messages = [str(w.message) for w in caught if w.category is L2MonitorWarning]
+    assert len([m for m in messages if "memoriz" in m]) == 0
+    [message] = [m for m in messages if "of the training loss" in m]
+    assert re.match(r"The penalty is \d+% of the training loss at epoch 0, [\d.]+ times the data loss of the "
+                    r"first epoch: the factor is so large that regularization dominates what the model learns; "
+                    r"consider a smaller factor\.$", message), message
+
+
 def test_nan_loss_is_logged_and_warned_once(tmp_path):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
@@ -336,9 +425,35 @@ def test_nan_loss_is_logged_and_warned_once(tmp_path):
 @pytest.mark.parametrize("kwargs, message", [
     ({"update_freq": 0}, "update_freq"),
     ({"update_freq": "sometimes"}, "update_freq"),
+    ({"update_freq": True}, "update_freq"),  # a bool is an int in Python
+    ({"update_freq": 2.5}, "update_freq"),
     ({"histogram_freq": -1}, "histogram_freq"),
+    ({"histogram_freq": True}, "histogram_freq"),
+    ({"histogram_freq": "1"}, "histogram_freq"),
+    ({"bucket_count": 0}, "bucket_count"),  # failed only after the first epoch
+    ({"bucket_count": True}, "bucket_count"),
+    ({"bucket_count": 30.0}, "bucket_count"),
+    ({"bucket_count": 10**9}, "bucket_count"),
     ({"write_standard_metrics": "yes"}, "write_standard_metrics"),
+    ({"write_standard_metrics": 1}, "write_standard_metrics"),
+    ({"verbose": 3}, "verbose"),
+    ({"verbose": "loud"}, "verbose"),
+    ({"log_dir": ""}, "log_dir"),
+    ({"log_dir": "logs/\0run"}, "log_dir"),
+    ({"log_dir": 5}, "log_dir"),
+    ({"log_dir": b"logs"}, "log_dir"),
 ])
 def test_bad_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        L2Monitor("unused", **kwargs)
+    kwargs = {"log_dir": "unused", **kwargs}
+    with pytest.raises((ValueError, TypeError), match=rf"^{message} must be .*, got .*\.$"):
+        L2Monitor(**kwargs)
+
+
+def test_good_arguments_are_kept():
+    import pathlib
+
+    monitor = L2Monitor(pathlib.Path("logs") / "run", histogram_freq=np.int64(2), update_freq="batch",
+                        bucket_count=10_000, write_standard_metrics=False, verbose=True)
+    assert (monitor.log_dir, monitor.histogram_freq, monitor.update_freq, monitor.bucket_count, monitor.verbose) == (
+        os.path.join("logs", "run"), 2, 1, 10_000, 1)
+    assert type(monitor.histogram_freq) is int

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from l2board.penalties import (
+    diagnose_penalty_share,
     keras_l2_factor_from_tf1,
     l1_penalty,
     l2_penalty,
@@ -84,3 +85,26 @@ def test_sampled_mean_of_a_smooth_penalty_is_close_to_the_full_mean():
     assert mean_over_batches(list(range(n)), curve[:n], n, curve[n]) == pytest.approx(curve[:n].mean(), rel=1e-12)
     # Nothing measured: the end value is all there is.
     assert mean_over_batches([], [], 5, 3.0) == 3.0
+
+
+@pytest.mark.parametrize("penalty, data_loss, first_data_loss, cause", [
+    # The documented CNN with L2 0.01 on every layer, epoch 0: a share of 75%.
+    (13.5, 4.6, 4.6, "large_factor"),
+    # A large factor stays one when the data loss also falls.
+    (2.0, 0.01, 2.3, "large_factor"),
+    # The tutorial's conv1-only L2 after memorizing its training set.
+    (0.049, 0.0046, 2.14, "memorized"),
+    # Half the loss or less: nothing to explain.
+    (0.5, 0.5, 2.3, None),
+    (0.05, 2.0, 2.3, None),
+    # Over half, but neither a large penalty nor a vanished data loss.
+    (0.5, 0.4, 2.3, None),
+    # Numbers that cannot carry a verdict.
+    (float("nan"), 0.1, 2.3, None),
+    (1.0, 0.1, float("inf"), None),
+    (1.0, -0.5, 2.3, None),
+    (1.0, 0.1, 0.0, None),
+    (0.0, 0.0, 2.3, None),
+])
+def test_diagnose_penalty_share(penalty, data_loss, first_data_loss, cause):
+    assert diagnose_penalty_share(penalty, data_loss, first_data_loss) == cause
