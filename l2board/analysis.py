@@ -9,6 +9,7 @@ Markdown, the plot and the TensorBoard dashboard all render this object.
 import dataclasses
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -212,6 +213,16 @@ def configuration_of(name):
     return base.rstrip("/-_.") or name
 
 
+def _no_validation_values(run):
+    """The error for a run without validation values: what went wrong, if something did."""
+    troubles = run.troubles_in(tags.VALIDATION_DIR)
+    if not troubles:
+        return (f"Run '{run.name}' has no validation values; train it with validation data "
+                "(validation_data or validation_split) to measure overfitting.")
+    named = ", ".join(f"{os.path.relpath(t.path, run.path)} {t.in_brief()}" for t in troubles)
+    return f"Run '{run.name}' has no readable validation values: {named}."
+
+
 def analyze_run(run, metric, patience=DEFAULT_PATIENCE):
     """Computes the numbers of one run.
 
@@ -224,14 +235,14 @@ def analyze_run(run, metric, patience=DEFAULT_PATIENCE):
         A `RunReport`.
 
     Raises:
-        L2BoardError: when the run has no validation values at all.
+        L2BoardError: when the run has no validation values at all (naming
+            the files that could have held them but were damaged, unreadable
+            or skipped, if any).
     """
     train, validation = tags.TRAIN_DIR, tags.VALIDATION_DIR
     val_loss = _lookup(run, validation, "loss")
     if val_loss is None and (metric is None or _lookup(run, validation, metric) is None):
-        raise L2BoardError(
-            f"Run '{run.name}' has no validation values; train it with validation data "
-            "(validation_data or validation_split) to measure overfitting.")
+        raise L2BoardError(_no_validation_values(run))
     setup_json = run.latest_text(train, tags.SETUP_JSON)
     setup = None
     if setup_json:
@@ -245,7 +256,7 @@ def analyze_run(run, metric, patience=DEFAULT_PATIENCE):
     by_l2monitor = run.scalar(train, tags.DATA_LOSS) is not None
     report = RunReport(name=run.name, path=run.path, label=label, configuration=configuration_of(run.name),
                        logged_by_l2monitor=by_l2monitor, metric=metric, epochs=0, last_epoch=None, setup=setup)
-    report.warnings = [d.describe() for d in run.damage]
+    report.warnings = [note.describe() for note in run.notes()]
 
     curves = {}
     if metric is not None:
@@ -521,7 +532,8 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE):
     """Compares runs on overfitting.
 
     Args:
-        runs: `RunLog`s (see `l2board.logs.read_runs`).
+        runs: `RunLog`s (see `l2board.logs.read_runs`); the `notes` of a
+            `RunLogs` become warnings too.
         baseline: the name of the run (or configuration) to compare against;
             default: the first run's configuration.
         metric: the accuracy-like metric; default: `accuracy`, or another
@@ -565,6 +577,7 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE):
         verdict.extend(verdict_sentences(base, configuration, changes[configuration.name], metric))
     if len(configurations) == 1:
         verdict.append(f"Only one configuration ({base.name}): nothing to compare it with.")
-    warnings = [w for r in reports for w in r.warnings if w]
+    # Folders that could not be searched for runs belong to no run.
+    warnings = [w for r in reports for w in r.warnings if w] + [n.describe() for n in getattr(runs, "notes", ())]
     return Comparison(metric=metric, patience=patience, baseline=base.name, runs=reports,
                       configurations=configurations, changes=changes, verdict=verdict, warnings=warnings)

@@ -6,22 +6,32 @@ An event file is a sequence of TFRecords:
 
 each `data` a serialized `tensorboard.compat.proto.event_pb2.Event`.
 Importing TensorFlow to read them costs seconds and half a gigabyte; this
-module needs only the protos that the `tensorboard` package ships and a C
-CRC32C.
+module needs only the protos that the `tensorboard` package ships, a C
+CRC32C and NumPy.
 
-Damage is reported, never hidden and never shown as data:
+Damage is reported, never hidden and never shown as data, and never makes
+the reader pass over an intact record:
 
 * a record whose data fails its checksum is skipped, and reading goes on
-  with the next record (the length was intact);
+  with the next intact record after its header (normally right after it:
+  the length was intact; if the length was wrong although its checksum
+  held, the records it spans are still read);
 * a length that fails its checksum breaks the framing; the reader searches
-  forward for the next position where a complete record checks out;
-* a file that ends inside a record (a run still writing, or killed) keeps
-  everything before it.
+  the whole rest of the file for the next position where a complete record
+  (of up to `_MAX_RECORD_BYTES`) checks out, with a vectorized checksum of
+  every candidate length, so a search runs at the speed of a byte scan;
+* a length that runs past the end of the file is damage when an intact
+  record follows, and otherwise a cut-off last record (a run still
+  writing, or killed): everything before it is kept;
+* anything that is not a regular file (a FIFO, a folder, a device) is
+  reported as unreadable without being waited on.
 """
 
 import dataclasses
+import errno
 import mmap
 import os
+import stat
 import struct
 
 import google_crc32c
@@ -54,6 +64,24 @@ def frame_record(data):
     return length + struct.pack("<I", masked_crc32c(length)) + data + struct.pack("<I", masked_crc32c(data))
 
 
+_KINDS = ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISSOCK, "socket"),
+          (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"))
+
+
+def file_kind(mode):
+    """Names what a `st_mode` is when it is not a regular file ("folder", "socket", ...).
+
+    Example:
+
+    >>> import stat
+    >>> file_kind(stat.S_IFIFO), file_kind(stat.S_IFREG)
+    ('named pipe (FIFO)', 'regular file')
+    """
+    if stat.S_ISREG(mode):
+        return "regular file"
+    return next((name for test, name in _KINDS if test(mode)), "special file")
+
+
 @dataclasses.dataclass
 class FileDamage:
     """What went wrong while reading one event file.
@@ -64,11 +92,13 @@ class FileDamage:
             or was not an event.
         resyncs: places where the framing was broken and the reader searched
             for the next intact record.
-        skipped_bytes: bytes passed over while searching.
+        skipped_bytes: bytes passed over while searching (broken framing,
+            not counting the skipped records).
         truncated: whether the file ends inside a record.
         unreadable: the reason the file could not be opened, or `None`.
-        gave_up: whether the search for intact records was abandoned
-            before the end of the file (a huge stretch of garbage).
+        unframed_tail: whether the file ends in bytes that hold no intact
+            record, after a place where the framing broke (the whole rest
+            of the file was searched).
     """
 
     path: str
@@ -77,42 +107,63 @@ class FileDamage:
     skipped_bytes: int = 0
     truncated: bool = False
     unreadable: str | None = None
-    gave_up: bool = False
+    unframed_tail: bool = False
 
     def __bool__(self):
-        return bool(self.bad_records or self.resyncs or self.truncated or self.unreadable or self.gave_up)
+        return bool(self.bad_records or self.resyncs or self.truncated or self.unreadable or self.unframed_tail)
+
+    def _parts(self):
+        parts = []
+        if self.bad_records:
+            parts.append(f"{self.bad_records} damaged record{'s' if self.bad_records != 1 else ''} skipped")
+        if self.resyncs:
+            parts.append(f"{self.skipped_bytes} bytes of broken framing passed over")
+        if self.unframed_tail:
+            parts.append("no intact record in the rest of the file")
+        if self.truncated:
+            parts.append("the last record is cut off, as when the run is still writing or was killed")
+        return parts
 
     def describe(self):
         """Returns one sentence for the user, or an empty string when intact."""
         name = self.path
         if self.unreadable:
             return f"Could not read {name}: {self.unreadable}; its run is reported without it."
-        parts = []
-        if self.bad_records:
-            parts.append(f"{self.bad_records} damaged record{'s' if self.bad_records != 1 else ''} skipped")
-        if self.resyncs:
-            parts.append(f"{self.skipped_bytes} bytes of broken framing passed over")
-        if self.gave_up:
-            parts.append("no intact record could be found in the rest of the file")
-        if self.truncated:
-            parts.append("the last record is cut off (still being written, or the run was killed)")
+        parts = self._parts()
         if not parts:
             return ""
         return f"{name}: " + "; ".join(parts) + "."
 
+    def in_brief(self):
+        """Returns what happened as a predicate for a sentence naming the file ("is damaged (...)")."""
+        if self.unreadable:
+            return f"could not be read ({self.unreadable})"
+        return f"is damaged ({'; '.join(self._parts())})"
+
 
 def _open_bytes(path):
-    """Returns the file's bytes as a buffer (memory-mapped when not empty)."""
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
+    """Returns the file's bytes as a buffer (memory-mapped when not empty).
+
+    Raises:
+        OSError: when the file cannot be opened or is not a regular file.
+    """
+    # Without O_NONBLOCK, opening a FIFO waits for a writer, forever.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file but a {file_kind(info.st_mode)}", path)
+        if info.st_size == 0:
             return b""
-        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(descriptor)
 
 
 def _record_at(buffer, offset, size):
     """Returns `(data_start, data_end)` if an intact record starts at offset, else None."""
-    if offset + 12 > size:
+    if offset + 16 > size:
         return None
     length, length_crc = _HEADER.unpack_from(buffer, offset)
     if masked_crc32c(buffer[offset:offset + 8]) != length_crc:
@@ -126,47 +177,140 @@ def _record_at(buffer, offset, size):
     return offset + 12, end
 
 
-# Searching for the next record checks the CRC of every plausible header;
-# past this many checks in one search, the rest of the file is given up on
-# (and reported), so a huge file of garbage cannot stall a report.
-_MAX_RESYNC_CHECKS = 200_000
-_SEARCH_BLOCK = 1 << 20
-_EMPTY_RECORD_LENGTH_CRC = None
+_CRC_TABLES = None
 
 
-def _next_record(buffer, offset, size):
-    """Returns the offset of the next intact record at or after `offset`, or None.
+def _length_crc_tables():
+    """Returns four 65,536-entry tables whose lookups XOR to the CRC32C of 8 bytes.
 
-    Candidates are found with NumPy: a length below `_MAX_RECORD_BYTES` has
-    zeros in its top bytes, which random or text data rarely has. Runs of
-    zero bytes (files preallocated or cut by a crash) are skipped in bulk:
-    a zero length would need a fixed checksum there.
+    Slicing-by-8 CRC32C (Castagnoli, reflected polynomial 0x82F63B78), with
+    the initial and final inversions folded into the tables and pairs of
+    byte tables merged, so the CRC of the 8-byte length at every candidate
+    offset of a block is four NumPy lookups and three XORs (the masking
+    follows on the array).
     """
-    global _EMPTY_RECORD_LENGTH_CRC
-    if _EMPTY_RECORD_LENGTH_CRC is None:
-        _EMPTY_RECORD_LENGTH_CRC = masked_crc32c(bytes(8))
-    checks = 0
-    while offset + 16 <= size:
-        count = min(_SEARCH_BLOCK, size - offset)
-        block = np.frombuffer(buffer, dtype=np.uint8, count=min(count + 15, size - offset), offset=offset)
-        n = len(block) - 15
-        if n <= 0:
-            return None
-        plausible = (block[3:3 + n] < 0x10) & (block[4:4 + n] == 0) & (block[5:5 + n] == 0) & \
-            (block[6:6 + n] == 0) & (block[7:7 + n] == 0)
-        zero_length = plausible & (block[:n] == 0) & (block[1:1 + n] == 0) & (block[2:2 + n] == 0) & (block[3:3 + n] == 0)
-        crc_field = block[8:8 + n + 3]
-        stored = (crc_field[:n].astype(np.uint32) | (crc_field[1:1 + n].astype(np.uint32) << 8)
-                  | (crc_field[2:2 + n].astype(np.uint32) << 16) | (block[11:11 + n].astype(np.uint32) << 24))
-        plausible &= ~zero_length | (stored == _EMPTY_RECORD_LENGTH_CRC)
-        for candidate in np.flatnonzero(plausible):
-            checks += 1
-            if checks > _MAX_RESYNC_CHECKS:
-                return None
-            if _record_at(buffer, offset + int(candidate), size) is not None:
-                return offset + int(candidate)
-        offset += n
-    return None
+    global _CRC_TABLES
+    if _CRC_TABLES is None:
+        byte = np.arange(256, dtype=np.uint32)
+        table = byte.copy()
+        for _ in range(8):
+            table = np.where(table & 1, (table >> 1) ^ np.uint32(0x82F63B78), table >> 1).astype(np.uint32)
+        # tables[k][b]: the CRC contribution of byte b when 7 - k bytes follow it.
+        tables = [table]
+        for _ in range(7):
+            tables.append((tables[-1] >> np.uint32(8)) ^ table[tables[-1] & np.uint32(0xFF)])
+        inverted = byte ^ 0xFF  # the initial 0xFFFFFFFF meets the first four bytes
+        by_position = [tables[7 - k][inverted if k < 4 else byte] for k in range(8)]
+        by_position[7] = by_position[7] ^ np.uint32(0xFFFFFFFF)  # the final inversion
+        pair = np.arange(1 << 16)
+        _CRC_TABLES = [by_position[2 * j][pair & 0xFF] ^ by_position[2 * j + 1][pair >> 8] for j in range(4)]
+    return _CRC_TABLES
+
+
+def _unaligned(buffer, dtype, offset, count):
+    """A view of `count` little-endian integers starting at every byte from `offset` on."""
+    return np.ndarray((count,), dtype=dtype, buffer=buffer, offset=offset, strides=(1,))
+
+
+def _length_checks_hold(buffer, offset, count):
+    """Returns the positions among `offset .. offset + count - 1` whose length field checks out.
+
+    The buffer must hold 12 bytes from each position on. Lengths above
+    `_MAX_RECORD_BYTES` (nonzero top bytes) are ruled out first, which for
+    random or text bytes leaves almost nothing to checksum.
+    """
+    block = np.frombuffer(buffer, dtype=np.uint8, count=count + 8, offset=offset)
+    plausible = (block[3:3 + count] < 0x10) & (block[4:4 + count] == 0) & (block[5:5 + count] == 0) \
+        & (block[6:6 + count] == 0) & (block[7:7 + count] == 0)
+    found = np.count_nonzero(plausible)
+    if not found:
+        return np.flatnonzero(plausible)
+    tables = _length_crc_tables()
+    pairs = [_unaligned(buffer, "<u2", offset + 2 * j, count) for j in range(4)]
+    stored = _unaligned(buffer, "<u4", offset + 8, count)
+    # Checksumming every position costs about as much as gathering a
+    # quarter of them: below that, only the plausible ones are checked.
+    dense = found * 4 > count
+    if not dense:
+        candidates = np.flatnonzero(plausible)
+        pairs = [p[candidates] for p in pairs]
+        stored = stored[candidates]
+    crc = np.take(tables[0], pairs[0])
+    for table, values in zip(tables[1:], pairs[1:]):
+        crc ^= np.take(table, values)
+    masked = ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(_MASK_DELTA)
+    return np.flatnonzero((masked == stored) & plausible) if dense else candidates[masked == stored]
+
+
+class _Search:
+    """Finds the next intact record of a buffer; remembers its last answer.
+
+    A search covers the whole rest of the file, bounded by its size. Blocks
+    grow from a few kilobytes, so finding the record right after a damaged
+    one costs little, and a search that begins inside a stretch already
+    searched gets its answer without searching again (which keeps a file of
+    many damaged records linear).
+    """
+
+    _FIRST_BLOCK = 4 << 10
+    _LARGEST_BLOCK = 1 << 20
+
+    def __init__(self, buffer, size):
+        self.buffer, self.size = buffer, size
+        self._searched = (0, -1, None)  # (from, to, found): no intact record in [from, to)
+
+    def next_record(self, offset):
+        """Returns the offset of the next intact record at or after `offset`, or None."""
+        start, stop, found = self._searched
+        if start <= offset <= stop:
+            return found
+        result = self._scan(offset)
+        self._searched = (offset, self.size if result is None else result, result)
+        return result
+
+    def _scan(self, offset):
+        block = self._FIRST_BLOCK
+        while offset + 16 <= self.size:
+            count = min(block, self.size - offset - 15)  # a record takes 16 bytes at least
+            for candidate in _length_checks_hold(self.buffer, offset, count):
+                if _record_at(self.buffer, offset + int(candidate), self.size) is not None:
+                    return offset + int(candidate)
+            offset += count
+            block = min(2 * block, self._LARGEST_BLOCK)
+        return None
+
+
+def _recover(search, offset, damage):
+    """Handles the record at `offset`, which did not check out; returns where reading goes on."""
+    buffer, size = search.buffer, search.size
+    if offset + 12 > size:
+        damage.truncated = True
+        return size
+    length, length_crc = _HEADER.unpack_from(buffer, offset)
+    if masked_crc32c(buffer[offset:offset + 8]) != length_crc:
+        # The length is damaged: the framing is lost until the next intact record.
+        damage.resyncs += 1
+        following = search.next_record(offset + 1)
+        damage.skipped_bytes += (size if following is None else following) - offset
+        damage.unframed_tail |= following is None
+        return size if following is None else following
+    # The length checks out, so the record's header ends at offset + 12; the
+    # next intact record after it is normally right after the record.
+    end = offset + 12 + length + 4
+    following = search.next_record(offset + 12)
+    if end > size:
+        if following is None:
+            damage.truncated = True
+            return size
+        damage.resyncs += 1  # a wrong length that ran past the end: intact records follow
+        damage.skipped_bytes += following - offset
+        return following
+    if following is not None and following < end:
+        damage.resyncs += 1  # a wrong length whose checksum held: it spans intact records
+        damage.skipped_bytes += following - offset
+        return following
+    damage.bad_records += 1
+    return end
 
 
 def iter_records(path, damage):
@@ -189,36 +333,23 @@ def iter_records(path, damage):
     unpack_footer = _FOOTER.unpack_from
     try:
         size = len(buffer)
+        search = None
         offset = 0
         while offset < size:
-            if offset + 12 > size:
-                damage.truncated = True
-                return
-            length, length_crc = unpack_header(buffer, offset)
-            # The masking of masked_crc32c, inlined: this loop runs once per record.
-            check = crc(buffer[offset:offset + 8])
-            if (((check >> 15) | (check << 17)) + _MASK_DELTA) & 0xFFFFFFFF == length_crc:
+            if offset + 12 <= size:
+                length, length_crc = unpack_header(buffer, offset)
+                # The masking of masked_crc32c, inlined: this loop runs once per record.
+                check = crc(buffer[offset:offset + 8])
                 end = offset + 12 + length
-                if end + 4 > size:
-                    damage.truncated = True
-                    return
-                data = buffer[offset + 12:end]
-                check = crc(data)
-                if (((check >> 15) | (check << 17)) + _MASK_DELTA) & 0xFFFFFFFF == unpack_footer(buffer, end)[0]:
-                    yield data
-                else:
-                    damage.bad_records += 1
-                offset = end + 4
-                continue
-            # The length is damaged: find the next place a whole record checks out.
-            damage.resyncs += 1
-            start = offset
-            offset = _next_record(buffer, offset + 1, size)
-            if offset is None:
-                damage.skipped_bytes += size - start
-                damage.gave_up = True
-                return
-            damage.skipped_bytes += offset - start
+                if (((check >> 15) | (check << 17)) + _MASK_DELTA) & 0xFFFFFFFF == length_crc and end + 4 <= size:
+                    data = buffer[offset + 12:end]
+                    check = crc(data)
+                    if (((check >> 15) | (check << 17)) + _MASK_DELTA) & 0xFFFFFFFF == unpack_footer(buffer, end)[0]:
+                        yield data
+                        offset = end + 4
+                        continue
+            search = search or _Search(buffer, size)
+            offset = _recover(search, offset, damage)
     finally:
         if isinstance(buffer, mmap.mmap):
             buffer.close()

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -184,3 +185,38 @@ def test_runs_without_validation_or_a_shared_metric_are_refused(tmp_path):
               validation={"epoch_loss": [1.2], "epoch_data_loss": [1.2]})
     comparison = compare_runs(read_runs([tmp_path / "r1"]))
     assert comparison.metric is None and comparison.runs[0].data_loss_gap_final == pytest.approx(0.2)
+
+
+def test_a_damaged_validation_file_is_named_instead_of_asking_for_validation_data(tmp_path):
+    write_run(tmp_path / "run", train={"epoch_loss": [1.0, 0.8]}, validation={"epoch_loss": [1.2, 1.1]})
+    (path,) = (tmp_path / "run" / "validation").glob("events.out.tfevents.*")
+    path.write_bytes(path.read_bytes()[:30])  # not even the first record is whole
+    runs = read_runs([tmp_path / "run"])
+    # Once: "has no validation values; train it with validation data", and the damage never shown.
+    with pytest.raises(L2BoardError) as raised:
+        compare_runs(runs)
+    assert str(raised.value) == (
+        f"Run 'run' has no readable validation values: validation/{path.name} is damaged (the last record is "
+        "cut off, as when the run is still writing or was killed).")
+    # Damage in train/ alone says nothing about validation data.
+    write_run(tmp_path / "train_only", train={"epoch_loss": [1.0, 0.8]})
+    (path,) = (tmp_path / "train_only" / "train").glob("events.out.tfevents.*")
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(L2BoardError, match="has no validation values; train it with validation data"):
+        compare_runs(read_runs([tmp_path / "train_only"]))
+
+
+def test_restarts_and_skipped_files_are_warnings_of_the_comparison(tmp_path):
+    write_run(tmp_path / "run", train={"epoch_loss": [1.0, 0.8, 0.6]}, validation={"epoch_loss": [1.2, 1.1, 1.0]})
+    # Resumed from the checkpoint of epoch 0: validation values of epochs 1 and 2 replaced.
+    write_run(tmp_path / "run", validation={"epoch_loss": {1: 1.15, 2: 1.05}})
+    folder = tmp_path / "run" / "train" / "events.out.tfevents.folder"
+    folder.mkdir()
+    comparison = compare_runs(read_runs([tmp_path / "run"]))
+    later = max((tmp_path / "run" / "validation").glob("events.out.tfevents.*"), key=os.path.getmtime)
+    assert comparison.warnings == [
+        f"Skipped {folder}: it is named like an event file but is a folder, not a regular file.",
+        f"{later} goes back to step 1: its values replace 2 points logged before from step 1 on, as TensorBoard "
+        "shows a restarted run.",
+    ]
+    assert comparison.runs[0].curves["val_loss"] == pytest.approx([1.2, 1.15, 1.05])

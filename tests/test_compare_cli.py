@@ -82,10 +82,6 @@ def run_command(*args):
 @pytest.mark.parametrize("args, message", [
     (lambda root, tmp: [tmp / "nope"], "Error: No such file or folder: '{tmp}/nope'."),
     (lambda root, tmp: [tmp], "Error: No TensorBoard event files in '{tmp}'."),
-    (lambda root, tmp: [root / "no_l2", "--plot", tmp / "missing" / "p.png"],
-     "Error: Cannot write the plot to '{tmp}/missing/p.png': the folder '{tmp}/missing' does not exist."),
-    (lambda root, tmp: [root / "no_l2", "--plot", tmp / "p.gif"],
-     "Error: Cannot write a plot to '{tmp}/p.gif': use a .png, .svg or .pdf file name."),
     (lambda root, tmp: [root / "no_l2", "--metric", "auc"],
      "Error: Run 'no_l2' has no metric 'auc' for both training and validation; it has: accuracy."),
 ])
@@ -96,10 +92,17 @@ def test_errors_are_one_sentence_and_exit_1(real_runs, tmp_path, args, message):
     assert result.stdout == ""
 
 
-def test_usage_errors_exit_2(real_runs):
+def test_usage_errors_exit_2(real_runs, tmp_path):
     assert run_command().returncode == 2
     result = run_command(real_runs, "--format", "xml")
     assert result.returncode == 2 and "Invalid value for '--format'" in result.stderr
+    for plot, message in ((tmp_path / "missing" / "p.png", f"Cannot write the plot to '{tmp_path}/missing/p.png': "
+                                                           f"the folder '{tmp_path}/missing' does not exist."),
+                          (tmp_path / "p.gif", f"Cannot write a plot to '{tmp_path}/p.gif': use a .png, .svg or "
+                                               ".pdf file name.")):
+        result = run_command(real_runs / "no_l2", "--plot", plot)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.strip().splitlines()[-1] == f"Error: Invalid value for '--plot': {message}"
 
 
 def test_damaged_log_warns_and_reports(real_runs, tmp_path):

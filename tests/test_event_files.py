@@ -141,3 +141,124 @@ def test_damage_never_crashes_hangs_or_invents_values(event_file, tmp_path, cut,
     # Every byte is under a checksum: a changed byte is always reported.
     if bytes(buffer) != kept:
         assert damage
+
+
+def numbered_records(count):
+    """`count` framed records whose data is its index: which ones were read is plain."""
+    return [frame_record(b"record %05d" % i) for i in range(count)]
+
+
+def read_all(path):
+    damage = FileDamage(str(path))
+    return [bytes(data) for data in iter_records(str(path), damage)], damage
+
+
+def foreign_bytes(kind, size=800_000):
+    rng = np.random.default_rng(0)
+    if kind == "zeros mixed with bytes":
+        # Most offsets hold a plausible length, and runs of zeros hold a zero
+        # length, whose checksum must be told apart.
+        return (rng.integers(1, 256, size, dtype=np.uint8) * (rng.random(size) < 0.1)).astype(np.uint8).tobytes()
+    # Small little-endian int64s: 2 or 3 offsets in 8 hold a plausible length.
+    return rng.integers(1, {"int64s below 256": 256, "int64s below 2**20": 1 << 20}[kind], size // 8,
+                        dtype="<i8").tobytes()
+
+
+@pytest.mark.parametrize("kind", ["int64s below 256", "int64s below 2**20"])
+def test_foreign_bytes_that_look_like_lengths_never_stop_the_search(tmp_path, kind):
+    # 800 kB inserted after record 10 of 163 once made the search give up
+    # after 200,000 candidates and lose the 153 records after them.
+    records = numbered_records(163)
+    path = tmp_path / "events.out.tfevents.foreign"
+    path.write_bytes(b"".join(records[:10]) + foreign_bytes(kind) + b"".join(records[10:]))
+    found, damage = read_all(path)
+    assert found == [b"record %05d" % i for i in range(163)]
+    assert (damage.resyncs, damage.skipped_bytes, damage.bad_records) == (1, 800_000, 0)
+    assert not damage.truncated and not damage.unframed_tail
+    assert damage.describe() == f"{path}: 800000 bytes of broken framing passed over."
+
+
+def with_length(record, length):
+    """`record` with another length field, whose checksum holds."""
+    field = length.to_bytes(8, "little")
+    return field + masked_crc32c(field).to_bytes(4, "little") + record[12:]
+
+
+def test_huge_length_with_a_valid_checksum_mid_file_is_damage_not_the_end(tmp_path):
+    records = numbered_records(20)
+    records[5] = with_length(records[5], 1 << 40)
+    path = tmp_path / "events.out.tfevents.huge"
+    path.write_bytes(b"".join(records))
+    found, damage = read_all(path)
+    # Once reported as "the last record is cut off", with records 6 to 19 dropped.
+    assert found == [b"record %05d" % i for i in range(20) if i != 5]
+    assert not damage.truncated and damage.resyncs == 1
+    assert damage.skipped_bytes == len(records[5])
+    assert "cut off" not in damage.describe()
+
+
+def test_a_wrong_length_with_a_valid_checksum_never_hides_intact_records(tmp_path):
+    records = numbered_records(20)
+    # The length of record 5 now spans records 6 to 9: the data fails its checksum.
+    records[5] = with_length(records[5], sum(map(len, records[5:10])) - 16)
+    path = tmp_path / "events.out.tfevents.span"
+    path.write_bytes(b"".join(records))
+    found, damage = read_all(path)
+    assert found == [b"record %05d" % i for i in range(20) if i != 5]
+    assert damage.resyncs == 1 and damage.bad_records == 0 and damage.skipped_bytes == len(records[5])
+    # Damaged data, then garbage: the record is skipped, the garbage passed over.
+    bad = bytearray(records[3])
+    bad[14] ^= 0xFF
+    path.write_bytes(b"".join(records[:3]) + bytes(bad) + bytes(5000) + b"".join(records[6:]))
+    found, damage = read_all(path)
+    assert found == [b"record %05d" % i for i in range(20) if i not in (3, 4, 5)]
+    assert (damage.bad_records, damage.resyncs, damage.skipped_bytes) == (1, 1, 5000)
+
+
+def test_a_cut_record_is_still_a_truncation_and_garbage_at_the_end_is_named(tmp_path):
+    records = numbered_records(8)
+    cut = tmp_path / "events.out.tfevents.cut"
+    cut.write_bytes(b"".join(records)[:-3])
+    found, damage = read_all(cut)
+    assert len(found) == 7 and damage.truncated and not damage.resyncs
+    tail = tmp_path / "events.out.tfevents.tail"
+    tail.write_bytes(b"".join(records) + foreign_bytes("zeros mixed with bytes", 100_000))
+    found, damage = read_all(tail)
+    assert len(found) == 8 and damage.unframed_tail and damage.skipped_bytes == 100_000
+    assert damage.describe().endswith("no intact record in the rest of the file.")
+
+
+def test_many_damaged_records_and_a_wrong_length_lose_only_themselves(tmp_path):
+    # Every record's data damaged but every 1000th; record 500's length,
+    # with a valid checksum, spans records 500 to 2499. Each search for the
+    # next intact record must not rescan the rest of the file: 100,000
+    # records, read in linear time.
+    records = numbered_records(100_000)
+    size = len(records[0])
+    records[500] = with_length(records[500], 2000 * size - 16)
+    data = bytearray(b"".join(records))
+    damaged = [i for i in range(100_000) if i % 1000 and i != 500]
+    for i in damaged:
+        data[i * size + 14] ^= 0xFF
+    path = tmp_path / "events.out.tfevents.rotten"
+    path.write_bytes(bytes(data))
+    found, damage = read_all(path)
+    assert found == [b"record %05d" % i for i in range(0, 100_000, 1000)]
+    # From the wrong length on, the search passes over records 500 to 999:
+    # the first intact record after it is record 1000.
+    assert (damage.resyncs, damage.skipped_bytes) == (1, 500 * size)
+    assert damage.bad_records == len(damaged) - 499
+
+
+def test_the_vectorized_length_check_is_crc32c(tmp_path):
+    from l2board.event_files import _length_checks_hold
+
+    rng = np.random.default_rng(1)
+    buffer = bytearray(foreign_bytes("zeros mixed with bytes", 20_000))
+    for position in rng.integers(0, len(buffer) - 12, 40):
+        buffer[position:position + 12] = with_length(bytes(16), int(rng.integers(0, 1 << 28)))[:12]
+    for data in (bytes(buffer), rng.integers(0, 256, 20_000, dtype=np.uint8).tobytes() + bytes(buffer[:100])):
+        count = len(data) - 11
+        expected = [i for i in range(count) if int.from_bytes(data[i:i + 8], "little") < 1 << 28
+                    and masked_crc32c(data[i:i + 8]) == int.from_bytes(data[i + 8:i + 12], "little")]
+        assert _length_checks_hold(data, 0, count).tolist() == expected
