@@ -120,3 +120,31 @@ def test_diverged_run_is_labelled_not_measured(tmp_path):
 
     assert f"[diverged at epoch {huge.diverged_epoch}]" in render_table(comparison)
     assert not np.isfinite(read_run(tmp_path / "huge_l2" / "train")["epoch_loss"][huge.diverged_epoch])
+
+
+def test_resuming_epoch_by_epoch_with_one_callback_keeps_every_epoch(tmp_path):
+    import warnings
+
+    import keras
+    import numpy as np
+
+    from l2board import L2Monitor
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(
+        2, activation="softmax", kernel_regularizer=keras.regularizers.L2(0.01))])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    monitor = L2Monitor(str(tmp_path / "run"), histogram_freq=0, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch in range(12):  # the loop; 12 files so that '...11.v2' sorts before '...5.v2'
+            model.fit(x, y, validation_split=0.25, initial_epoch=epoch, epochs=epoch + 1, verbose=0,
+                      callbacks=[monitor])
+    comparison = compare_runs(read_runs([tmp_path / "run"]))
+    (report,) = comparison.runs
+    assert report.curves["data_loss_epochs"] == list(range(12))
+    assert report.epochs == 12 and report.complete is True
+    assert not [w for w in comparison.warnings if "goes back" in w]  # nothing was replaced
