@@ -1,6 +1,8 @@
 """The `l2board` command line: parses, calls the library, prints."""
 
 import os
+import shlex
+import signal
 import sys
 
 import click
@@ -35,7 +37,7 @@ def _training_options(function):
         click.option("--dataset", type=types.DatasetName(), default="cifar100", show_default=True,
                      help="cifar100, cifar10, mnist, fashion_mnist (keras.datasets), digits (offline), "
                           "or a .npz with x_train, y_train, x_test, y_test."),
-        click.option("--weight-decay", type=types.FiniteFloat(min=0), default=0.0, show_default=True,
+        click.option("--weight-decay", type=types.FiniteFloat(0, types.MAX_FACTOR), default=0.0, show_default=True,
                      help="Decoupled weight decay (AdamW instead of Adam)."),
         click.option("--epochs", type=types.COUNT, default=10, show_default=True),
         click.option("--batch-size", type=types.COUNT, default=32, show_default=True,
@@ -46,7 +48,7 @@ def _training_options(function):
                      help="'test' to validate on the test set, or a fraction of the training set to hold out."),
         click.option("--label-noise", type=types.FiniteFloat(0, 1), default=0.0, show_default=True,
                      help="Share of training labels replaced by random ones, to provoke overfitting."),
-        click.option("--learning-rate", type=types.FiniteFloat(min=0, min_open=True), default=0.001,
+        click.option("--learning-rate", type=types.FiniteFloat(0, types.MAX_FACTOR, min_open=True), default=0.001,
                      show_default=True),
     ]
     for option in reversed(options):
@@ -56,7 +58,7 @@ def _training_options(function):
 
 @cli.command()
 @_training_options
-@click.option("--l2", type=types.FiniteFloat(min=0), default=0.01, show_default=True,
+@click.option("--l2", type=types.FiniteFloat(0, types.MAX_FACTOR), default=0.01, show_default=True,
               help="Keras L2 factor; 0 for none.")
 @click.option("--l2-layers", type=types.LayerSpec(), default="conv1", show_default=True,
               help="Layers whose kernel carries L2: comma-separated from conv1, conv2, fc1, output, or 'all'.")
@@ -90,8 +92,9 @@ def train(dataset, weight_decay, epochs, batch_size, train_size, validation, lab
         train_run(config, folder, dataset=data)
     except KeyboardInterrupt:
         raise Interrupted(f"Interrupted during training; the epochs finished so far are in {folder}; "
-                          f"report on them with: l2board compare {folder}") from None
-    click.echo(f"Run written to {folder}; open it with: tensorboard --logdir {os.path.dirname(folder) or '.'}")
+                          f"report on them with: l2board compare {shlex.quote(folder)}") from None
+    click.echo(f"Run written to {printable(folder)}; open it with: "
+               f"tensorboard --logdir {printable(shlex.quote(os.path.dirname(folder) or '.'))}")
 
 
 def _progress(k, n, name, elapsed, remaining):
@@ -109,14 +112,14 @@ def _report(folders, logdir, plot_path):
     click.echo("")
     click.echo(render_table(comparison, colour=sys.stdout.isatty()))
     plot_comparison(comparison, plot_path)
-    click.echo(f"\nPlot written to {plot_path}")
-    click.echo(f"Open the runs in TensorBoard with: tensorboard --logdir {logdir}")
+    click.echo(f"\nPlot written to {printable(plot_path)}")
+    click.echo(f"Open the runs in TensorBoard with: tensorboard --logdir {printable(shlex.quote(logdir))}")
     return comparison
 
 
 @cli.command()
 @_training_options
-@click.option("--l2", "l2_values", type=types.FiniteFloat(min=0), multiple=True, required=True,
+@click.option("--l2", "l2_values", type=types.FiniteFloat(0, types.MAX_FACTOR), multiple=True, required=True,
               help="An L2 factor to train; repeat for each (0 for none). The first is the baseline.")
 @click.option("--l2-layers", "layer_specs", type=types.LayerSpec(), multiple=True, default=("conv1",),
               show_default=True,
@@ -137,7 +140,7 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     then the report of `l2board compare` is printed and its plot written.
     Ctrl-C keeps the finished runs; compare them later with l2board compare.
     """
-    from l2board.experiment import default_config, experiment_configs, run_experiment
+    from l2board.experiment import default_config, experiment_configs, plan_experiment, run_experiment
     from l2board.output_files import check_outside_runs
     from l2board.plotting import check_plot_path
 
@@ -151,11 +154,14 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     plot_path = plot_path or os.path.join(logdir, "report.png")
     check_outside_runs(plot_path, "--plot", [os.path.join(logdir, name) for name, _ in runs])
     try:
+        if os.path.abspath(plot_path) == os.path.abspath(logdir):
+            raise L2BoardError(f"Cannot write the plot to '{plot_path}': it is the experiment's --logdir.")
         check_plot_path(plot_path, created_folder=logdir)  # LOGDIR itself is created later
     except L2BoardError as error:
         raise click.BadParameter(str(error), param_hint="'--plot'") from None
+    plans = plan_experiment(runs, logdir, overwrite=overwrite)
     _quiet_tensorflow()
-    folders = run_experiment(runs, logdir, overwrite=overwrite, progress=_progress)
+    folders = run_experiment(runs, logdir, progress=_progress, plans=plans)
     _report(folders, logdir, plot_path)
 
 
@@ -167,7 +173,9 @@ DEMO_ALL_LAYERS_L2 = 0.01
 @click.option("--logdir", type=types.Folder(), default=None,
               help="The demo's folder (default: runs/demo-<date and time>).")
 @click.option("--epochs", type=types.COUNT, default=DEMO_EPOCHS, show_default=True)
-def demo(logdir, epochs):
+@click.option("--overwrite", is_flag=True,
+              help="Replace the demo's runs already in --logdir (only folders holding nothing but an l2board run).")
+def demo(logdir, epochs, overwrite):
     """Reproduce the tutorial's L2 experiment offline, in about two minutes.
 
     Trains the documented CNN three ways on scikit-learn's handwritten digits
@@ -175,7 +183,7 @@ def demo(logdir, epochs):
     and with L2 on every layer; then prints the comparison, writes its plot,
     and says how to open the runs in TensorBoard.
     """
-    from l2board.experiment import run_experiment
+    from l2board.experiment import plan_experiment, run_experiment
     from l2board.training import TrainingConfig
 
     base = dict(dataset="digits", train_size=DEMO_TRAIN_SIZE, label_noise=DEMO_NOISE, epochs=epochs, seed=DEMO_SEED)
@@ -186,13 +194,14 @@ def demo(logdir, epochs):
         from l2board.run_folders import make_fresh_log_dir
 
         logdir = make_fresh_log_dir("runs", prefix="demo-")
+    plans = plan_experiment(runs, logdir, overwrite=overwrite)
     click.echo(
         f"The data: {DEMO_TRAIN_SIZE} of scikit-learn's handwritten digits, enlarged to 32x32x3 for the "
         f"tutorial's CIFAR network, with {100 * DEMO_NOISE:.0f}% of their labels replaced by random ones. "
         "Why: a network this large memorizes random labels, so overfitting shows within a minute, and "
         "regularization has something to fight (Zhang et al., 2017). Validation uses 449 clean test digits.")
     _quiet_tensorflow()
-    folders = run_experiment(runs, logdir, progress=_progress, verbose=2)
+    folders = run_experiment(runs, logdir, progress=_progress, verbose=2, plans=plans)
     _report(folders, logdir, os.path.join(logdir, "report.png"))
 
 
@@ -206,7 +215,7 @@ def demo(logdir, epochs):
 @click.option("--baseline", default=None, help="Run or configuration to compare against (default: the first).")
 @click.option("--patience", default=5, show_default=True, type=click.IntRange(1, 10_000),
               help="Patience of the EarlyStopping that is replayed on val_loss.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--output", "-o", type=types.OutputFile(), default=None,
               help="Write the report to this file instead of the terminal.")
 def compare(runs, output_format, plot_path, metric, baseline, patience, output):
     """Compare runs with and without L2: did it reduce overfitting?
@@ -280,11 +289,20 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     click.echo(f"Warning: {printable(message)}", err=True)
 
 
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     """Runs the CLI; user errors end in one sentence and exit status 1."""
     import warnings
 
     warnings.showwarning = _show_warning
+    # `kill` and a closed terminal end l2board as Ctrl-C does: half-written
+    # outputs are removed and the message says what was kept.
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _raise_keyboard_interrupt)
     try:
         status = cli.main(args=argv, prog_name="l2board", standalone_mode=False)
     except click.exceptions.Abort:

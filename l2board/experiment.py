@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import shlex
 import time
 
 from l2board.errors import Interrupted, L2BoardError
@@ -14,7 +15,7 @@ class ExperimentInterrupted(Interrupted):
     def __init__(self, finished, current, logdir):
         self.finished = finished
         self.current = current
-        report = f"l2board compare {' '.join(finished)}" if finished else "nothing finished yet"
+        report = f"l2board compare {' '.join(map(shlex.quote, finished))}" if finished else "nothing finished yet"
         super().__init__(
             f"Interrupted during {current}, whose folder keeps the epochs it finished; "
             f"{len(finished)} run(s) finished in {logdir}; report on them with: {report}")
@@ -72,7 +73,21 @@ def format_duration(seconds):
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
-def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1):
+def plan_experiment(runs, logdir, overwrite=False):
+    """Checks every run folder of an experiment, creating and deleting nothing.
+
+    Returns:
+        A `RunDirPlan` per run (see `l2board.run_folders.plan_run_dir`).
+
+    Raises:
+        L2BoardError: when a run folder may not be used, naming why.
+    """
+    from l2board.run_folders import plan_run_dir
+
+    return [plan_run_dir(os.path.join(logdir, name), overwrite=overwrite, explicit=True) for name, _ in runs]
+
+
+def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1, plans=None):
     """Trains each run into `logdir/<name>`.
 
     Everything is checked before anything is created or deleted: every run
@@ -87,6 +102,7 @@ def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1):
         progress: called before each run with `(k, n, name, elapsed,
             remaining)`; `remaining` is `None` until a run has finished.
         verbose: Keras's progress output.
+        plans: the `plan_experiment` of these runs, when already made.
 
     Returns:
         The run folders, in order.
@@ -95,9 +111,9 @@ def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1):
         L2BoardError: a run folder may not be used, or the data is bad.
         ExperimentInterrupted: on Ctrl-C; the finished runs stay intact.
     """
-    from l2board.run_folders import ensure_writable_dir, make_run_dir, plan_run_dir
+    from l2board.run_folders import ensure_writable_dir, make_run_dir
 
-    plans = [plan_run_dir(os.path.join(logdir, name), overwrite=overwrite, explicit=True) for name, _ in runs]
+    plans = plans if plans is not None else plan_experiment(runs, logdir, overwrite)
     datasets = {}
     if runs:
         _dataset_for(runs[0][1], datasets)  # bad data fails here, before any folder exists

@@ -327,7 +327,12 @@ def find_runs(paths, notes=None):
                 raise L2BoardError(f"No file or folder matches '{path}'.")
         for match in matches:
             found.extend(_runs_named_by(match, notes))
-    unique = list(dict.fromkeys(os.path.normpath(r) for r in found))
+    # Each run once, however it was named (a second path, a link): the same
+    # run twice would be averaged with itself as two seeds.
+    by_real_path = {}
+    for run in found:
+        by_real_path.setdefault(os.path.realpath(run), os.path.normpath(run))
+    unique = list(by_real_path.values())
     if len(unique) == 1:
         return [(os.path.basename(os.path.abspath(unique[0])), unique[0])]
     parent = os.path.commonpath([os.path.dirname(os.path.abspath(r)) for r in unique])

@@ -8,6 +8,7 @@ disk, Ctrl-C) leaves the old file exactly as it was.
 
 import contextlib
 import os
+import stat
 import tempfile
 
 from l2board.errors import L2BoardError
@@ -23,7 +24,8 @@ def atomic_output(path, what, binary=False):
 
     The new file gets the old one's permissions (or the usual ones for a new
     file). A symbolic link at `path` is kept: the file it points to is
-    replaced. Nothing is left behind on failure.
+    replaced. Nothing is left behind on failure. A device, FIFO or standard
+    stream (`/dev/stdout`) is written in place, never replaced.
 
     Args:
         path: the file to write.
@@ -41,10 +43,14 @@ def atomic_output(path, what, binary=False):
         handle.write(text)
     ```
     """
+    if _is_special(path):
+        yield from _written_in_place(path, what, binary)
+        return
     target = os.path.realpath(path)
     folder = os.path.dirname(target)
     try:
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+        # A short name: the target's own may already be as long as names can be.
+        descriptor, temporary = tempfile.mkstemp(prefix=".l2board-", suffix=".tmp", dir=folder)
     except OSError as error:
         raise L2BoardError(f"Cannot write {what} to '{path}': {_reason(error)}.") from None
     try:
@@ -66,6 +72,31 @@ def atomic_output(path, what, binary=False):
     except BaseException:
         _remove(temporary)
         raise
+
+
+def _is_special(path):
+    """Whether `path` is a device, a FIFO, a terminal or a standard stream (/dev/stdout, /dev/fd/1).
+
+    Those are written where they are: renaming a file over them would
+    replace a device node, or the file a stream was redirected to.
+    """
+    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _written_in_place(path, what, binary):
+    # Appending, as a shell's >> would: opening a redirected stream with "w"
+    # would empty the file behind it.
+    try:
+        with open(path, "ab" if binary else "a", **({} if binary else {"encoding": "utf-8"})) as handle:
+            yield handle
+    except OSError as error:
+        raise L2BoardError(f"Cannot write {what} to '{path}': {_reason(error)}.") from None
 
 
 def _remove(path):

@@ -14,6 +14,9 @@ import click
 MAX_SEED = 2**32 - 1
 # Counts Keras and TensorFlow take as 32-bit integers (epochs, batch size, images).
 MAX_COUNT = 2**31 - 1
+# The largest L2 factor, weight decay or learning rate: far past any useful
+# value, and small enough that a penalty of float32 weights stays finite.
+MAX_FACTOR = 1e6
 
 
 class FiniteFloat(click.FloatRange):
@@ -22,10 +25,10 @@ class FiniteFloat(click.FloatRange):
     name = "float"
 
     def convert(self, value, param, ctx):
-        number = super().convert(value, param, ctx)
+        number = click.FLOAT.convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value} is not a finite number.", param, ctx)
-        return number
+        return super().convert(number, param, ctx)
 
 
 class ValidationSplit(click.ParamType):
@@ -104,6 +107,33 @@ class Folder(click.Path):
     def convert(self, value, param, ctx):
         if not str(value).strip():
             self.fail("give a folder name, not an empty one.", param, ctx)
+        _check_encodable(value, self, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _check_encodable(value, param_type, param, ctx):
+    # TensorFlow's writer takes UTF-8 paths only, and a name that is not UTF-8
+    # (kept by Python as lone surrogates) fails only once a run is half made.
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        from l2board.safe_text import printable
+
+        param_type.fail(f"'{printable(value)}' is not valid UTF-8; use a name TensorFlow can write to.", param, ctx)
+
+
+class OutputFile(click.Path):
+    """A file to write a report to: a name, in a folder that exists."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False, writable=True)
+
+    def convert(self, value, param, ctx):
+        if not str(value).strip():
+            self.fail("give a file name, not an empty one.", param, ctx)
+        folder = os.path.dirname(os.path.abspath(value))
+        if not os.path.isdir(folder):
+            self.fail(f"the folder '{folder}' does not exist.", param, ctx)
         return super().convert(value, param, ctx)
 
 

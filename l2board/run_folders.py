@@ -10,8 +10,13 @@ import contextlib
 import dataclasses
 import datetime
 import os
+import re
 
+from l2board import tags
 from l2board.errors import L2BoardError, UnwritableLogDirError
+
+# Text tags only L2Monitor writes: a run holding one is provably l2board's.
+_L2BOARD_TAG_PREFIX = "l2board/"
 
 
 def ensure_writable_dir(path):
@@ -82,9 +87,52 @@ RUN_SUBFOLDERS = ("train", "validation")
 _MAX_ENTRIES_SEARCHED = 100_000
 
 
+# The names TensorFlow's writer gives event files; "my_tfevents_notes.md" is no event file.
+_EVENT_FILE_NAME = re.compile(r"^events\.out\.tfevents\.\d+\.")
+
+
 def _is_event_file(entry):
     # A real file, not a link: l2board writes no links, so a link is never ours to delete.
-    return "tfevents" in entry.name and entry.is_file(follow_symlinks=False)
+    return bool(_EVENT_FILE_NAME.match(entry.name)) and entry.is_file(follow_symlinks=False)
+
+
+def _written_by_l2board(event_files):
+    """Whether the run's training event files hold a record only L2Monitor writes (its setup, its data loss)."""
+    from l2board.event_files import FileDamage, iter_events
+
+    for path in event_files:
+        if os.path.basename(os.path.dirname(path)) != tags.TRAIN_DIR:
+            continue
+        for event in iter_events(path, FileDamage(path)):
+            if any(v.tag.startswith(_L2BOARD_TAG_PREFIX) or v.tag == tags.DATA_LOSS for v in event.summary.value):
+                return True
+    return False
+
+
+def _own_event_files(folder):
+    """The event files of a folder's top and of its train/ and validation/ (not links, not deeper)."""
+    found = []
+    for sub in ("",) + RUN_SUBFOLDERS:
+        place = os.path.join(folder, sub) if sub else folder
+        if sub and (os.path.islink(place) or not os.path.isdir(place)):
+            continue
+        with os.scandir(place) as entries:
+            found.extend(e.path for e in entries if _is_event_file(e))
+    return found
+
+
+def _run_above(folder):
+    """The nearest folder above `folder` that is a run itself, or None."""
+    path = os.path.abspath(folder)
+    parent = os.path.dirname(path)
+    while parent != path:
+        try:
+            if _own_event_files(parent):
+                return parent
+        except OSError:
+            pass  # a folder above that cannot be listed holds no run l2board could mix with
+        path, parent = parent, os.path.dirname(parent)
+    return None
 
 
 @dataclasses.dataclass
@@ -135,9 +183,16 @@ def survey_run_dir(folder):
     Returns:
         A `FolderSurvey`.
     """
-    event_files, foreign, run_below = [], [], None
     if not os.path.isdir(folder):
-        return FolderSurvey(event_files, foreign, run_below)
+        return FolderSurvey([], [], None)
+    try:
+        return _survey(folder)
+    except OSError as error:
+        raise L2BoardError(f"Cannot look inside '{error.filename or folder}': {error.strerror or error}.") from None
+
+
+def _survey(folder):
+    event_files, foreign, run_below = [], [], None
     with os.scandir(folder) as entries:
         for entry in sorted(entries, key=lambda e: e.name):
             if _is_event_file(entry):
@@ -204,6 +259,10 @@ def plan_run_dir(folder, overwrite=False, explicit=True):
         UnwritableLogDirError: when the folder could not be created.
     """
     check_creatable(folder)
+    above = _run_above(folder)
+    if above:
+        raise L2BoardError(f"'{folder}' is inside the run '{above}'; choose a --logdir outside it, so that "
+                           "neither run is mixed into the other.")
     survey = survey_run_dir(folder)
     if survey.run_below and not survey.holds_a_run:
         raise L2BoardError(
@@ -224,6 +283,16 @@ def plan_run_dir(folder, overwrite=False, explicit=True):
             f"--overwrite replaces only a run folder as l2board writes it (train/, validation/ and event files), "
             f"but '{folder}' also holds {_listing(survey.foreign)}; nothing was deleted: choose another --logdir "
             "or move those away first.")
+    if not _written_by_l2board(survey.event_files):
+        raise L2BoardError(
+            f"--overwrite replaces only runs l2board wrote, but no event file in '{folder}' holds an l2board "
+            "record (a run of another writer, or one stopped in its first epoch); nothing was deleted: choose "
+            "another --logdir or remove that run yourself.")
+    blocked = sorted({os.path.dirname(p) for p in survey.event_files if not os.access(os.path.dirname(p),
+                                                                                        os.W_OK | os.X_OK)})
+    if blocked:
+        raise L2BoardError(f"Cannot replace the run in '{folder}': files in '{blocked[0]}' cannot be deleted "
+                           "(permission denied); nothing was deleted.")
     return RunDirPlan(folder, survey.event_files, f"Replaced the run that was in {folder}.")
 
 
@@ -269,7 +338,14 @@ def check_creatable(path):
     while not os.path.lexists(existing):
         existing = os.path.dirname(existing)
     reason = None
-    if not os.path.isdir(existing):
+    try:
+        longest = os.pathconf(existing if os.path.isdir(existing) else "/", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    to_create = os.path.relpath(os.path.abspath(path), existing).split(os.sep)
+    if any(len(os.fsencode(part)) > longest for part in to_create):
+        reason = "File name too long"
+    elif not os.path.isdir(existing):
         reason = "Not a directory"
     elif existing != os.path.abspath(path) and not os.access(existing, os.W_OK | os.X_OK):
         reason = "Permission denied"

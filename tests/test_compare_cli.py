@@ -159,3 +159,10 @@ def test_a_report_with_an_undecodable_run_name_replaces_the_old_file_whole(real_
     text = previous.read_text(encoding="utf-8")
     assert "run-\\xff" in text and "Verdict:" in text
     assert sorted(os.listdir(tmp_path)) == sorted([b"run-\xff".decode(errors="surrogateescape"), "prev.txt"])
+
+
+def test_the_same_run_named_twice_is_one_run(real_runs, tmp_path):
+    (tmp_path / "alias").symlink_to(real_runs / "l2")
+    result = invoke(real_runs / "l2", tmp_path / "alias", os.path.join(str(real_runs), ".", "l2"))
+    assert result.exit_code == 0, result.output
+    assert "2 runs" not in result.output and "Only one configuration" in result.output

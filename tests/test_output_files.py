@@ -61,3 +61,33 @@ def test_outputs_inside_a_run_are_refused_through_links_too(tmp_path):
     check_outside_runs(str(tmp_path / "run2" / "x.txt"), "-o", [str(run)])  # a name that only starts alike
     with pytest.raises(L2BoardError, match="is inside the run folder"):
         check_outside_runs(str(tmp_path / "alias" / "train" / "x.png"), "--plot", [str(run)])
+
+
+def test_streams_and_fifos_are_written_in_place_never_replaced(tmp_path):
+    import subprocess
+    import sys
+    import threading
+
+    log = tmp_path / "build.log"
+    log.write_text("earlier lines\n")
+    code = ("from l2board.output_files import atomic_output\n"
+            "with atomic_output('/dev/stderr', 'the report') as handle:\n    handle.write('the report\\n')\n")
+    with open(log, "a") as stderr:  # as `l2board compare ... -o /dev/stderr 2>>build.log`
+        subprocess.run([sys.executable, "-c", code], stderr=stderr, check=True, timeout=60)
+    assert log.read_text() == "earlier lines\nthe report\n"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    with atomic_output(fifo, "the report") as handle:
+        handle.write("through the pipe")
+    reader.join(timeout=60)
+    assert received == ["through the pipe"] and fifo.is_fifo()
+
+
+def test_a_name_as_long_as_names_can_be_is_written(tmp_path):
+    target = tmp_path / ("r" * 250 + ".txt")
+    with atomic_output(target, "the report") as handle:
+        handle.write("x")
+    assert target.read_text() == "x" and os.listdir(tmp_path) == [target.name]

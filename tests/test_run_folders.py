@@ -79,8 +79,14 @@ def test_links_are_never_taken_for_our_files(tmp_path):
     assert os.listdir(elsewhere / "train") == [event]
 
 
+def l2board_run(folder):
+    """A run as L2Monitor writes it: its data loss is a record only l2board writes."""
+    return write_run(folder, train={"epoch_loss": [1.0], "epoch_data_loss": [0.9]},
+                     validation={"epoch_loss": [2.0], "epoch_data_loss": [1.9]})
+
+
 def test_overwrite_through_a_linked_run_folder_keeps_the_link(tmp_path):
-    real = write_run(tmp_path / "real", train={"epoch_loss": [1.0]}, validation={"epoch_loss": [2.0]})
+    real = l2board_run(tmp_path / "real")
     link = tmp_path / "link"
     os.symlink(real, link)
     plan = plan_run_dir(str(link), overwrite=True)
@@ -90,7 +96,7 @@ def test_overwrite_through_a_linked_run_folder_keeps_the_link(tmp_path):
 
 
 def test_replacing_waits_until_everything_is_checked(tmp_path):
-    run = write_run(tmp_path / "run", train={"epoch_loss": [1.0]}, validation={"epoch_loss": [2.0]})
+    run = l2board_run(tmp_path / "run")
     before = snapshot(run)
     # Bad data is found after the folder is planned, but before anything is deleted.
     result = l2board("train", "--dataset", "digits", "--train-size", "100000", "--logdir", run, "--overwrite")
@@ -131,6 +137,7 @@ def test_options_name_themselves_in_errors(tmp_path):
 
 def test_experiment_refuses_a_bad_plot_before_training(tmp_path):
     for plot, message in ((tmp_path / "x.gif", "use a .png, .svg or .pdf file name"),
+                          (tmp_path / "exp", "it is the experiment's --logdir"),
                           (tmp_path / "elsewhere" / "r.png", "the folder '" + str(tmp_path / "elsewhere")),
                           (tmp_path / "exp" / "no-l2" / "report.png", "is inside the run folder")):
         result = l2board("experiment", "--dataset", "digits", "--l2", "0", "--logdir", tmp_path / "exp",
@@ -152,3 +159,61 @@ def test_check_creatable_creates_nothing(tmp_path):
     (tmp_path / "file").write_text("kept")
     with pytest.raises(UnwritableLogDirError, match="Not a directory"):
         check_creatable(str(tmp_path / "file" / "run"))
+
+
+def test_only_files_named_as_tensorflow_names_event_files_are_ours(tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "tfevents_summary.csv").write_text("data")
+    plan = plan_run_dir(str(notes), overwrite=True)
+    assert plan.replace == [] and make_run_dir(plan) == str(notes)
+    assert (notes / "tfevents_summary.csv").read_text() == "data"
+    run = l2board_run(tmp_path / "run")
+    (tmp_path / "run" / "my_tfevents_notes.md").write_text("mine")
+    with pytest.raises(L2BoardError, match="also holds my_tfevents_notes.md; nothing was deleted"):
+        plan_run_dir(run, overwrite=True)
+
+
+def test_overwrite_refuses_a_run_that_l2board_did_not_write(tmp_path):
+    run = write_run(tmp_path / "keras", train={"epoch_loss": [1.0]}, validation={"epoch_loss": [2.0]})
+    before = snapshot(run)
+    with pytest.raises(L2BoardError, match=r"--overwrite replaces only runs l2board wrote, but no event file in "
+                                           r"'.*keras' holds an l2board record"):
+        plan_run_dir(run, overwrite=True)
+    assert snapshot(run) == before
+
+
+def test_a_folder_inside_a_run_is_never_written(tmp_path):
+    from l2board.experiment import plan_experiment
+    from l2board.training import TrainingConfig
+
+    run = l2board_run(tmp_path / "run")
+    for inside in ("validation", "train", "sub/deeper"):
+        with pytest.raises(L2BoardError, match=f"'{run}/{inside}' is inside the run '{run}'; choose a --logdir "
+                                               "outside it"):
+            plan_run_dir(f"{run}/{inside}", overwrite=True)
+    with pytest.raises(L2BoardError, match="is inside the run"):
+        plan_experiment([("no-l2", TrainingConfig(l2=0))], run)  # an experiment's runs would hide this one
+    result = l2board("demo", "--logdir", run, "--epochs", "1")
+    assert result.returncode == 1 and result.stdout == "" and "is inside the run" in result.stderr
+
+
+def test_names_tensorflow_cannot_take_are_refused_before_anything_is_made(tmp_path):
+    undecodable = os.path.join(os.fsencode(tmp_path), b"z\xff")
+    result = subprocess.run([installed_script("l2board"), "train", "--dataset", "digits", "--logdir", undecodable],
+                            capture_output=True, timeout=120)
+    assert result.returncode == 2 and b"is not valid UTF-8" in result.stderr
+    too_long = tmp_path / "newA" / ("x" * 300)
+    with pytest.raises(UnwritableLogDirError, match="File name too long"):
+        check_creatable(str(too_long))
+    result = l2board("train", "--dataset", "digits", "--logdir", too_long)
+    assert result.returncode == 1 and "File name too long" in result.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_demo_refuses_an_existing_demo_at_once_and_offers_its_overwrite(tmp_path):
+    l2board_run(tmp_path / "demo" / "no-l2")
+    result = l2board("demo", "--logdir", tmp_path / "demo", "--epochs", "1")
+    assert result.returncode == 1 and result.stdout == ""  # before the story and before TensorFlow
+    assert "pass --overwrite to replace it" in result.stderr
+    assert "--overwrite" in l2board("demo", "--help").stdout

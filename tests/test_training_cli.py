@@ -176,7 +176,7 @@ def epochs_logged(run_folder):
     return [] if series is None else series.steps.tolist()
 
 
-def interrupt_when(process, ready, limit=240):
+def interrupt_when(process, ready, limit=240, signal_number=signal.SIGINT):
     """Sends Ctrl-C to a process in the state `ready()` sees on disk, never after a guessed delay.
 
     The process is frozen (SIGSTOP) while its files are looked at, so the
@@ -189,7 +189,7 @@ def interrupt_when(process, ready, limit=240):
         process.send_signal(signal.SIGSTOP)
         try:
             if ready():
-                process.send_signal(signal.SIGINT)
+                process.send_signal(signal_number)
                 break
         finally:
             process.send_signal(signal.SIGCONT)
@@ -223,12 +223,13 @@ def test_ctrl_c_keeps_finished_runs(tmp_path):
     assert epochs_logged(logdir / "no-l2") == list(range(30))
 
 
-def test_ctrl_c_in_train_says_where_the_epochs_are(tmp_path):
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_ctrl_c_in_train_says_where_the_epochs_are(tmp_path, signal_number):
     run = tmp_path / "run"
     process = start_command("train", "--dataset", "digits", "--epochs", "100000", "--train-size", "64",
                             "--logdir", run)
     try:
-        stdout, stderr = interrupt_when(process, lambda: epochs_logged(run))
+        stdout, stderr = interrupt_when(process, lambda: epochs_logged(run), signal_number=signal_number)
     finally:
         if process.poll() is None:
             process.kill()
