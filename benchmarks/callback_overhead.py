@@ -29,7 +29,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from l2board import L2Monitor  # noqa: E402
-from l2board.models import documented_cnn  # noqa: E402
+from l2board.training.models import documented_cnn  # noqa: E402
 
 
 class HookTimer:

@@ -28,7 +28,7 @@ def write_runs(root):
     import numpy as np
     import tensorflow as tf
 
-    from l2board.regularization_setup import RegularizationSetup, WeightVariable
+    from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
 
     variables = [f"{layer}/{kind}" for layer in ("conv1", "conv2", "fc1", "output") for kind in ("kernel", "bias")]
     rng = np.random.default_rng(0)

@@ -33,7 +33,7 @@ def write_logs(root):
     import numpy as np
     import tensorflow as tf
 
-    from l2board.regularization_setup import RegularizationSetup, WeightVariable
+    from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
 
     rng = np.random.default_rng(0)
     for run in range(RUNS):

@@ -20,8 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from l2board.models import documented_cnn  # noqa: E402
-from l2board.summary_writing import RunWriter  # noqa: E402
+from l2board.training.models import documented_cnn  # noqa: E402
+from l2board.writing.summary_writing import RunWriter  # noqa: E402
 
 
 def main():

@@ -9,7 +9,7 @@ median whole-process time and the median time spent reading (imports
 excluded) of each, and their ratios. Every reader must find all 120,000
 scalar points.
 
-- l2board: `l2board.logs.read_runs`, every record's CRC checked.
+- l2board: `l2board.reading.logs.read_runs`, every record's CRC checked.
 - tbparse: `SummaryReader(logdir, pivot=False).tensors` (where it puts
   `tf.summary.scalar` values; needs `pip install tbparse`).
 - EventAccumulator: TensorBoard's `EventMultiplexer` with a size guidance
@@ -59,7 +59,7 @@ READERS = {
     "l2board": """
 import time, json, sys
 start = time.perf_counter()
-from l2board.logs import read_runs
+from l2board.reading.logs import read_runs
 imported = time.perf_counter()
 runs = read_runs([sys.argv[1]])
 points = sum(len(s) for r in runs for s in r.scalars.values())

@@ -2,7 +2,7 @@
 
 Both train the documented CNN on the same data (scikit-learn's digits as
 32x32x3 images, all 1,348 training images, batch 32), from the same seed:
-`l2board.training.train_run` (what `l2board train` runs: L2Monitor with
+`l2board.training.runs.train_run` (what `l2board train` runs: L2Monitor with
 histograms every epoch) and `model.fit` with no callback. Fits alternate,
 the order swapping every round; each fit trains `--epochs` epochs and the
 first (tracing) is not counted. Printed: median images per second of each
@@ -22,8 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from l2board.datasets import load_dataset  # noqa: E402
-from l2board.training import TrainingConfig, build_model, train_run  # noqa: E402
+from l2board.training.datasets import load_dataset  # noqa: E402
+from l2board.training.runs import TrainingConfig, build_model, train_run  # noqa: E402
 
 
 class EpochTimer(keras.callbacks.Callback):

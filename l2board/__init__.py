@@ -7,10 +7,10 @@ so that tools that only read logs never pay for importing TensorFlow.
 __version__ = "0.1.0"
 
 _LAZY = {
-    "L2Monitor": "l2board.callback",
-    "L2MonitorWarning": "l2board.callback",
-    "documented_cnn": "l2board.models",
-    "tutorial_mlp": "l2board.models",
+    "L2Monitor": "l2board.writing.callback",
+    "L2MonitorWarning": "l2board.writing.callback",
+    "documented_cnn": "l2board.training.models",
+    "tutorial_mlp": "l2board.training.models",
 }
 
 __all__ = sorted(_LAZY)
@@ -21,7 +21,7 @@ def __getattr__(name):
 
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    # Submodules too (`l2board.models.documented_cnn()` after `import l2board`).
+    # Submodules too (`l2board.training.models.documented_cnn()` after `import l2board`).
     try:
         return importlib.import_module(f"{__name__}.{name}")
     except ModuleNotFoundError as error:

@@ -9,7 +9,7 @@ import click
 
 from l2board import parameter_types as types
 from l2board.errors import Interrupted, L2BoardError
-from l2board.experiment import format_duration
+from l2board.training.experiment import format_duration
 from l2board.safe_text import printable
 
 
@@ -71,7 +71,7 @@ def train(dataset, weight_decay, epochs, batch_size, train_size, validation, lab
           l2, l2_layers, seed, logdir, overwrite):
     """Train the tutorial's CIFAR-100 CNN with L2Monitor into a run folder."""
     from l2board.run_folders import make_run_dir, plan_run_dir
-    from l2board.training import TrainingConfig
+    from l2board.training.runs import TrainingConfig
 
     config = TrainingConfig(dataset=dataset, l2=l2, l2_layers=l2_layers, weight_decay=weight_decay,
                             epochs=epochs, batch_size=batch_size, train_size=train_size,
@@ -80,8 +80,8 @@ def train(dataset, weight_decay, epochs, batch_size, train_size, validation, lab
     plan = plan_run_dir(logdir or os.path.join("runs", config.name), overwrite=overwrite,
                         explicit=logdir is not None)
     _quiet_tensorflow()
-    from l2board.datasets import load_dataset
-    from l2board.training import train_run
+    from l2board.training.datasets import load_dataset
+    from l2board.training.runs import train_run
 
     data = load_dataset(config.dataset, config.validation, config.train_size, config.label_noise, config.seed)
     folder = make_run_dir(plan)  # only now, with everything checked
@@ -103,10 +103,10 @@ def _progress(k, n, name, elapsed, remaining):
 
 
 def _report(folders, logdir, plot_path):
-    from l2board.analysis import compare_runs
-    from l2board.logs import read_runs
-    from l2board.plotting import plot_comparison
-    from l2board.report import render_table
+    from l2board.analysis.comparison import compare_runs
+    from l2board.reading.logs import read_runs
+    from l2board.rendering.plotting import plot_comparison
+    from l2board.rendering.report import render_table
 
     comparison = compare_runs(read_runs(folders))
     click.echo("")
@@ -140,9 +140,9 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     then the report of `l2board compare` is printed and its plot written.
     Ctrl-C keeps the finished runs; compare them later with l2board compare.
     """
-    from l2board.experiment import default_config, experiment_configs, plan_experiment, run_experiment
+    from l2board.training.experiment import default_config, experiment_configs, plan_experiment, run_experiment
     from l2board.output_files import check_outside_runs
-    from l2board.plotting import check_plot_path
+    from l2board.rendering.plotting import check_plot_path
 
     if seed + seeds - 1 > types.MAX_SEED:
         raise click.BadParameter(f"seeds {seed} to {seed + seeds - 1} go past the largest seed, {types.MAX_SEED}.",
@@ -183,8 +183,8 @@ def demo(logdir, epochs, overwrite):
     and with L2 on every layer; then prints the comparison, writes its plot,
     and says how to open the runs in TensorBoard.
     """
-    from l2board.experiment import plan_experiment, run_experiment
-    from l2board.training import TrainingConfig
+    from l2board.training.experiment import plan_experiment, run_experiment
+    from l2board.training.runs import TrainingConfig
 
     base = dict(dataset="digits", train_size=DEMO_TRAIN_SIZE, label_noise=DEMO_NOISE, epochs=epochs, seed=DEMO_SEED)
     runs = [("no-l2", TrainingConfig(l2=0.0, **base)),
@@ -225,9 +225,9 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, output):
     whose names differ only by a seed suffix (run-seed0, run-seed1 or
     run/seed0, ...) are averaged as one configuration.
     """
-    from l2board.analysis import compare_runs
-    from l2board.logs import read_runs
-    from l2board.report import render
+    from l2board.analysis.comparison import compare_runs
+    from l2board.reading.logs import read_runs
+    from l2board.rendering.report import render
 
     from l2board.output_files import atomic_output, check_outside_runs
 
@@ -242,7 +242,7 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, output):
     for warning in comparison.warnings:
         click.echo(f"Warning: {printable(warning)}", err=True)
     if plot_path:
-        from l2board.plotting import plot_comparison
+        from l2board.rendering.plotting import plot_comparison
 
         plot_comparison(comparison, plot_path)
     text = render(comparison, output_format, colour=output is None and sys.stdout.isatty())

@@ -55,7 +55,7 @@ class LayerSpec(click.ParamType):
 
     def convert(self, value, param, ctx):
         from l2board.errors import L2BoardError
-        from l2board.training import parse_layers
+        from l2board.training.runs import parse_layers
 
         try:
             return parse_layers(value)
@@ -69,7 +69,7 @@ class DatasetName(click.ParamType):
     name = "dataset"
 
     def convert(self, value, param, ctx):
-        from l2board.datasets import DATASETS
+        from l2board.training.datasets import DATASETS
 
         if value in DATASETS:
             return value
@@ -89,7 +89,7 @@ class PlotPath(click.ParamType):
 
     def convert(self, value, param, ctx):
         from l2board.errors import L2BoardError
-        from l2board.plotting import check_plot_path
+        from l2board.rendering.plotting import check_plot_path
 
         try:
             check_plot_path(value)

@@ -12,7 +12,7 @@ import datetime
 import os
 import re
 
-from l2board import tags
+from l2board.log_format import tags
 from l2board.errors import L2BoardError, UnwritableLogDirError
 
 # Text tags only L2Monitor writes: a run holding one is provably l2board's.
@@ -98,7 +98,7 @@ def _is_event_file(entry):
 
 def _written_by_l2board(event_files):
     """Whether the run's training event files hold a record only L2Monitor writes (its setup, its data loss)."""
-    from l2board.event_files import FileDamage, iter_events
+    from l2board.reading.event_files import FileDamage, iter_events
 
     for path in event_files:
         if os.path.basename(os.path.dirname(path)) != tags.TRAIN_DIR:

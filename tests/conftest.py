@@ -60,7 +60,7 @@ def cnn_run(tmp_path_factory):
     import keras
 
     from l2board import L2Monitor
-    from l2board.models import documented_cnn
+    from l2board.training.models import documented_cnn
 
     keras.utils.set_random_seed(1)
     rng = np.random.default_rng(1)
@@ -101,7 +101,7 @@ def write_run(folder, train=None, validation=None, setup=None, steps=None):
     """
     import tensorflow as tf
 
-    from l2board import tags
+    from l2board.log_format import tags
 
     for sub, values in ((tags.TRAIN_DIR, train or {}), (tags.VALIDATION_DIR, validation or {})):
         if not values and not (sub == tags.TRAIN_DIR and setup):

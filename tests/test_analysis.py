@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from conftest import write_run
 
-from l2board.analysis import UNKNOWN_SETUP, compare_runs, configuration_of
+from l2board.analysis.comparison import UNKNOWN_SETUP, compare_runs, configuration_of
 from l2board.errors import L2BoardError
-from l2board.logs import read_runs
-from l2board.regularization_setup import RegularizationSetup, WeightVariable
+from l2board.reading.logs import read_runs
+from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
 
 NO_L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True),), optimizer="Adam")
 L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True, "L2", l2=0.01),), optimizer="Adam")

@@ -13,7 +13,7 @@ from keras import layers, regularizers
 
 from l2board import L2Monitor, L2MonitorWarning
 from l2board.errors import UnwritableLogDirError
-from l2board.model_inspection import penalized_weights, relative_path
+from l2board.writing.model_inspection import penalized_weights, relative_path
 
 
 def small_data(n=96, features=6, classes=3, seed=0):
@@ -102,7 +102,7 @@ def test_cnn_setup_text_and_hparams(cnn_run):
 
 
 def test_tutorial_cnn_warns_about_low_coverage(tmp_path):
-    from l2board.models import documented_cnn
+    from l2board.training.models import documented_cnn
 
     keras.utils.set_random_seed(0)
     model = documented_cnn(input_shape=(8, 8, 3), num_classes=3)

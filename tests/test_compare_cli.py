@@ -32,9 +32,9 @@ def test_table_report(real_runs):
 def test_colour_marks_better_and_worse_only_when_asked(real_runs):
     import click
 
-    from l2board.analysis import compare_runs
-    from l2board.logs import read_runs
-    from l2board.report import render_table
+    from l2board.analysis.comparison import compare_runs
+    from l2board.reading.logs import read_runs
+    from l2board.rendering.report import render_table
 
     comparison = compare_runs(read_runs([real_runs / "no_l2", real_runs / "l2"]))
     coloured = render_table(comparison, colour=True)

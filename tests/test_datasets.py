@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from l2board.datasets import load_dataset
+from l2board.training.datasets import load_dataset
 from l2board.errors import L2BoardError
 
 N_TRAIN, N_TEST = 40, 20
@@ -197,7 +197,7 @@ def test_class_count_covers_train_and_test_labels_so_a_tiny_train_size_works(tmp
 
 def test_npz_loading_imports_no_tensorflow(tmp_path):
     path = save(tmp_path)
-    code = ("import sys; from l2board.datasets import load_dataset; load_dataset(sys.argv[1]); "
+    code = ("import sys; from l2board.training.datasets import load_dataset; load_dataset(sys.argv[1]); "
             "assert not {'tensorflow', 'keras'} & set(sys.modules), 'imported'")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     subprocess.run([sys.executable, "-c", code, path], check=True, cwd=root)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from l2board.event_files import FileDamage, frame_record, iter_events, iter_records, masked_crc32c, tensor_to_array
+from l2board.reading.event_files import FileDamage, frame_record, iter_events, iter_records, masked_crc32c, tensor_to_array
 
 
 def written_scalars(folder, n_steps=12, n_tags=3):
@@ -251,7 +251,7 @@ def test_many_damaged_records_and_a_wrong_length_lose_only_themselves(tmp_path):
 
 
 def test_the_vectorized_length_check_is_crc32c(tmp_path):
-    from l2board.event_files import _length_checks_hold
+    from l2board.reading.event_files import _length_checks_hold
 
     rng = np.random.default_rng(1)
     buffer = bytearray(foreign_bytes("zeros mixed with bytes", 20_000))

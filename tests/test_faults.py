@@ -10,8 +10,8 @@ import time
 import pytest
 from conftest import read_run
 
-from l2board.analysis import compare_runs
-from l2board.logs import read_runs
+from l2board.analysis.comparison import compare_runs
+from l2board.reading.logs import read_runs
 
 TRAINING = textwrap.dedent("""
     import os, sys, time
@@ -116,7 +116,7 @@ def test_diverged_run_is_labelled_not_measured(tmp_path):
     assert comparison.verdict == [
         "huge_l2 diverged (the loss became NaN or infinite), so huge_l2 and stable cannot be compared on "
         "overfitting."]
-    from l2board.report import render_table
+    from l2board.rendering.report import render_table
 
     assert f"[diverged at epoch {huge.diverged_epoch}]" in render_table(comparison)
     assert not np.isfinite(read_run(tmp_path / "huge_l2" / "train")["epoch_loss"][huge.diverged_epoch])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from l2board.histograms import histogram_buckets
+from l2board.writing.histograms import histogram_buckets
 
 
 def test_matches_tensorboard_buckets():

@@ -7,8 +7,8 @@ import pytest
 from conftest import write_run
 
 from l2board.errors import L2BoardError
-from l2board.event_files import frame_record
-from l2board.logs import Restart, SkippedFile, find_runs, read_run, read_runs
+from l2board.reading.event_files import frame_record
+from l2board.reading.logs import Restart, SkippedFile, find_runs, read_run, read_runs
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ def test_reading_needs_no_tensorflow(runs_root):
     import subprocess
     import sys
 
-    code = ("import sys; from l2board.logs import read_runs; "
+    code = ("import sys; from l2board.reading.logs import read_runs; "
             f"runs = read_runs([{str(runs_root / 'exp')!r}]); "
             "print(len(runs), 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

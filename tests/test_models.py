@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from l2board.model_inspection import inspect_regularization
-from l2board.models import CNN_LAYER_NAMES, documented_cnn, tutorial_mlp
+from l2board.writing.model_inspection import inspect_regularization
+from l2board.training.models import CNN_LAYER_NAMES, documented_cnn, tutorial_mlp
 
 
 def test_documented_cnn_is_the_tutorial_network():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from l2board.overfitting import (
+from l2board.analysis.overfitting import (
     best_index,
     difference_is_resolved,
     early_stopping_epoch,

@@ -10,7 +10,7 @@ from conftest import write_run
 from test_report import hostile  # noqa: F401 (a fixture)
 
 from l2board.errors import L2BoardError
-from l2board.plotting import check_plot_path, plot_comparison
+from l2board.rendering.plotting import check_plot_path, plot_comparison
 from l2board.safe_text import printable
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,10 +57,10 @@ def test_legend_and_titles_show_names_as_they_are(hostile, tmp_path):  # noqa: F
 
 CHILD = """
 import resource, signal, sys
-from l2board.analysis import compare_runs
+from l2board.analysis.comparison import compare_runs
 from l2board.errors import L2BoardError
-from l2board.logs import read_runs
-from l2board.plotting import plot_comparison
+from l2board.reading.logs import read_runs
+from l2board.rendering.plotting import plot_comparison
 import matplotlib.pyplot  # before the limit: matplotlib may write its font cache
 
 comparison = compare_runs(read_runs([sys.argv[1]]))

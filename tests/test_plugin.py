@@ -12,8 +12,8 @@ import pytest
 from conftest import installed_script
 from werkzeug.test import Client
 
-from l2board.analysis import compare_runs
-from l2board.logs import read_runs
+from l2board.analysis.comparison import compare_runs
+from l2board.reading.logs import read_runs
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from l2board.model_inspection import describe_regularizer, inspect_regularization
-from l2board.regularization_setup import (
+from l2board.writing.model_inspection import describe_regularizer, inspect_regularization
+from l2board.log_format.regularization_setup import (
     ActivityRegularizedLayer,
     RegularizationSetup,
     WeightVariable,

@@ -10,10 +10,10 @@ import re
 import pytest
 from conftest import write_run
 
-from l2board import report
-from l2board.analysis import compare_runs
-from l2board.logs import read_runs
-from l2board.regularization_setup import RegularizationSetup, WeightVariable
+from l2board.rendering import report
+from l2board.analysis.comparison import compare_runs
+from l2board.reading.logs import read_runs
+from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
 from l2board.safe_text import display_width, printable
 
 # Folder names a file system allows and a terminal, Markdown or matplotlib

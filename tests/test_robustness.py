@@ -12,9 +12,9 @@ import pytest
 from conftest import installed_script, read_run
 
 from l2board import L2Monitor, L2MonitorWarning
-from l2board.analysis import compare_runs
+from l2board.analysis.comparison import compare_runs
 from l2board.errors import RegularizerError
-from l2board.logs import read_runs
+from l2board.reading.logs import read_runs
 
 
 def l2board(*args, preexec_fn=None):

@@ -11,10 +11,10 @@ import time
 import pytest
 from conftest import write_run
 
-from l2board.analysis import compare_runs
+from l2board.analysis.comparison import compare_runs
 from l2board.errors import L2BoardError
-from l2board.event_files import FileDamage, iter_records
-from l2board.logs import SkippedFile, UnlistedFolder, find_runs, read_run, read_runs
+from l2board.reading.event_files import FileDamage, iter_records
+from l2board.reading.logs import SkippedFile, UnlistedFolder, find_runs, read_run, read_runs
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -136,8 +136,8 @@ def test_folders_that_cannot_be_searched_are_noted_or_named(tmp_path):
     os.chmod(tmp_path / "exp" / "b", 0)
     os.chmod(tmp_path / "locked", 0)
     code = (
-        "from l2board.logs import read_runs\n"
-        "from l2board.analysis import compare_runs\n"
+        "from l2board.reading.logs import read_runs\n"
+        "from l2board.analysis.comparison import compare_runs\n"
         "from l2board.errors import L2BoardError\n"
         f"comparison = compare_runs(read_runs([{str(tmp_path / 'exp')!r}]))\n"
         "print([r.name for r in comparison.runs])\n"

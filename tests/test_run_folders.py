@@ -184,8 +184,8 @@ def test_overwrite_refuses_a_run_that_l2board_did_not_write(tmp_path):
 
 
 def test_a_folder_inside_a_run_is_never_written(tmp_path):
-    from l2board.experiment import plan_experiment
-    from l2board.training import TrainingConfig
+    from l2board.training.experiment import plan_experiment
+    from l2board.training.runs import TrainingConfig
 
     run = l2board_run(tmp_path / "run")
     for inside in ("validation", "train", "sub/deeper"):

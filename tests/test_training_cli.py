@@ -168,7 +168,7 @@ def test_experiment_trains_every_configuration_and_seed_then_reports(tmp_path):
 
 def epochs_logged(run_folder):
     """The epochs a run folder's training event files hold so far (read as compare reads them)."""
-    from l2board.logs import read_run as read_run_log
+    from l2board.reading.logs import read_run as read_run_log
 
     if not os.path.isdir(os.path.join(run_folder, "train")):
         return []

@@ -2,7 +2,7 @@
 
 Routes are documented in `http_api.md`. They read only through
 `context.data_provider` (so `--load_fast` true and false both work), compute
-every number with `l2board.analysis.compare_runs` (the function behind
+every number with `l2board.analysis.comparison.compare_runs` (the function behind
 `l2board compare`), and never import TensorFlow.
 """
 
@@ -17,8 +17,8 @@ from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
-from l2board import tags
-from l2board.analysis import DEFAULT_PATIENCE, compare_runs, reads_tag
+from l2board.log_format import tags
+from l2board.analysis.comparison import DEFAULT_PATIENCE, compare_runs, reads_tag
 from l2board.errors import L2BoardError
 from l2board.safe_text import printable
 from tensorboard_plugin_l2board import metadata

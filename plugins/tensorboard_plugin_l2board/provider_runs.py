@@ -9,8 +9,8 @@ import numpy as np
 from tensorboard import errors
 from tensorboard.data import provider
 
-from l2board import tags
-from l2board.logs import FOLDERS, ROOT, RunLog, Series, split_flat_tag, text_of
+from l2board.log_format import tags
+from l2board.reading.logs import FOLDERS, ROOT, RunLog, Series, split_flat_tag, text_of
 from tensorboard_plugin_l2board import metadata
 
 

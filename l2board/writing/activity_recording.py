@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from l2board.model_inspection import activity_regularized_layers, layer_path, loss_term
+from l2board.writing.model_inspection import activity_regularized_layers, layer_path, loss_term
 
 
 def added_loss(output, value):

@@ -14,7 +14,7 @@ import io
 
 import click
 
-from l2board.analysis import LAYER_NORM_PREFIX, SUMMARY_FIELDS
+from l2board.analysis.comparison import LAYER_NORM_PREFIX, SUMMARY_FIELDS
 from l2board.safe_text import display_width, markdown_cell, printable
 
 # (row title, field, kind, better): kind says how to print the number,

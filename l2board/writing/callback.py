@@ -11,18 +11,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from l2board import tags
-from l2board.activity_recording import ActivityRecorder
+from l2board.log_format import tags
+from l2board.writing.activity_recording import ActivityRecorder
 from l2board.errors import RegularizerError
-from l2board.histograms import DEFAULT_BUCKET_COUNT
-from l2board.model_inspection import (
+from l2board.writing.histograms import DEFAULT_BUCKET_COUNT
+from l2board.writing.model_inspection import (
     inspect_regularization,
     loss_term,
     penalized_weights,
     relative_path,
     unique_weights,
 )
-from l2board.penalties import (
+from l2board.writing.penalties import (
     diagnose_penalty_share,
     mean_over_batches,
     penalty_share,
@@ -30,9 +30,9 @@ from l2board.penalties import (
     total_norms,
     weight_norms,
 )
-from l2board.regularization_setup import format_percent
+from l2board.log_format.regularization_setup import format_percent
 from l2board.run_folders import ensure_writable_dir, make_fresh_log_dir
-from l2board.summary_writing import DiscardingWriter, RunWriter, as_float
+from l2board.writing.summary_writing import DiscardingWriter, RunWriter, as_float
 
 LOW_COVERAGE = 0.01
 HIGH_PENALTY_SHARE = 0.5

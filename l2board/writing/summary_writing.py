@@ -14,7 +14,7 @@ import tensorflow as tf
 from tensorboard.plugins.histogram import metadata as histogram_metadata
 
 from l2board.errors import LogWriteError
-from l2board.histograms import DEFAULT_BUCKET_COUNT, histogram_buckets
+from l2board.writing.histograms import DEFAULT_BUCKET_COUNT, histogram_buckets
 from l2board.run_folders import ensure_writable_dir
 
 _HISTOGRAM_METADATA = histogram_metadata.create_summary_metadata(display_name="", description="")

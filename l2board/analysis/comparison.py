@@ -14,9 +14,9 @@ import re
 
 import numpy as np
 
-from l2board import tags
+from l2board.log_format import tags
 from l2board.errors import L2BoardError
-from l2board.overfitting import (
+from l2board.analysis.overfitting import (
     best_index,
     difference_is_resolved,
     early_stopping_epoch,
@@ -25,7 +25,7 @@ from l2board.overfitting import (
     mean_and_std,
     overfitting_onset,
 )
-from l2board.regularization_setup import RegularizationSetup
+from l2board.log_format.regularization_setup import RegularizationSetup
 
 REPORT_FORMAT_VERSION = 1
 DEFAULT_PATIENCE = 5
@@ -532,7 +532,7 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE):
     """Compares runs on overfitting.
 
     Args:
-        runs: `RunLog`s (see `l2board.logs.read_runs`); the `notes` of a
+        runs: `RunLog`s (see `l2board.reading.logs.read_runs`); the `notes` of a
             `RunLogs` become warnings too.
         baseline: the name of the run (or configuration) to compare against;
             default: the first run's configuration.
@@ -550,7 +550,7 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE):
     Example:
 
     ```python
-    from l2board.logs import read_runs
+    from l2board.reading.logs import read_runs
     comparison = compare_runs(read_runs(["runs/no_l2", "runs/l2"]))
     print(comparison.verdict)
     ```

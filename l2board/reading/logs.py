@@ -27,9 +27,9 @@ import struct
 
 import numpy as np
 
-from l2board import tags
+from l2board.log_format import tags
 from l2board.errors import L2BoardError
-from l2board.event_files import FileDamage, file_kind, iter_events, tensor_to_array, tensor_to_float
+from l2board.reading.event_files import FileDamage, file_kind, iter_events, tensor_to_array, tensor_to_float
 
 FOLDERS = (tags.TRAIN_DIR, tags.VALIDATION_DIR)
 _FLOAT32 = struct.Struct("<f")

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from l2board.regularization_setup import (
+from l2board.log_format.regularization_setup import (
     ActivityRegularizedLayer,
     RegularizationSetup,
     WeightVariable,
@@ -170,7 +170,7 @@ def inspect_regularization(model):
 
     Example:
 
-    >>> from l2board.models import documented_cnn
+    >>> from l2board.training.models import documented_cnn
     >>> inspect_regularization(documented_cnn()).label
     'L2 0.01 on conv1 (0.055% of weights)'
     """

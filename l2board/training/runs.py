@@ -7,7 +7,7 @@
 import dataclasses
 
 from l2board.errors import L2BoardError
-from l2board.models import CNN_WEIGHT_LAYERS, TUTORIAL_L2_LAYERS
+from l2board.training.models import CNN_WEIGHT_LAYERS, TUTORIAL_L2_LAYERS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -15,7 +15,7 @@ class TrainingConfig:
     """Everything that defines one training run of the documented CNN.
 
     Args:
-        dataset: see `l2board.datasets.load_dataset`.
+        dataset: see `l2board.training.datasets.load_dataset`.
         l2: the Keras L2 factor; 0 for none.
         l2_layers: layer names that carry L2, or `("all",)`.
         weight_decay: decoupled weight decay (AdamW) instead of Adam; 0 for none.
@@ -87,7 +87,7 @@ def build_model(config, input_shape, num_classes):
     """Returns the documented CNN for a config, compiled with Adam (or AdamW for weight decay)."""
     import keras
 
-    from l2board.models import documented_cnn
+    from l2board.training.models import documented_cnn
 
     layers = "all" if config.l2_layers == ("all",) else config.l2_layers
     model = documented_cnn(input_shape=input_shape, num_classes=num_classes, l2=config.l2,
@@ -106,7 +106,7 @@ def train_run(config, log_dir, dataset=None, verbose=1, callbacks=()):
     Args:
         config: a `TrainingConfig`.
         log_dir: the run folder.
-        dataset: a loaded `l2board.datasets.Dataset`, or `None` to load it
+        dataset: a loaded `l2board.training.datasets.Dataset`, or `None` to load it
             from `config`.
         verbose: Keras's progress output (0, 1 or 2).
         callbacks: more Keras callbacks.
@@ -122,8 +122,8 @@ def train_run(config, log_dir, dataset=None, verbose=1, callbacks=()):
     """
     import keras
 
-    from l2board.callback import L2Monitor
-    from l2board.datasets import load_dataset
+    from l2board.writing.callback import L2Monitor
+    from l2board.training.datasets import load_dataset
 
     if dataset is None:
         dataset = load_dataset(config.dataset, config.validation, config.train_size, config.label_noise, config.seed)

@@ -6,7 +6,7 @@ import shlex
 import time
 
 from l2board.errors import Interrupted, L2BoardError
-from l2board.training import TrainingConfig, train_run
+from l2board.training.runs import TrainingConfig, train_run
 
 
 class ExperimentInterrupted(Interrupted):
@@ -135,7 +135,7 @@ def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1, plan
 
 
 def _dataset_for(config, datasets):
-    from l2board.datasets import load_dataset
+    from l2board.training.datasets import load_dataset
 
     key = (config.dataset, config.validation, config.train_size, config.label_noise, config.seed)
     if key not in datasets:

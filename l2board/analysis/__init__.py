@@ -1,0 +1,1 @@
+"""The analysis: numbers about overfitting, computed once for every output."""

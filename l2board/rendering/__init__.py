@@ -1,0 +1,1 @@
+"""Renderers: the comparison as a table, Markdown, CSV, JSON and a figure."""

@@ -1,0 +1,1 @@
+"""The main job: the tutorial's CNN, data sets, training runs and experiments."""

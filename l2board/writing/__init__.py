@@ -1,0 +1,1 @@
+"""The writing side: L2Monitor and what it needs from Keras."""
