@@ -137,5 +137,50 @@ class OutputFile(click.Path):
         return super().convert(value, param, ctx)
 
 
+class TagMapping(click.ParamType):
+    """`ROLE=TRAIN,VAL`: which logged tags hold a role (`loss=Loss/train,Loss/val`,
+    `accuracy=train_acc,val_acc`); converts to `(role, (train tag, validation tag))`.
+
+    ROLE is `loss` or the name of an accuracy-like metric; each tag is
+    `TAG` or `FOLDER/TAG` as logged. Give the option once per role and
+    merge the values with `tag_map_of`.
+    """
+
+    name = "ROLE=TRAIN,VAL"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        role, equals, tags = str(value).partition("=")
+        role, pair = role.strip(), [t.strip() for t in tags.split(",")]
+        if not equals or not role or len(pair) != 2 or not all(pair):
+            self.fail(f"give ROLE=TRAIN_TAG,VALIDATION_TAG (e.g. loss=Loss/train,Loss/val), not {value!r}.",
+                      param, ctx)
+        if "/" in role or role.lower().startswith(("epoch_", "val_")):
+            self.fail(f"the role is 'loss' or a metric's name such as 'accuracy', not {role!r}.", param, ctx)
+        if pair[0] == pair[1]:
+            self.fail(f"the training and validation tags of {role!r} are the same tag {pair[0]!r}.", param, ctx)
+        return role, tuple(pair)
+
+
+def tag_map_of(mappings):
+    """Merges `TagMapping` values into `{role: (train tag, validation tag)}`, or `None` when there are none.
+
+    Raises:
+        click.BadParameter: when a role is given twice.
+
+    Example:
+
+    >>> tag_map_of([("loss", ("Loss/train", "Loss/val")), ("accuracy", ("acc", "val_acc"))])
+    {'loss': ('Loss/train', 'Loss/val'), 'accuracy': ('acc', 'val_acc')}
+    """
+    tag_map = {}
+    for role, pair in mappings or ():
+        if role in tag_map:
+            raise click.BadParameter(f"the role {role!r} is mapped twice.", param_hint="'--tag'")
+        tag_map[role] = pair
+    return tag_map or None
+
+
 SEED = click.IntRange(0, MAX_SEED)
 COUNT = click.IntRange(1, MAX_COUNT)

@@ -80,7 +80,7 @@ def test_a_restart_within_one_file_is_reported_too(tmp_path):
     path.write_bytes(file_version_event(1.0) + b"".join(
         scalar_event(step, 2.0 + i, loss=float(i), val_loss=float(i)) for i, step in enumerate(steps)))
     run = read_run(tmp_path)
-    assert run.scalar("train", "loss").values.tolist() == [0.0, 3.0, 4.0, 5.0]
+    assert run.scalar("train", "epoch_loss").values.tolist() == [0.0, 3.0, 4.0, 5.0]
     assert run.restarts == [Restart(str(path), 1, 4, within_file=True)]
     assert "goes back within itself to step 1: its values replace 4 points" in run.restarts[0].describe()
 
@@ -140,8 +140,10 @@ def test_tf1_simple_values_in_a_flat_folder(tmp_path):
         records += frame_record(event_pb2.Event(step=step, wall_time=1.0, summary=summary).SerializeToString())
     (tmp_path / "events.out.tfevents.1.tf1").write_bytes(records)
     run = read_run(tmp_path)
-    assert run.scalar("train", "loss").values.tolist() == pytest.approx([1.0, 0.6])
-    assert run.scalar("validation", "loss").values.tolist() == pytest.approx([1.2, 1.0])
+    # Recognised as the losses, under the keys Keras writes, with what was logged kept.
+    assert run.scalar("train", "epoch_loss").values.tolist() == pytest.approx([1.0, 0.6])
+    assert run.scalar("validation", "epoch_loss").values.tolist() == pytest.approx([1.2, 1.0])
+    assert run.source_of("validation", "epoch_loss") == ("", "val_loss")
 
 
 def test_damaged_and_unreadable_files_are_reported_and_the_rest_read(tmp_path):

@@ -1,16 +1,21 @@
 """Turns what TensorBoard's data provider holds into l2board's `RunLog`s.
 
 TensorBoard sees `exp/no-l2/train` and `exp/no-l2/validation` as two runs;
-l2board sees one run, `exp/no-l2`, with two folders. Everything after this
-module is the same analysis core `l2board compare` uses.
+l2board sees one run, `exp/no-l2`, with two folders, grouped by the rule
+`l2board compare` applies to folders (`roles.group_folders`). This module
+only hands the provider's points over, in the order they come, to the
+builder `l2board compare` uses (`run_builder.build_run`): the restart and
+duplicate-step rules and role recognition are applied there, once.
 """
 
-import numpy as np
 from tensorboard import errors
 from tensorboard.data import provider
 
 from l2board.log_format import tags
-from l2board.reading.logs import FOLDERS, ROOT, RunLog, Series, split_flat_tag, text_of
+from l2board.reading import roles
+from l2board.reading.event_records import text_of
+from l2board.reading.run_builder import build_run
+from l2board.reading.run_model import RecordSource
 from tensorboard_plugin_l2board import metadata
 
 
@@ -29,14 +34,7 @@ def group_runs(tensorboard_runs):
     >>> group_runs(["exp/a/train", "exp/a/validation", "exp/a", "flat"])
     {'exp/a': {'train': 'exp/a/train', 'validation': 'exp/a/validation', '': 'exp/a'}, 'flat': {'': 'flat'}}
     """
-    groups = {}
-    for tb_run in tensorboard_runs:
-        head, _, last = tb_run.rpartition("/")
-        if last in FOLDERS:
-            groups.setdefault(head or ".", {})[last] = tb_run
-        else:
-            groups.setdefault(tb_run, {})[ROOT] = tb_run
-    return groups
+    return roles.group_folders(list(tensorboard_runs))
 
 
 class ProviderRuns:
@@ -53,6 +51,7 @@ class ProviderRuns:
         self._ctx = ctx
         self._experiment_id = experiment_id
         self._listing = None
+        self._groups = None
 
     def listing(self):
         """`{TensorBoard run: {tag: ScalarTimeSeries}}` of every scalar."""
@@ -63,7 +62,15 @@ class ProviderRuns:
 
     def groups(self):
         """`{run name: {folder: TensorBoard run}}` of every run with scalars."""
-        return group_runs(self.listing())
+        if self._groups is None:
+            # Grouped over every TensorBoard run, as `l2board compare` groups every
+            # folder with event files: tensorboardX's `Loss/train` belongs to the
+            # folder of its writer's own file, which may hold no scalar.
+            every = [run.run_name for run in self._provider.list_runs(self._ctx, experiment_id=self._experiment_id)]
+            listing = self.listing()
+            self._groups = {name: members for name, members in group_runs(every or listing).items()
+                            if any(listing.get(tb_run) for tb_run in members.values())}
+        return self._groups
 
     def summaries(self):
         """One entry per run: its name and whether L2Monitor wrote it."""
@@ -90,29 +97,31 @@ class ProviderRuns:
         missing = [n for n in names if n not in groups]
         if missing:
             raise errors.NotFoundError(f"No run named {missing[0]!r} has scalars.")
-        tb_runs = [tb for name in names for tb in groups[name].values()]
         listing = self.listing()
-        tag_set = {tag for tb in tb_runs for tag in listing.get(tb, {}) if wanted is None or wanted(tag)}
+        tag_set = set()
+        for name in names:
+            top = roles.top_split(groups[name])
+            for member, tb_run in groups[name].items():
+                # The series that may hold a role are read whatever `wanted` says:
+                # recognition needs them (`Loss/train` has a "/").
+                tag_set.update(tag for tag in listing.get(tb_run, {})
+                               if wanted is None or wanted(tag) or roles.role_of(member, tag, top) is not None)
+        tb_runs = [tb for name in names for tb in groups[name].values()]
         scalars = self._provider.read_scalars(
             self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.SCALARS_PLUGIN,
             downsample=metadata.MAX_POINTS, run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=tag_set))
         texts = self._provider.read_tensors(
             self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.TEXT_PLUGIN, downsample=100,
-            run_tag_filter=provider.RunTagFilter(runs=[groups[n][tags.TRAIN_DIR] for n in names
-                                                       if tags.TRAIN_DIR in groups[n]],
-                                                 tags=[tags.SETUP_JSON, tags.TRAINING_END]))
-        runs = []
-        for name in names:
-            run = RunLog(name=name, path=name)
-            flat = set(groups[name]) == {ROOT}
-            for folder, tb_run in groups[name].items():
-                for tag, data in scalars.get(tb_run, {}).items():
-                    key = split_flat_tag(tag) if flat else (folder, tag)
-                    steps = np.array([d.step for d in data], dtype=np.int64)
-                    order = np.argsort(steps, kind="stable")
-                    run.scalars[key] = Series(steps[order], np.array([d.value for d in data], dtype=np.float64)[order])
-                for tag, data in texts.get(tb_run, {}).items():
-                    run.texts[(folder, tag)] = sorted((d.step, text_of(d.numpy)) for d in data)
-            runs.append(run)
-        return runs
+            run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=[tags.SETUP_JSON, tags.TRAINING_END]))
+        return [build_run(name, name, [_source(tb_run, member, scalars, texts)
+                                       for member, tb_run in groups[name].items()])
+                for name in names]
 
+
+def _source(tb_run, member, scalars, texts):
+    """One TensorBoard run's points as raw records, in the order the provider gives them."""
+    return RecordSource(
+        path=tb_run, folder=member,
+        scalars={tag: ([d.step for d in data], [d.value for d in data])
+                 for tag, data in scalars.get(tb_run, {}).items()},
+        texts={tag: [(d.step, text_of(d.numpy)) for d in data] for tag, data in texts.get(tb_run, {}).items()})

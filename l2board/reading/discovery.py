@@ -1,0 +1,253 @@
+"""Finding runs on disk: which folders hold event files, which make one run, in what order to read them.
+
+Nothing is passed over in silence: what is named like an event file but is
+not a regular file (a FIFO, a folder, a device) is skipped without being
+opened, and a folder that cannot be listed is left out, each with a note.
+Folders are grouped into runs by `roles.group_folders`, the rule the L2
+tab applies to TensorBoard's runs.
+"""
+
+import errno
+import glob
+import os
+import re
+import stat
+
+from l2board.errors import L2BoardError
+from l2board.reading import roles
+from l2board.reading.event_files import file_kind
+from l2board.reading.run_model import ROOT, SkippedFile, UnlistedFolder
+
+FOLDERS = (roles.TRAIN, roles.VALIDATION)
+
+
+def is_event_file(name):
+    """Whether a file name is a TensorBoard event file's.
+
+    Example:
+
+    >>> is_event_file("events.out.tfevents.1795748804.vm.2884.1.v2")
+    True
+    """
+    return "tfevents" in name
+
+
+def listing(folder):
+    """Lists a folder's event files without opening any.
+
+    Returns:
+        `(paths, skipped, reason)`: the event files to read, in name order;
+        a `SkippedFile` for each entry named like an event file that is not
+        a regular file; and why the folder could not be listed, or `None`
+        (also when it does not exist or is not a folder).
+    """
+    try:
+        entries = [e for e in os.scandir(folder) if is_event_file(e.name)]
+    except OSError as error:
+        # No such folder is no trouble; a link to one that is gone is.
+        missing = error.errno == errno.ENOTDIR or (error.errno == errno.ENOENT and not os.path.lexists(folder))
+        return [], [], None if missing else (error.strerror or str(error))
+    paths, skipped = [], []
+    for entry in entries:
+        try:
+            mode = entry.stat().st_mode  # follows a link: what it points to counts
+        except OSError:
+            # A broken link, say: read, so that the reason it fails is reported.
+            paths.append(entry.path)
+            continue
+        if stat.S_ISREG(mode):
+            paths.append(entry.path)
+        else:
+            # Opening a FIFO would wait for a writer, and a device may be anything.
+            skipped.append(SkippedFile(entry.path, file_kind(mode)))
+    return sorted(paths), sorted(skipped, key=lambda s: s.path), None
+
+
+def _holds_event_files(folder):
+    # A FIFO named like an event file makes a run too, so that the note on it
+    # is shown; a folder so named does not (today's and TensorBoard's view).
+    paths, skipped, _ = listing(folder)
+    return bool(paths) or any(s.kind != "folder" for s in skipped)
+
+
+def _event_folders(top, unlisted, max_depth=None):
+    """Returns the folders under `top` (itself included) that hold event files.
+
+    Folders that cannot be listed are appended to `unlisted`. Links to
+    folders are followed, each folder once.
+    """
+    found, seen = [], set()
+
+    def note(error):
+        unlisted.append(UnlistedFolder(error.filename, error.strerror or str(error)))
+
+    depth0 = top.rstrip(os.sep).count(os.sep)
+    for folder, subfolders, _ in os.walk(top, onerror=note, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # reached again through a link (or a loop of links)
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        subfolders.sort()
+        if max_depth is not None and folder.rstrip(os.sep).count(os.sep) - depth0 >= max_depth:
+            subfolders[:] = []
+        if _holds_event_files(folder):
+            found.append(os.path.normpath(folder))
+    return found
+
+
+def _runs_under(top, unlisted):
+    """Returns `{run folder: [member, ...]}` of the runs under `top` (itself included)."""
+    groups = roles.group_folders(_event_folders(top, unlisted))
+    runs = {os.path.normpath(run): sorted(members) for run, members in groups.items()}
+    # A folder with event files of its own and runs below it (an HParams
+    # experiment's top, say) is not a run itself.
+    runs = {r: m for r, m in runs.items()
+            if not any(o != r and o.startswith(r.rstrip(os.sep) + os.sep) for o in runs)}
+    # A run's own folders that cannot be listed are the run's notes.
+    own = {os.path.normpath(os.path.join(r, sub)) for r, members in runs.items() for sub in (*members, *FOLDERS)}
+    unlisted[:] = [u for u in unlisted if os.path.normpath(u.path) not in own]
+    return runs
+
+
+def _run_of_file(match):
+    """The run folder and members of an event file named on the command line."""
+    folder = os.path.normpath(os.path.dirname(match) or ".")
+    parent = os.path.dirname(folder) or "."
+    grand = os.path.dirname(parent) or "."
+    for top in (grand, parent):
+        # Only the folders that could group with this one, not the whole disk.
+        runs = _runs_under_near(top)
+        for run, members in runs.items():
+            if any(os.path.normpath(os.path.join(run, m)) == folder for m in members if m):
+                return run, members
+    return folder, [ROOT]
+
+
+def _runs_under_near(top):
+    groups = roles.group_folders(_event_folders(top, [], max_depth=2))
+    return {os.path.normpath(run): sorted(members) for run, members in groups.items()}
+
+
+def _runs_named_by(match, notes):
+    """Returns `{run folder: members}` that one path names (see `find_runs`)."""
+    try:
+        mode = os.stat(match).st_mode
+    except FileNotFoundError:
+        raise L2BoardError(f"No such file or folder: '{match}'.") from None
+    except OSError as error:
+        raise L2BoardError(f"Cannot read '{match}': {error.strerror or error}.") from None
+    if stat.S_ISREG(mode):
+        if not is_event_file(os.path.basename(match)):
+            raise L2BoardError(f"'{match}' is neither a log folder nor a TensorBoard event file.")
+        return dict([_run_of_file(match)])
+    if not stat.S_ISDIR(mode):
+        raise L2BoardError(f"'{match}' is a {file_kind(mode)}, not a log folder or a TensorBoard event file.")
+    unlisted = []
+    runs = _runs_under(match, unlisted)
+    if runs:
+        notes.extend(u for u in unlisted if u not in notes)
+        return runs
+    if not unlisted:
+        raise L2BoardError(f"No TensorBoard event files in '{match}'.")
+    first = unlisted[0]
+    if os.path.normpath(first.path) == os.path.normpath(match):
+        raise L2BoardError(f"Could not look inside '{match}': {first.reason}.")
+    others = f", nor inside {len(unlisted) - 1} other folder(s)" if len(unlisted) > 1 else ""
+    raise L2BoardError(f"No TensorBoard event files in '{match}' (could not look inside '{first.path}': "
+                       f"{first.reason}{others}).")
+
+
+def find_run_folders(paths, notes=None):
+    """Like `find_runs`, with each run's member folders: `[(name, folder, members)]`."""
+    found = {}
+    notes = [] if notes is None else notes
+    for path in paths:
+        path = os.fspath(path)
+        matches = [path]
+        if not os.path.exists(path) and glob.has_magic(path):
+            matches = sorted(glob.glob(path))
+            if not matches:
+                raise L2BoardError(f"No file or folder matches '{path}'.")
+        for match in matches:
+            for run, members in _runs_named_by(match, notes).items():
+                # Each run once, however it was named (a second path, a link): the
+                # same run twice would be averaged with itself as two seeds.
+                found.setdefault(os.path.realpath(run), (os.path.normpath(run), members))
+    unique = list(found.values())
+    if len(unique) == 1:
+        (run, members), = unique
+        return [(os.path.basename(os.path.abspath(run)), run, members)]
+    parent = os.path.commonpath([os.path.dirname(os.path.abspath(r)) for r, _ in unique])
+    return [(os.path.relpath(os.path.abspath(r), parent), r, members) for r, members in unique]
+
+
+def find_runs(paths, notes=None):
+    """Expands paths, globs and parent folders into run folders.
+
+    Args:
+        paths: run folders, folders holding runs, event files, or glob
+            patterns (for shells that did not expand them).
+        notes: a list that receives an `UnlistedFolder` for each folder
+            below the paths that could not be searched for runs.
+
+    Returns:
+        A list of `(name, folder)` in the order given, each run once. Names
+        are paths relative to the deepest folder holding all runs.
+
+    Raises:
+        L2BoardError: for a path that does not exist, holds no event file,
+            cannot be listed, or is neither a folder nor a regular file.
+    """
+    return [(name, folder) for name, folder, _ in find_run_folders(paths, notes)]
+
+
+def members_of(folder):
+    """The member folders of one run folder named directly ("" for its own files)."""
+    runs = _runs_under_near(os.path.normpath(folder))
+    return runs.get(os.path.normpath(folder), [ROOT])
+
+
+def run_sources(folder, members):
+    """Returns `([(member, event file)], skipped)` of a run: what to read, and what is not read."""
+    sources, skipped = [], []
+    for sub in dict.fromkeys((ROOT, *members, *FOLDERS)):
+        path = os.path.join(folder, sub) if sub else folder
+        files, not_files, reason = listing(path)
+        sources += [(sub, f) for f in files]
+        skipped += not_files
+        if reason is not None:
+            skipped.append(UnlistedFolder(path, reason))
+    return sources, skipped
+
+
+_NUMBERS = re.compile(r"(\d+)")
+
+
+def _natural(text):
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _NUMBERS.split(text) if part)
+
+
+def file_order(path, first_wall_time):
+    """Returns the sort key that puts a run's event files in the order they were created.
+
+    TensorFlow names them `events.out.tfevents.<seconds>.<host>.<pid>.<n>.v2`,
+    `n` counting the writers of a process. String order is wrong: a run
+    resumed epoch by epoch in one process writes `....5.v2` to `....11.v2`
+    in the same second, and `11` sorts before `5`. The seconds come first:
+    they order files of different seconds, even when a file's first records
+    are lost. Within one second, the wall time of a file's first event
+    decides: it is the creation time to the microsecond, agrees with `n`
+    for files of one process, and is the only sign of order between
+    processes (pids say nothing of it). Last, the name's fields compared as
+    numbers, for files without an event.
+
+    Example:
+
+    >>> names = ["events.out.tfevents.17.vm.3.11.v2", "events.out.tfevents.17.vm.3.5.v2"]
+    >>> sorted(names, key=lambda n: file_order(n, None))
+    ['events.out.tfevents.17.vm.3.5.v2', 'events.out.tfevents.17.vm.3.11.v2']
+    """
+    name = os.path.basename(path)
+    seconds = name.split("tfevents.", 1)[-1].split(".", 1)[0]
+    return _natural(seconds), first_wall_time is not None, first_wall_time or 0.0, _natural(name)

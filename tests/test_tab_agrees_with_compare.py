@@ -1,0 +1,50 @@
+"""The L2 tab and `l2board compare --format json` give identical numbers on every writer's layout,
+with TensorBoard's Rust loader (`--load_fast=true`) and its Python loader (`--load_fast=false`, which
+keeps both points of a repeated step): both hand their records to the one builder."""
+
+import json
+import subprocess
+import urllib.parse
+
+import pytest
+from conftest import installed_script
+from log_writers import CASES, PATIENCE, write_all
+
+# Notes may differ in wording of their source (a file, a TensorBoard run) and
+# in what TensorBoard purged before the tab saw it; the numbers may not.
+NOT_NUMBERS = ("path", "warnings", "notes")
+
+
+@pytest.fixture(scope="module")
+def cases_root(tmp_path_factory):
+    return write_all(tmp_path_factory.mktemp("tab_cases"))
+
+
+@pytest.fixture(scope="module")
+def compared(cases_root):
+    out = subprocess.run([installed_script("l2board"), "compare", str(cases_root), "--format", "json",
+                          "--patience", str(PATIENCE)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def numbers(report):
+    return {run["name"]: {k: v for k, v in run.items() if k not in NOT_NUMBERS} for run in report["runs"]}
+
+
+@pytest.mark.parametrize("load_fast", ["true", "false"])
+def test_the_tab_shows_the_numbers_of_compare(cases_root, compared, load_fast):
+    from test_tensorboard_server import get_json, start_tensorboard
+
+    names = [run["name"] for run in compared["runs"]]
+    assert sorted(names) == sorted(CASES)
+    query = urllib.parse.urlencode([("run", name) for name in names] + [("patience", PATIENCE)])
+    process, port = start_tensorboard(cases_root, load_fast)
+    try:
+        get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == len(CASES))
+        served = get_json(port, f"/data/plugin/l2board/report?{query}",
+                          until=lambda d: all(run["epochs"] == 6 for run in d["runs"]))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert numbers(served) == numbers(compared)
+    assert (served["metric"], served["baseline"]) == (compared["metric"], compared["baseline"])
