@@ -215,15 +215,23 @@ def demo(logdir, epochs, overwrite):
 @click.option("--baseline", default=None, help="Run or configuration to compare against (default: the first).")
 @click.option("--patience", default=5, show_default=True, type=click.IntRange(1, 10_000),
               help="Patience of the EarlyStopping that is replayed on val_loss.")
+@click.option("--tag", "tag_mappings", type=types.TagMapping(), multiple=True,
+              help="Which logged tags hold a role, for names l2board does not recognise: ROLE=TRAIN,VAL "
+                   "(e.g. loss=Loss/train,Loss/val or accuracy=train_acc,val_acc); repeat per role.")
+@click.option("--loss-includes-penalty/--loss-excludes-penalty", "loss_includes_penalty", default=None,
+              help="For runs not logged by L2Monitor: whether their logged loss includes the regularization "
+                   "penalties (Keras's does). Default: unknown, and the report says the loss measures may "
+                   "include them.")
 @click.option("--output", "-o", type=types.OutputFile(), default=None,
               help="Write the report to this file instead of the terminal.")
-def compare(runs, output_format, plot_path, metric, baseline, patience, output):
+def compare(runs, output_format, plot_path, metric, baseline, patience, tag_mappings, loss_includes_penalty, output):
     """Compare runs with and without L2: did it reduce overfitting?
 
     Each RUN is a log folder (as L2Monitor or keras.callbacks.TensorBoard
     writes it), a folder holding runs, an event file, or a glob pattern. Runs
     whose names differ only by a seed suffix (run-seed0, run-seed1 or
-    run/seed0, ...) are averaged as one configuration.
+    run/seed0, ...) are averaged as one configuration. A run that cannot be
+    analysed (no validation values, say) is listed as skipped, with why.
     """
     from l2board.analysis.comparison import compare_runs
     from l2board.reading.logs import read_runs
@@ -234,7 +242,8 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, output):
     if output and plot_path and os.path.realpath(output) == os.path.realpath(plot_path):
         raise click.BadParameter(f"'{output}' is also the --plot file; give the report another name.",
                                  param_hint="'--output'")
-    comparison = compare_runs(read_runs(runs), baseline=baseline, metric=metric, patience=patience)
+    comparison = compare_runs(read_runs(runs, tag_map=types.tag_map_of(tag_mappings)), baseline=baseline,
+                              metric=metric, patience=patience, loss_includes_penalty=loss_includes_penalty)
     folders = [run.path for run in comparison.runs]
     for path, option in ((output, "--output"), (plot_path, "--plot")):
         if path:

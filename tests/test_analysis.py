@@ -1,5 +1,7 @@
-"""The comparison: exact numbers from written logs, seeds, verdicts, Keras-only logs."""
+"""The comparison: exact numbers from written logs, seeds, verdicts, Keras-only logs, skipped runs."""
 
+import csv
+import io
 import json
 import math
 import os
@@ -9,8 +11,11 @@ import pytest
 from conftest import write_run
 
 from l2board.analysis.comparison import UNKNOWN_SETUP, compare_runs, configuration_of
+from l2board.analysis.notes import Note
 from l2board.errors import L2BoardError
 from l2board.reading.logs import read_runs
+from l2board.rendering import report
+from l2board.rendering.wording import verdict_sentences
 from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
 
 NO_L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True),), optimizer="Adam")
@@ -68,7 +73,7 @@ def test_exact_numbers(two_runs):
     change = comparison.changes["l2"]["metric_gap_final_pp"]
     assert change.difference == pytest.approx(20.0 - 39.0) and change.resolved is None
     assert comparison.changes["l2"]["final_val_metric"].difference == pytest.approx(0.09)
-    assert comparison.verdict == [
+    assert verdict_sentences(comparison) == [
         "l2 overfits less than no_l2: final accuracy gap 20.0 pp against 39.0 pp (-19.0 pp), "
         "validation data loss ended 2% above its minimum against 50% (-48.3 pp); "
         "unreplicated: one run per configuration.",
@@ -79,11 +84,17 @@ def test_exact_numbers(two_runs):
 def test_baseline_choice_and_json_contract(two_runs):
     comparison = compare_runs(read_runs([two_runs / "no_l2", two_runs / "l2"]), baseline="l2", patience=3)
     data = json.loads(comparison.to_json())
-    assert data["format_version"] == 1 and data["baseline"] == "l2" and data["patience"] == 3
-    assert [r["name"] for r in data["runs"]] == ["no_l2", "l2"]
-    assert data["runs"][0]["early_stopping_epoch"] == 5
+    assert data["format_version"] == 2 and data["baseline"] == "l2" and data["patience"] == 3
+    # The baseline first, as the table's heading says, in every output.
+    assert [r["name"] for r in data["runs"]] == ["l2", "no_l2"]
+    assert [c["name"] for c in data["configurations"]] == ["l2", "no_l2"]
+    assert data["runs"][1]["early_stopping_epoch"] == 5
     assert set(data["changes"]) == {"no_l2"}
     assert data["verdict"][0].startswith("no_l2 overfits more than l2")
+    (verdict,) = data["verdicts"]
+    assert (verdict["configuration"], verdict["baseline"], verdict["kind"]) == ("no_l2", "l2", "compared")
+    assert (verdict["measure"], verdict["direction"], verdict["replicated"]) == ("metric_gap_final_pp", "more", False)
+    assert verdict["gap"]["difference"] == pytest.approx(39.0 - 20.0)
     with pytest.raises(L2BoardError, match="No run or configuration named 'l3'; the runs are: no_l2, l2."):
         compare_runs(read_runs([two_runs / "no_l2", two_runs / "l2"]), baseline="l3")
 
@@ -113,7 +124,7 @@ def test_seeds_are_averaged_and_the_verdict_respects_their_spread(seeded_runs):
     assert none.std["metric_gap_final_pp"] == pytest.approx(2.0)
     assert comparison.changes["l2"]["metric_gap_final_pp"].resolved is True
     assert comparison.changes["close"]["metric_gap_final_pp"].resolved is False
-    assert comparison.verdict == [
+    assert verdict_sentences(comparison) == [
         "l2 overfits less than none: final accuracy gap 12.0 pp against 32.0 pp (-20.0 pp, beyond the "
         "seed-to-seed spread of ±2.8 pp); validation data loss ended 33% above its minimum against 33% "
         "(+0.0 pp, within the seed-to-seed spread of ±0.0 pp).",
@@ -134,11 +145,11 @@ def test_a_resolved_data_loss_difference_is_claimed_when_the_gap_is_not(tmp_path
                                train_data=[0.5, 0.1], val_data=losses)
     comparison = compare_runs(read_runs([tmp_path / f"none-seed{s}" for s in range(3)]
                                         + [tmp_path / f"l2-seed{s}" for s in range(3)]))
-    assert comparison.verdict[0].startswith(
+    assert verdict_sentences(comparison)[0].startswith(
         "l2 overfits less than none by its validation data loss, which ended 15% above its minimum against 67% "
         "(-51.7 pp, beyond the seed-to-seed spread of ±17.4 pp)")
     assert "; its final accuracy gap 31.0 pp against 30.0 pp (+1.0 pp, within the seed-to-seed spread" \
-        in comparison.verdict[0]
+        in verdict_sentences(comparison)[0]
 
 
 def test_configuration_names():
@@ -165,9 +176,20 @@ def test_keras_tensorboard_logs_give_what_they_can(tmp_path):
     assert report.final_val_metric == pytest.approx(history.history["val_accuracy"][-1])
     assert report.metric_gap_final_pp == pytest.approx(
         100 * (history.history["accuracy"][-1] - history.history["val_accuracy"][-1]))
-    assert report.onset_epoch is None and report.generalization_loss_percent is None
-    assert any("Keras adds the penalties to loss and val_loss" in m for m in report.missing)
+    # Honest numbers on the loss as logged (penalty included by Keras), and a note saying so.
+    val_loss, loss = history.history["val_loss"], history.history["loss"]
+    assert report.loss_basis == "logged_loss"
+    assert report.onset_epoch == int(np.argmin(val_loss))
+    assert report.generalization_loss_percent == pytest.approx(100 * (val_loss[-1] / min(val_loss) - 1), abs=1e-4)
+    assert report.data_loss_gap_final == pytest.approx(val_loss[-1] - loss[-1], rel=1e-5)
+    assert Note("loss_may_include_penalty") in report.notes
     assert report.early_stopping_monitor == "val_loss"
+    # The user says the logged loss is the data loss: the same numbers, no note.
+    (said,) = compare_runs(read_runs([tmp_path / "keras_only"]), loss_includes_penalty=False).runs
+    assert said.loss_basis == "logged_loss_without_penalty" and said.onset_epoch == report.onset_epoch
+    assert [n.code for n in said.notes if n.code.startswith("loss_")] == []
+    (said,) = compare_runs(read_runs([tmp_path / "keras_only"]), loss_includes_penalty=True).runs
+    assert said.loss_basis == "logged_loss_with_penalty" and Note("loss_includes_penalty") in said.notes
 
 
 def test_runs_without_validation_or_a_shared_metric_are_refused(tmp_path):
@@ -220,3 +242,126 @@ def test_restarts_and_skipped_files_are_warnings_of_the_comparison(tmp_path):
         "shows a restarted run.",
     ]
     assert comparison.runs[0].curves["val_loss"] == pytest.approx([1.2, 1.15, 1.05])
+
+
+def write_flat_run(folder, values):
+    """Writes `{tag: [value per epoch]}` at a run's top, as tf.summary or TF1's `simple_value` by hand."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(folder))
+    with writer.as_default():
+        for tag, series in values.items():
+            for step, value in enumerate(series):
+                tf.summary.scalar(tag, value, step=step)
+    writer.close()
+    return str(folder)
+
+
+def test_two_runs_stopped_at_different_epochs_give_two_notes(tmp_path):
+    # L2Monitor-like runs without its end-of-training record: killed after epochs 2 and 4.
+    l2monitor_like_run(tmp_path / "a", NO_L2, train_acc=[0.5, 0.6, 0.7], val_acc=[0.5, 0.55, 0.6],
+                       train_data=[1.0, 0.8, 0.6], val_data=[1.1, 1.0, 0.9])
+    l2monitor_like_run(tmp_path / "b", L2, train_acc=[0.5, 0.6, 0.7, 0.8, 0.9], val_acc=[0.5, 0.55, 0.6, 0.6, 0.6],
+                       train_data=[1.0, 0.8, 0.6, 0.5, 0.4], val_data=[1.1, 1.0, 0.9, 0.9, 0.95])
+    comparison = compare_runs(read_runs([tmp_path / "a", tmp_path / "b"]))
+    a, b = comparison.runs
+    assert Note("incomplete", last_epoch=2) in a.notes and Note("incomplete", last_epoch=4) in b.notes
+    notes = report._notes(comparison)
+    # Before, notes were grouped by the text before a colon: b's was lost.
+    assert "a: training did not finish: the log stops after epoch 2 without L2Monitor's end-of-training " \
+           "record (killed, crashed or interrupted)." in notes
+    assert "b: training did not finish: the log stops after epoch 4 without L2Monitor's end-of-training " \
+           "record (killed, crashed or interrupted)." in notes
+    # The same note of two runs is one line naming both.
+    assert "a, b: weight norms and penalties are logged by L2Monitor only." not in notes  # both log norms
+    data = json.loads(comparison.to_json())
+    assert data["runs"][1]["notes"][0] == {"code": "incomplete", "last_epoch": 4}
+    assert data["runs"][1]["missing"][0].startswith("training did not finish: the log stops after epoch 4 ")
+
+
+def test_logs_without_l2monitor_get_onset_gl_and_gaps_on_the_loss_as_logged(tmp_path):
+    write_run(tmp_path / "keras", train={"epoch_loss": [1.0, 0.6, 0.4, 0.3]},
+              validation={"epoch_loss": [1.1, 0.8, 0.9, 1.0]})
+    comparison = compare_runs(read_runs([tmp_path / "keras"]), patience=2)
+    (run,) = comparison.runs
+    assert (run.metric, run.loss_basis, run.logged_by_l2monitor) == (None, "logged_loss", False)
+    assert (run.onset_epoch, run.min_val_data_loss) == (1, pytest.approx(0.8))
+    assert run.rise_after_onset == pytest.approx(0.2)
+    assert run.generalization_loss_percent == pytest.approx(25.0)
+    assert run.data_loss_gap_final == pytest.approx(0.7)
+    assert run.final_train_data_loss == pytest.approx(0.3) and run.final_val_data_loss == pytest.approx(1.0)
+    assert run.early_stopping_epoch == 3
+    assert run.notes == [Note("no_metric"), Note("loss_may_include_penalty"), Note("no_weight_norms")]
+    text = report.render_table(comparison)
+    # Rows say "loss", not "data loss", and nothing about a best metric epoch.
+    assert "final validation loss " in text and "data loss" not in text.split("Verdict:")[0]
+    assert "at epoch" not in text
+    assert "which may include penalties" in text
+    # A validation loss alone gives onset and GL, not a gap.
+    write_run(tmp_path / "val_only", train={"epoch_accuracy": [0.5, 0.6]},
+              validation={"epoch_accuracy": [0.5, 0.55], "epoch_loss": [0.9, 1.0]})
+    (run,) = compare_runs(read_runs([tmp_path / "val_only"])).runs
+    assert run.onset_epoch == 0 and run.generalization_loss_percent == pytest.approx(100 * (1.0 / 0.9 - 1))
+    assert run.data_loss_gap_final is None and Note("no_training_loss") in run.notes
+
+
+def test_flat_runs_count_their_epochs_from_the_loss_and_metric(tmp_path):
+    write_flat_run(tmp_path / "flat", {"loss": [1.0, 0.7, 0.5], "val_loss": [1.1, 0.9, 0.95],
+                                       "accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.45, 0.6, 0.62]})
+    comparison = compare_runs(read_runs([tmp_path / "flat"]))
+    (run,) = comparison.runs
+    assert (run.epochs, run.last_epoch) == (3, 2)  # were 0 and None
+    assert run.final_val_metric == pytest.approx(0.62) and run.onset_epoch == 1
+    rows = list(csv.DictReader(io.StringIO(report.render_csv(comparison))))
+    assert (rows[0]["epochs"], rows[0]["last_epoch"], rows[0]["loss_basis"]) == ("3", "2", "logged_loss")
+
+
+def test_a_run_without_validation_is_skipped_and_the_others_compared(two_runs, tmp_path):
+    import shutil
+
+    for name in ("no_l2", "l2"):
+        shutil.copytree(two_runs / name, tmp_path / name)
+    write_run(tmp_path / "train_only", train={"epoch_loss": [1.0, 0.5], "epoch_accuracy": [0.5, 0.6]})
+    runs = read_runs([tmp_path / "no_l2", tmp_path / "train_only", tmp_path / "l2"])
+    # Before, the run without validation values hid the accuracy the others share:
+    # "The runs share no accuracy metric to compare", and no comparison at all.
+    comparison = compare_runs(runs)
+    assert comparison.metric == "accuracy" and [r.name for r in comparison.runs] == ["no_l2", "l2"]
+    (skipped,) = comparison.skipped
+    assert skipped.name == "train_only"
+    assert skipped.reason == Note("no_validation", tags=["train/epoch_accuracy", "train/epoch_loss"])
+    assert verdict_sentences(comparison)[0].startswith("l2 overfits less than no_l2")
+    assert "Skipped (not compared):\n  train_only: has no validation values; train it with validation data" \
+        in report.render_table(comparison)
+    with pytest.raises(L2BoardError, match=r"^Run 'train_only' cannot be the baseline: Run 'train_only' has no "):
+        compare_runs(runs, baseline="train_only")
+
+
+def test_runs_without_scalars_are_skipped_with_their_reason(tmp_path):
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(tmp_path / "histograms" / "train"))
+    with writer.as_default():
+        tf.summary.histogram("dense/kernel", np.arange(10.0), step=0)
+    writer.close()
+    tf.summary.create_file_writer(str(tmp_path / "header_only")).close()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "events.out.tfevents.1.host").write_bytes(b"")
+    write_run(tmp_path / "good", train={"epoch_loss": [1.0, 0.5]}, validation={"epoch_loss": [1.2, 1.1]})
+    names = ("histograms", "header_only", "empty")
+    comparison = compare_runs(read_runs([tmp_path / name for name in names + ("good",)]))
+    assert [r.name for r in comparison.runs] == ["good"]
+    assert [(s.name, s.reason) for s in comparison.skipped] == [
+        ("histograms", Note("no_scalars", event_files=1, other_kinds=["histograms"])),
+        ("header_only", Note("no_scalars", event_files=1, other_kinds=[])),
+        ("empty", Note("no_scalars", event_files=1, other_kinds=[]))]
+    # Alone, a run that cannot be analysed is one sentence, and not "train it with validation data".
+    with pytest.raises(L2BoardError) as raised:
+        compare_runs(read_runs([tmp_path / "histograms"]))
+    assert str(raised.value) == "Run 'histograms' holds no scalar values, only histograms."
+    with pytest.raises(L2BoardError) as raised:
+        compare_runs(read_runs([tmp_path / name for name in names]))
+    assert str(raised.value) == (
+        "None of the 3 runs can be compared: 'histograms' holds no scalar values, only histograms; 'header_only' "
+        "holds no scalar values: its event file holds no summary; 'empty' holds no scalar values: its event "
+        "file holds no summary.")

@@ -166,3 +166,81 @@ def test_the_same_run_named_twice_is_one_run(real_runs, tmp_path):
     result = invoke(real_runs / "l2", tmp_path / "alias", os.path.join(str(real_runs), ".", "l2"))
     assert result.exit_code == 0, result.output
     assert "2 runs" not in result.output and "Only one configuration" in result.output
+
+
+def test_a_folder_of_mixed_runs_compares_those_it_can(real_runs, tmp_path):
+    import shutil
+
+    from conftest import write_run
+
+    for name in ("no_l2", "l2"):
+        shutil.copytree(real_runs / name, tmp_path / name)
+    write_run(tmp_path / "train_only", train={"epoch_loss": [1.0, 0.5], "epoch_accuracy": [0.5, 0.6]})
+    result = run_command(tmp_path)
+    # Before: exit 1, "The runs share no accuracy metric to compare", for a run without validation.
+    assert result.returncode == 0, result.stderr
+    assert "Skipped (not compared):\n  train_only: has no validation values" in result.stdout
+    assert "Verdict: no_l2 overfits" in result.stdout
+    data = json.loads(run_command(tmp_path, "--format", "json").stdout)
+    (skipped,) = data["skipped"]
+    assert skipped["name"] == "train_only" and skipped["reason"]["code"] == "no_validation"
+    assert skipped["text"].startswith("Run 'train_only' has no validation values; train it with validation data")
+    rows = list(csv.DictReader(io.StringIO(run_command(tmp_path, "--format", "csv").stdout)))
+    assert [(r["name"], bool(r["skipped"])) for r in rows] == [("l2", False), ("no_l2", False), ("train_only", True)]
+    # None that can be analysed: exit 1, one sentence.
+    result = run_command(tmp_path / "train_only", tmp_path / "train_only" / "train")
+    assert result.returncode == 1 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: Run 'train_only' has no validation values; train it with validation data")
+
+
+def test_the_baseline_comes_first_in_every_output(real_runs):
+    table = invoke(real_runs / "no_l2", real_runs / "l2", "--baseline", "l2").output
+    legend = table.splitlines()
+    assert legend[:3] == ["Runs (baseline first):", "  l2: L2 0.01 on every layer (99% of weights)  (baseline)",
+                          "  no_l2: no regularization"]
+    header = legend[4].split()
+    assert header == ["l2", "no_l2"]
+    markdown = invoke(real_runs / "no_l2", real_runs / "l2", "--baseline", "l2", "--format", "markdown").output
+    assert markdown.startswith("| | l2 | no_l2 |")
+    rows = list(csv.DictReader(io.StringIO(
+        invoke(real_runs / "no_l2", real_runs / "l2", "--baseline", "l2", "--format", "csv").output)))
+    assert [r["name"] for r in rows] == ["l2", "no_l2"]
+
+
+def test_the_user_says_whether_a_logged_loss_includes_the_penalty(tmp_path):
+    from conftest import write_run
+
+    write_run(tmp_path / "a", train={"epoch_loss": [1.0, 0.6, 0.4]}, validation={"epoch_loss": [1.1, 0.8, 0.9]})
+    write_run(tmp_path / "b", train={"epoch_loss": [1.0, 0.7, 0.5]}, validation={"epoch_loss": [1.1, 0.8, 0.85]})
+    unknown = json.loads(invoke(tmp_path, "--format", "json").output)
+    assert [r["loss_basis"] for r in unknown["runs"]] == ["logged_loss", "logged_loss"]
+    assert {"code": "loss_may_include_penalty"} in unknown["runs"][0]["notes"]
+    assert unknown["runs"][0]["generalization_loss_percent"] == pytest.approx(100 * (0.9 / 0.8 - 1))
+    assert unknown["verdict"][0].startswith(
+        "b overfits less than a: final loss gap (validation minus training) 0.350 against 0.500 (-0.150), "
+        "validation loss ended 6% above its minimum against 12%")
+    said = invoke(tmp_path, "--loss-excludes-penalty")
+    assert said.exit_code == 0 and "may include penalties" not in said.output
+    assert "data-loss gap, final (val - train)" in said.output
+    assert "final data-loss gap (validation minus training)" in said.output
+    included = json.loads(invoke(tmp_path, "--loss-includes-penalty", "--format", "json").output)
+    assert included["runs"][0]["loss_basis"] == "logged_loss_with_penalty"
+    assert included["runs"][0]["missing"][1].startswith("the logged loss includes the penalties")
+
+
+def test_tag_maps_names_compare_does_not_recognise(tmp_path):
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(tmp_path / "run"))
+    with writer.as_default():
+        for step, (train_loss, val_loss, train_acc, val_acc) in enumerate(
+                [(1.0, 1.1, 0.5, 0.45), (0.6, 0.9, 0.7, 0.6), (0.4, 0.95, 0.8, 0.62)]):
+            for tag, value in (("Loss/train", train_loss), ("Loss/val", val_loss), ("Acc/tr", train_acc),
+                               ("Acc/v", val_acc)):
+                tf.summary.scalar(tag, value, step=step)
+    writer.close()
+    data = json.loads(invoke(tmp_path / "run", "--tag", "accuracy=Acc/tr,Acc/v", "--format", "json").output)
+    (run,) = data["runs"]
+    assert (data["metric"], run["epochs"], run["last_epoch"], run["onset_epoch"]) == ("accuracy", 3, 2, 1)
+    assert run["final_val_metric"] == pytest.approx(0.62) and run["metric_gap_final_pp"] == pytest.approx(18.0)

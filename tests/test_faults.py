@@ -68,7 +68,7 @@ def test_sigkill_mid_epoch_keeps_finished_epochs_and_resuming_gives_one_value_pe
     (report,) = compare_runs(read_runs([run])).runs
     assert report.epochs == 3 and report.last_epoch == 2
     assert report.complete is False
-    assert any("training did not finish" in m for m in report.missing)
+    assert any(note.code == "incomplete" for note in report.notes)
     # TensorBoard's own reader sees the same epochs.
     from tensorboard.backend.event_processing import event_accumulator
 
@@ -113,7 +113,9 @@ def test_diverged_run_is_labelled_not_measured(tmp_path):
     assert stable.diverged_epoch is None and stable.metric_gap_final_pp is not None
     assert huge.diverged_epoch is not None
     assert huge.metric_gap_final_pp is None and huge.generalization_loss_percent is None
-    assert comparison.verdict == [
+    from l2board.rendering.wording import verdict_sentences
+
+    assert verdict_sentences(comparison) == [
         "huge_l2 diverged (the loss became NaN or infinite), so huge_l2 and stable cannot be compared on "
         "overfitting."]
     from l2board.rendering.report import render_table

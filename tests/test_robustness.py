@@ -97,8 +97,7 @@ def test_unreadable_and_empty_files(real_runs, tmp_path):
     (tmp_path / "empty_run" / "events.out.tfevents.3.empty").write_bytes(b"")
     result = l2board("compare", tmp_path / "empty_run")
     assert result.returncode == 1
-    assert result.stderr.strip() == ("Error: Run 'empty_run' has no validation values; train it with validation "
-                                     "data (validation_data or validation_split) to measure overfitting.")
+    assert result.stderr.strip() == "Error: Run 'empty_run' holds no scalar values: its event file holds no summary."
 
 
 def test_a_file_where_a_folder_is_expected(tmp_path):

@@ -1,7 +1,8 @@
 """Renders a `Comparison` as a terminal table, Markdown, CSV or JSON.
 
 Nothing here computes a number: every value comes from the `Comparison`,
-so all formats agree with each other and with the dashboard.
+so all formats agree with each other and with the dashboard. The words
+(verdict, notes, skip reasons) come from `wording`.
 
 Run names, setup labels, metric and variable names, and the sentences that
 quote them (verdict, notes with file paths) all come from the user's files,
@@ -10,11 +11,16 @@ terminal, a Markdown table or a CSV file.
 """
 
 import csv
+import dataclasses
 import io
+import json
+import math
 
 import click
 
-from l2board.analysis.comparison import LAYER_NORM_PREFIX, SUMMARY_FIELDS
+from l2board.analysis.comparison import LAYER_NORM_PREFIX, REPORT_FORMAT_VERSION, SUMMARY_FIELDS
+from l2board.analysis.run_analysis import DATA_LOSS_BASES
+from l2board.rendering import wording
 from l2board.safe_text import display_width, markdown_cell, printable
 
 # (row title, field, kind, better): kind says how to print the number,
@@ -26,11 +32,11 @@ ROWS = (
     ("final training {metric}", "final_train_metric", "fraction", None),
     ("{metric} gap, final (train - val)", "metric_gap_final_pp", "pp", "lower"),
     ("{metric} gap, at best epoch", "metric_gap_best_pp", "pp", "lower"),
-    ("final validation data loss", "final_val_data_loss", "loss", "lower"),
-    ("data-loss gap, final (val - train)", "data_loss_gap_final", "loss", "lower"),
-    ("data-loss gap, at best epoch", "data_loss_gap_best", "loss", "lower"),
-    ("overfitting onset (min val data loss)", "onset_epoch", "epoch", "higher"),
-    ("val data loss rise after onset", "rise_after_onset", "loss", "lower"),
+    ("final validation {loss}", "final_val_data_loss", "loss", "lower"),
+    ("{loss_}gap, final (val - train)", "data_loss_gap_final", "loss", "lower"),
+    ("{loss_}gap, at best epoch", "data_loss_gap_best", "loss", "lower"),
+    ("overfitting onset (min val {loss})", "onset_epoch", "epoch", "higher"),
+    ("val {loss} rise after onset", "rise_after_onset", "loss", "lower"),
     ("generalization loss GL at end", "generalization_loss_percent", "percent", "lower"),
     ("EarlyStopping(patience={patience}) stops", "early_stopping_epoch", "stop", None),
     ("final penalty", "final_penalty", "loss", None),
@@ -38,6 +44,11 @@ ROWS = (
     ("total weight L2 norm", "final_weight_l2", "loss", None),
     ("distance from initial weights", "final_init_distance", "loss", None),
 )
+
+# Rows about the accuracy-like metric (and the epoch of its best value),
+# left out when the runs share none.
+_METRIC_FIELDS = {"final_val_metric", "best_val_metric", "best_epoch", "final_train_metric",
+                  "metric_gap_final_pp", "metric_gap_best_pp", "data_loss_gap_best"}
 
 
 def _number(value, kind):
@@ -100,16 +111,23 @@ def _colour(change, better):
     return "green" if good else "red"
 
 
+def _on_data_loss(comparison):
+    """Whether every run's loss measures are on the data loss (penalties excluded)."""
+    return all(run.loss_basis in DATA_LOSS_BASES for run in comparison.runs if run.loss_basis)
+
+
 def _title(template, comparison):
     # The metric name is a tag from the user's files: shown, never obeyed.
-    return template.format(metric=printable(comparison.metric or "metric"), patience=comparison.patience)
+    data = _on_data_loss(comparison)
+    return template.format(metric=printable(comparison.metric or "metric"), patience=comparison.patience,
+                           loss="data loss" if data else "loss", loss_="data-loss " if data else "loss ")
 
 
 def _rows(comparison):
     columns = _columns(comparison)
     rows = []
     for template, field, kind, better in ROWS:
-        if comparison.metric is None and "{metric}" in template:
+        if comparison.metric is None and field in _METRIC_FIELDS:
             continue
         rows.append((_title(template, comparison), [_cell(c, ch, field, kind) + (better,) for c, ch in columns]))
         if field == "final_weight_l2":
@@ -127,6 +145,23 @@ def _pad(text, width):
     return text + " " * (width - display_width(text))
 
 
+def _legend(comparison, names):
+    """The lines naming each configuration (baseline first), and the runs skipped with their reasons."""
+    lines = ["Runs (baseline first):" if len(comparison.configurations) > 1 else "Run:"]
+    status = {run.name: _status(run) for run in comparison.runs}
+    for configuration, shown_name in zip(comparison.configurations, names):
+        seeds = f", {len(configuration.runs)} runs (mean ± std)" if len(configuration.runs) > 1 else ""
+        mark = "  (baseline)" if configuration.name == comparison.baseline else ""
+        flags = sorted({status[name] for name in configuration.runs if status[name]})
+        flag = f"  [{', '.join(flags)}]" if flags else ""
+        lines.append(f"  {shown_name}: {printable(configuration.label)}{seeds}{mark}{flag}")
+    if comparison.skipped:
+        lines.append("Skipped (not compared):")
+        lines += [f"  {printable(run.name)}: {printable(wording.skip_predicate(run.reason))}"
+                  for run in comparison.skipped]
+    return lines
+
+
 def render_table(comparison, colour=False):
     """Returns the terminal report: legend, aligned table, verdict and notes.
 
@@ -135,17 +170,8 @@ def render_table(comparison, colour=False):
         colour: mark better and worse changes in green and red (for a
             terminal; click removes the codes elsewhere anyway).
     """
-    lines = ["Runs (baseline first):" if len(comparison.configurations) > 1 else "Run:"]
-    ordered = _columns(comparison)
-    names = [printable(c.name) for c, _ in ordered]
-    status = {run.name: _status(run) for run in comparison.runs}
-    for (configuration, _), shown_name in zip(ordered, names):
-        seeds = f", {len(configuration.runs)} runs (mean ± std)" if len(configuration.runs) > 1 else ""
-        mark = "  (baseline)" if configuration.name == comparison.baseline else ""
-        flags = sorted({status[name] for name in configuration.runs if status[name]})
-        flag = f"  [{', '.join(flags)}]" if flags else ""
-        lines.append(f"  {shown_name}: {printable(configuration.label)}{seeds}{mark}{flag}")
-    lines.append("")
+    names = [printable(c.name) for c in comparison.configurations]
+    lines = _legend(comparison, names) + [""]
     rows = _rows(comparison)
     # Widths in terminal columns of the escaped text, as it is shown.
     title_width = max(display_width(title) for title, _ in rows)
@@ -164,7 +190,7 @@ def render_table(comparison, colour=False):
             line += f"  {text}{shown}{padding}"
         lines.append(line.rstrip())
     lines.append("")
-    lines.append("Verdict: " + printable(" ".join(comparison.verdict)))
+    lines.append("Verdict: " + printable(" ".join(wording.verdict_sentences(comparison))))
     notes = _notes(comparison)
     if notes:
         lines.append("")
@@ -181,59 +207,97 @@ def _status(run):
 
 
 def _notes(comparison):
-    notes = []
-    seen = set()
+    """Each distinct run note once, after the names of the runs it is about, then the warnings.
+
+    Notes are the same when their code and numbers are: two runs stopped
+    at different epochs are two notes.
+    """
+    groups = []
     for run in comparison.runs:
-        for missing in run.missing:
-            key = missing.split(":")[0]
-            if key not in seen:
-                seen.add(key)
-                names = [r.name for r in comparison.runs if missing in r.missing]
-                notes.append(f"{', '.join(names)}: {missing}.")
+        for note in run.notes:
+            names = next((names for known, names in groups if known == note), None)
+            if names is None:
+                groups.append((note, [run.name]))
+            else:
+                names.append(run.name)
+    notes = [f"{', '.join(names)}: {wording.note_sentence(note)}." for note, names in groups]
     return notes + list(comparison.warnings)
 
 
 def render_markdown(comparison):
     """Returns the report as Markdown: a table, the verdict and notes."""
-    ordered = _columns(comparison)
-    lines = ["| | " + " | ".join(markdown_cell(c.name) for c, _ in ordered) + " |",
+    ordered = comparison.configurations
+    lines = ["| | " + " | ".join(markdown_cell(c.name) for c in ordered) + " |",
              "|---|" + "---:|" * len(ordered),
-             "| regularization | " + " | ".join(markdown_cell(c.label) for c, _ in ordered) + " |"]
+             "| regularization | " + " | ".join(markdown_cell(c.label) for c in ordered) + " |"]
     for title, cells in _rows(comparison):
         lines.append(f"| {markdown_cell(title.strip())} | "
                      + " | ".join(markdown_cell(text + diff) for text, diff, _, _ in cells) + " |")
-    lines += ["", "**Verdict:** " + printable(" ".join(comparison.verdict))]
-    notes = _notes(comparison)
+    lines += ["", "**Verdict:** " + printable(" ".join(wording.verdict_sentences(comparison)))]
+    notes = [f"Skipped (not compared): {wording.skip_sentence(run)}" for run in comparison.skipped]
+    notes += _notes(comparison)
     if notes:
         lines += [""] + [f"- {printable(n)}" for n in notes]
     return "\n".join(lines)
 
 
 # The CSV columns that hold text from the user's files (folder names, setup
-# labels, tags); the rest are numbers.
-_CSV_TEXT_FIELDS = ("name", "label", "configuration", "metric")
+# labels, tags) or words; the rest are numbers and codes.
+_CSV_TEXT_FIELDS = ("name", "label", "configuration", "metric", "skipped")
+CSV_FIELDS = (("name", "label", "configuration", "metric", "epochs") + SUMMARY_FIELDS
+              + ("last_epoch", "loss_basis", "skipped"))
 
 
 def render_csv(comparison):
     """Returns one CSV row per run with every summary number (units as in the JSON).
 
-    Names are escaped as in the other formats, so the CSV always encodes as
-    UTF-8 and never holds a control character; csv quoting handles commas
-    and quotes.
+    Runs that were skipped get a row with their name and, in `skipped`, the
+    reason; their numbers are empty. Names are escaped as in the other
+    formats, so the CSV always encodes as UTF-8 and never holds a control
+    character; csv quoting handles commas and quotes.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    fields = ("name", "label", "configuration", "metric", "epochs") + SUMMARY_FIELDS
-    writer.writerow(fields)
-    for run in comparison.runs:
+    writer.writerow(CSV_FIELDS)
+    rows = [{field: getattr(run, field, None) for field in CSV_FIELDS} for run in comparison.runs]
+    rows += [{"name": run.name, "skipped": wording.skip_predicate(run.reason)} for run in comparison.skipped]
+    for values in rows:
         row = []
-        for field in fields:
-            value = getattr(run, field)
+        for field in CSV_FIELDS:
+            value = values.get(field)
             if value is not None and field in _CSV_TEXT_FIELDS:
                 value = printable(value)
             row.append("" if value is None else value)
         writer.writerow(row)
     return out.getvalue()
+
+
+def _clean(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def report_dict(comparison):
+    """Returns the documented JSON structure (docs/compare-json.md) of a `Comparison`.
+
+    The structured results (`notes`, `verdicts`, `skipped[].reason`) and
+    their words (`missing`, `verdict`, `skipped[].text`) side by side: a
+    program reads the first, a person (and the TensorBoard tab) the second.
+    """
+    data = dataclasses.asdict(comparison)
+    for run_data, run in zip(data["runs"], comparison.runs):
+        run_data["notes"] = [note.to_dict() for note in run.notes]
+        run_data["missing"] = [wording.note_sentence(note) for note in run.notes]
+    data["skipped"] = [{"name": run.name, "path": run.path, "reason": run.reason.to_dict(),
+                        "text": wording.skip_sentence(run)} for run in comparison.skipped]
+    data["verdict"] = wording.verdict_sentences(comparison)
+    data["format_version"] = REPORT_FORMAT_VERSION
+    return _clean(data)
 
 
 def render(comparison, output_format, colour=False):
@@ -244,7 +308,7 @@ def render(comparison, output_format, colour=False):
     program reading it can find the folder again.
     """
     if output_format == "json":
-        return comparison.to_json()
+        return json.dumps(report_dict(comparison), indent=2, allow_nan=False)
     if output_format == "csv":
         return render_csv(comparison).rstrip("\n")
     if output_format == "markdown":

@@ -1,0 +1,387 @@
+"""The numbers of one run: `analyze_run` turns a `RunLog` into a `RunReport`.
+
+Each part answers one question about the run (how far apart are training
+and validation on the metric, on the loss; when would EarlyStopping stop;
+did training finish or diverge; what did regularization do to the
+weights) and fills its fields of the report. What the logs cannot give is
+a `Note` (a code and its numbers); `l2board.rendering.wording` words it.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import re
+
+import numpy as np
+
+from l2board.analysis.notes import Note
+from l2board.analysis.overfitting import (
+    best_index,
+    early_stopping_epoch,
+    generalization_gap,
+    generalization_loss,
+    overfitting_onset,
+)
+from l2board.log_format import tags
+from l2board.reading.roles import unrecognised_tags
+from l2board.log_format.regularization_setup import RegularizationSetup
+
+DEFAULT_PATIENCE = 5
+UNKNOWN_SETUP = "regularization unknown (not logged by L2Monitor)"
+# Metrics of Keras's epoch logs that are not model-quality metrics.
+_NOT_METRICS = {"loss", "learning_rate", "steps_per_second", "data_loss", "penalty", "penalty_share"}
+_SEED_SUFFIX = re.compile(r"^(?P<config>.*?)[-_.]?seed[-_=]?\d+$", re.IGNORECASE)
+
+# What the loss measures (onset, GL, loss gaps) of a run were computed on.
+DATA_LOSS = "data_loss"  # L2Monitor's epoch_data_loss: penalties excluded, exactly
+LOGGED_LOSS = "logged_loss"  # the loss as logged; whether it includes penalties is unknown
+LOGGED_LOSS_WITH_PENALTY = "logged_loss_with_penalty"  # the user said it includes them
+LOGGED_LOSS_WITHOUT_PENALTY = "logged_loss_without_penalty"  # the user said it is the data loss
+# The bases on which a loss measure is a measure of the data loss.
+DATA_LOSS_BASES = (DATA_LOSS, LOGGED_LOSS_WITHOUT_PENALTY)
+
+
+@dataclasses.dataclass
+class RunReport:
+    """The numbers of one run. Accuracies are fractions; `_pp` values are
+    accuracy points (0-100 scale), `_percent` values percentages; losses are
+    in the loss's units; epochs are 0-based, as Keras logs them.
+
+    The `*_data_loss*` fields, `onset_epoch`, `rise_after_onset` and
+    `generalization_loss_percent` are computed on the loss `loss_basis` names.
+    """
+
+    name: str
+    path: str
+    label: str
+    configuration: str
+    logged_by_l2monitor: bool
+    metric: str | None
+    epochs: int
+    last_epoch: int | None
+    final_train_metric: float | None = None
+    final_val_metric: float | None = None
+    best_val_metric: float | None = None
+    best_epoch: int | None = None
+    train_metric_at_best: float | None = None
+    metric_gap_final_pp: float | None = None
+    metric_gap_best_pp: float | None = None
+    final_train_data_loss: float | None = None
+    final_val_data_loss: float | None = None
+    data_loss_gap_final: float | None = None
+    data_loss_gap_best: float | None = None
+    onset_epoch: int | None = None
+    min_val_data_loss: float | None = None
+    rise_after_onset: float | None = None
+    generalization_loss_percent: float | None = None
+    early_stopping_epoch: int | None = None
+    early_stopping_monitor: str | None = None
+    final_penalty: float | None = None
+    final_penalty_share_percent: float | None = None
+    final_weight_l2: float | None = None
+    final_init_distance: float | None = None
+    layer_weight_l2: dict = dataclasses.field(default_factory=dict)
+    complete: bool | None = None
+    diverged_epoch: int | None = None
+    loss_basis: str | None = None
+    setup: dict | None = None
+    curves: dict = dataclasses.field(default_factory=dict)
+    notes: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+
+
+# Measures of overfitting that a diverged run does not get.
+_OVERFITTING_FIELDS = (
+    "metric_gap_final_pp", "metric_gap_best_pp", "data_loss_gap_final", "data_loss_gap_best", "onset_epoch",
+    "min_val_data_loss", "rise_after_onset", "generalization_loss_percent", "early_stopping_epoch",
+)
+
+
+def configuration_of(name):
+    """Returns the configuration a run belongs to: its name without a seed suffix.
+
+    Runs named `l2-0.01-seed0`, `l2-0.01_seed1` (or folders `l2-0.01/seed2`)
+    are seeds of one configuration when their regularization labels agree too
+    (see `l2board.analysis.comparison.summarize_configurations`).
+
+    Example:
+
+    >>> configuration_of("exp/l2-0.01-seed3"), configuration_of("exp/l2-0.01/seed3")
+    ('exp/l2-0.01', 'exp/l2-0.01')
+    """
+    match = _SEED_SUFFIX.match(name)
+    base = match.group("config") if match else name
+    return base.rstrip("/-_.") or name
+
+
+def lookup(run, folder, name):
+    """The epoch series of a metric: `epoch_<name>`, or `<name>` (TF1 style)."""
+    return run.scalar(folder, tags.EPOCH_PREFIX + name) or run.scalar(folder, name)
+
+
+def metrics_of(run):
+    """Returns the metric names a run logs for both training and validation."""
+    names = set()
+    for folder, tag in run.scalars:
+        if folder != tags.TRAIN_DIR:
+            continue
+        name = tag[len(tags.EPOCH_PREFIX):] if tag.startswith(tags.EPOCH_PREFIX) else tag
+        if "/" in name or name in _NOT_METRICS:
+            continue
+        if lookup(run, tags.VALIDATION_DIR, name) is not None:
+            names.add(name)
+    return names
+
+
+def no_validation_reason(run):
+    """Why a run cannot be analysed at all (a `Note`), or `None` when it has validation values."""
+    if lookup(run, tags.VALIDATION_DIR, "loss") is not None or metrics_of(run):
+        return None
+    troubles = run.troubles_in(tags.VALIDATION_DIR)
+    if troubles:
+        files = [{"path": os.path.relpath(t.path, run.path), "problem": t.in_brief()} for t in troubles]
+        return Note("unreadable_validation", files=files)
+    if not run.scalars:
+        # Empty or header-only files, or only histograms (images, ...): no
+        # amount of validation data would make these comparable.
+        return Note("no_scalars", event_files=run.event_files, other_kinds=sorted(set(run.other_tags.values())))
+    unknown = unrecognised_tags(run)
+    if unknown:
+        return Note("unrecognised", tags=unknown)
+    return Note("no_validation", tags=sorted(f"{folder}/{tag}" if folder else tag for folder, tag in run.scalars))
+
+
+def no_shared_values_reason(run, metric):
+    """A `Note` when a run has neither a validation loss nor the compared metric, else `None`."""
+    if lookup(run, tags.VALIDATION_DIR, "loss") is None and (
+            metric is None or lookup(run, tags.VALIDATION_DIR, metric) is None):
+        return Note("no_shared_values", metric=metric)
+    return None
+
+
+def _aligned(a, b):
+    """Values of two series at the steps both have."""
+    common, ia, ib = np.intersect1d(a.steps, b.steps, return_indices=True)
+    return common, a.values[ia], b.values[ib]
+
+
+def _last(series):
+    return None if series is None or not len(series) else series.last()
+
+
+def _finite_or_none(value):
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _setup_and_label(run):
+    """The run's logged regularization setup (a dict, or None) and its label."""
+    setup_json = run.latest_text(tags.TRAIN_DIR, tags.SETUP_JSON)
+    if not setup_json:
+        return None, UNKNOWN_SETUP
+    try:
+        setup = json.loads(setup_json)
+        return setup, RegularizationSetup.from_dict(setup).label
+    except (ValueError, TypeError):
+        return None, UNKNOWN_SETUP
+
+
+def _measure_metric(report, run, metric):
+    """How far apart training and validation are on the accuracy-like metric."""
+    if metric is None:
+        report.notes.append(Note("no_metric"))
+        return
+    train_metric, val_metric = lookup(run, tags.TRAIN_DIR, metric), lookup(run, tags.VALIDATION_DIR, metric)
+    if train_metric is None or val_metric is None:
+        return
+    steps, train_values, val_values = _aligned(train_metric, val_metric)
+    if not len(steps):
+        return
+    gap = generalization_gap(train_values, val_values) * 100.0
+    best = best_index(val_values, higher_is_better=True)
+    report.final_train_metric = float(train_values[-1])
+    report.final_val_metric = float(val_values[-1])
+    report.metric_gap_final_pp = float(gap[-1])
+    if best is not None:
+        report.best_val_metric = float(val_values[best])
+        report.best_epoch = int(steps[best])
+        report.train_metric_at_best = float(train_values[best])
+        report.metric_gap_best_pp = float(gap[best])
+    report.curves.update({
+        "metric_epochs": steps.tolist(), "train_metric": train_values.tolist(),
+        "val_metric": val_values.tolist(), "metric_gap_pp": gap.tolist(),
+    })
+
+
+def _losses_to_measure(report, run, loss_includes_penalty):
+    """Which training and validation loss series the loss measures use; sets `loss_basis` and its note.
+
+    L2Monitor's data loss where it was logged (exact); otherwise the loss
+    as logged, which Keras's own loss includes the penalties in: the user
+    may say whether it does (`loss_includes_penalty`), else a note says it may.
+    """
+    train, validation = tags.TRAIN_DIR, tags.VALIDATION_DIR
+    if report.logged_by_l2monitor:
+        report.loss_basis = DATA_LOSS
+        return run.scalar(train, tags.DATA_LOSS), run.scalar(validation, tags.DATA_LOSS)
+    train_loss, val_loss = lookup(run, train, "loss"), lookup(run, validation, "loss")
+    if train_loss is None and val_loss is None:
+        return None, None
+    if loss_includes_penalty is None:
+        report.loss_basis = LOGGED_LOSS
+        report.notes.append(Note("loss_may_include_penalty"))
+    elif loss_includes_penalty:
+        report.loss_basis = LOGGED_LOSS_WITH_PENALTY
+        report.notes.append(Note("loss_includes_penalty"))
+    else:
+        report.loss_basis = LOGGED_LOSS_WITHOUT_PENALTY
+    return train_loss, val_loss
+
+
+def _measure_loss(report, run, loss_includes_penalty):
+    """Where overfitting sets in on the loss, how far it rises, and the gap between training and validation."""
+    train_loss, val_loss = _losses_to_measure(report, run, loss_includes_penalty)
+    if val_loss is None or not len(val_loss):
+        report.notes.append(Note("no_validation_loss"))
+        return
+    if train_loss is None:
+        report.notes.append(Note("no_training_loss"))
+        _measure_onset(report, val_loss.steps, val_loss.values)
+        return
+    steps, train_values, val_values = _aligned(train_loss, val_loss)
+    if not len(steps):
+        return
+    loss_gap = generalization_gap(val_values, train_values)
+    report.final_train_data_loss = float(train_values[-1])
+    report.final_val_data_loss = float(val_values[-1])
+    report.data_loss_gap_final = float(loss_gap[-1])
+    if report.best_epoch is not None and report.best_epoch in steps:
+        report.data_loss_gap_best = float(loss_gap[list(steps).index(report.best_epoch)])
+    _measure_onset(report, steps, val_values)
+    report.curves.update({
+        "data_loss_epochs": steps.tolist(), "train_data_loss": train_values.tolist(),
+        "val_data_loss": val_values.tolist(), "data_loss_gap": loss_gap.tolist(),
+    })
+
+
+def _measure_onset(report, steps, val_values):
+    """The overfitting onset (minimum validation loss), the rise after it, and Prechelt's GL."""
+    onset = overfitting_onset(val_values)
+    if onset is not None:
+        report.onset_epoch = int(steps[onset])
+        report.min_val_data_loss = float(val_values[onset])
+        report.rise_after_onset = float(val_values[-1] - val_values[onset])
+    report.generalization_loss_percent = _finite_or_none(generalization_loss(val_values))
+
+
+def _replay_early_stopping(report, run, patience):
+    """When `EarlyStopping(monitor="val_loss", patience=patience)` would have stopped."""
+    val_loss = lookup(run, tags.VALIDATION_DIR, "loss")
+    if val_loss is not None and len(val_loss):
+        # EarlyStopping monitors val_loss as Keras logs it, penalty included.
+        report.early_stopping_epoch = early_stopping_epoch(val_loss.values, patience, epochs=val_loss.steps)
+        report.early_stopping_monitor = "val_loss"
+        report.curves.update({"val_loss_epochs": val_loss.steps.tolist(), "val_loss": val_loss.values.tolist()})
+
+
+def _count_epochs(report, run, metric):
+    """How many epochs the run logged, and the last one.
+
+    Epoch-level tags are `epoch_`-prefixed in Keras's logs; flat logs
+    (`loss`, `val_loss`, TF1's `simple_value`) have only their loss and
+    metric series to count from.
+    """
+    epochs = set()
+    for (folder, tag), series in run.scalars.items():
+        if folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR) and tag.startswith(tags.EPOCH_PREFIX):
+            epochs.update(series.steps.tolist())
+    for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR):
+        for name in ("loss", "data_loss", metric):
+            series = lookup(run, folder, name) if name else None
+            if series is not None:
+                epochs.update(series.steps.tolist())
+    report.epochs = len(epochs)
+    report.last_epoch = int(max(epochs)) if epochs else None
+
+
+def _check_completion(report, run):
+    """Whether L2Monitor recorded the end of training after the last epoch logged."""
+    if not report.logged_by_l2monitor:
+        return
+    ends = run.texts.get((tags.TRAIN_DIR, tags.TRAINING_END), [])
+    report.complete = bool(ends) and report.last_epoch is not None and ends[-1][0] >= report.last_epoch
+    if not report.complete:
+        report.notes.append(Note("incomplete", last_epoch=report.last_epoch))
+
+
+def _divergence(run):
+    """The first epoch at which a loss of the run is NaN or infinite, or None."""
+    first = None
+    for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR):
+        for name in ("loss", "data_loss"):
+            series = lookup(run, folder, name)
+            if series is None:
+                continue
+            bad = ~np.isfinite(series.values)
+            if bad.any():
+                epoch = int(series.steps[np.argmax(bad)])
+                first = epoch if first is None else min(first, epoch)
+    return first
+
+
+def _check_divergence(report, run):
+    """Whether a loss became NaN or infinite; a diverged run gets no overfitting measure."""
+    report.diverged_epoch = _divergence(run)
+    if report.diverged_epoch is not None:
+        for field in _OVERFITTING_FIELDS:
+            setattr(report, field, None)
+        report.notes.append(Note("diverged", epoch=report.diverged_epoch))
+
+
+def _record_weights(report, run):
+    """What regularization did to the weights: penalty, its share, norms, per variable."""
+    train = tags.TRAIN_DIR
+    penalty, share = run.scalar(train, tags.PENALTY), run.scalar(train, tags.PENALTY_SHARE)
+    norm, distance = run.scalar(train, tags.norm_total("l2")), run.scalar(train, tags.norm_total("init_distance"))
+    report.final_penalty = _last(penalty)
+    report.final_penalty_share_percent = None if share is None else _finite_or_none(100.0 * share.last())
+    report.final_weight_l2 = _last(norm)
+    report.final_init_distance = _last(distance)
+    prefix = tags.NORM_PREFIX + "l2/"
+    report.layer_weight_l2 = {tag[len(prefix):]: s.last() for (folder, tag), s in sorted(run.scalars.items())
+                              if folder == train and tag.startswith(prefix) and len(s)}
+    for name, series in (("penalty", penalty), ("weight_l2", norm)):
+        if series is not None:
+            report.curves[name + "_epochs"] = series.steps.tolist()
+            report.curves[name] = series.values.tolist()
+    if norm is None:
+        report.notes.append(Note("no_weight_norms"))
+
+
+def analyze_run(run, metric, patience=DEFAULT_PATIENCE, loss_includes_penalty=None):
+    """Computes the numbers of one run.
+
+    Args:
+        run: a `RunLog` with validation values (see `no_validation_reason`).
+        metric: the accuracy-like metric to use, or `None` (losses only).
+        patience: the `EarlyStopping` patience to replay.
+        loss_includes_penalty: for a run without L2Monitor's data loss,
+            whether its logged loss includes the penalties (`None`: unknown,
+            and a note says the loss measures may include them).
+
+    Returns:
+        A `RunReport`.
+    """
+    setup, label = _setup_and_label(run)
+    report = RunReport(name=run.name, path=run.path, label=label, configuration=configuration_of(run.name),
+                       logged_by_l2monitor=run.scalar(tags.TRAIN_DIR, tags.DATA_LOSS) is not None,
+                       metric=metric, epochs=0, last_epoch=None, setup=setup)
+    report.warnings = [note.describe() for note in run.notes()]
+    _measure_metric(report, run, metric)
+    _measure_loss(report, run, loss_includes_penalty)
+    _replay_early_stopping(report, run, patience)
+    _count_epochs(report, run, metric)
+    _check_completion(report, run)
+    _check_divergence(report, run)
+    _record_weights(report, run)
+    return report
