@@ -9,7 +9,7 @@ import tempfile
 
 import numpy as np
 import pytest
-from conftest import installed_script
+from conftest import installed_script, write_run
 from werkzeug.test import Client
 
 from l2board.analysis.comparison import compare_runs
@@ -70,8 +70,28 @@ def test_listing_and_runs(client):
     assert listing["enabled"] and listing["tab_name"] == "L2"
     assert listing["loading_mechanism"] == {"type": "IFRAME", "module_path": "/data/plugin/l2board/static/index.js"}
     status, body, _ = get(client, "/data/plugin/l2board/runs")
-    runs = {r["name"]: r["logged_by_l2monitor"] for r in json.loads(body)["runs"]}
+    listing = json.loads(body)
+    runs = {r["name"]: r["logged_by_l2monitor"] for r in listing["runs"]}
     assert runs == {"no_l2": True, "l2": True, HOSTILE_NAME: True, "keras_only": False}
+    coverage = {r["name"]: r["coverage"] for r in listing["runs"]}
+    assert coverage["no_l2"] == 0.0 and 0.9 < coverage["l2"] < 1 and coverage["keras_only"] is None
+    # Least regularized first, unknown setups last, ties by name.
+    assert listing["baseline_order"] == ["no_l2", HOSTILE_NAME, "l2", "keras_only"]
+    assert listing["default_baseline"] == "no_l2"
+
+
+@pytest.mark.parametrize("runs, expected", [
+    ([], []),
+    ([{"name": "b", "coverage": None}, {"name": "a", "coverage": None}], ["a", "b"]),
+    # An unknown setup may hide any regularization: it never outranks a known 100%.
+    ([{"name": "a", "coverage": None}, {"name": "z", "coverage": 1.0}], ["z", "a"]),
+    ([{"name": "l2-0.01-all", "coverage": 0.9987}, {"name": "no-l2", "coverage": 0.0},
+      {"name": "tutorial-l2-0.01-conv1", "coverage": 0.024}], ["no-l2", "tutorial-l2-0.01-conv1", "l2-0.01-all"]),
+])
+def test_baseline_order_prefers_the_least_regularized_run(runs, expected):
+    from tensorboard_plugin_l2board.l2_plugin import baseline_order
+
+    assert baseline_order(runs) == expected
 
 
 def test_report_has_the_numbers_of_compare(client, logdir):
@@ -89,8 +109,9 @@ def test_report_has_the_numbers_of_compare(client, logdir):
 def test_keras_only_runs_show_what_they_can(client):
     status, body, _ = get(client, "/data/plugin/l2board/report?run=keras_only")
     (run,) = json.loads(body)["runs"]
-    assert status == 200 and run["final_val_metric"] is not None and run["onset_epoch"] is None
-    assert any("Keras adds the penalties" in m for m in run["missing"])
+    # Measured on the loss as logged, and the notes say it may hold penalties.
+    assert status == 200 and run["final_val_metric"] is not None and run["loss_basis"] == "logged_loss"
+    assert any("may include penalties" in m for m in run["missing"])
 
 
 def test_layers(client):
@@ -168,15 +189,27 @@ def test_static_files(client):
     assert get(client, "/data/plugin/l2board/static/style.css")[0] == 200
 
 
-def test_inactive_without_l2board_data(logdir, tmp_path):
+def test_active_for_any_run_with_a_loss(logdir, tmp_path):
     from tensorboard.plugins import base_plugin
 
     from tensorboard_plugin_l2board.l2_plugin import L2BoardPlugin
 
+    def active(folder):
+        return L2BoardPlugin(base_plugin.TBContext(data_provider=provider_for(folder), logdir=str(folder))).is_active()
+
     shutil.copytree(logdir / "keras_only", tmp_path / "keras_only")
-    data = provider_for(tmp_path)
-    assert not L2BoardPlugin(base_plugin.TBContext(data_provider=data, logdir=str(tmp_path))).is_active()
-    assert L2BoardPlugin(base_plugin.TBContext(data_provider=provider_for(logdir), logdir=str(logdir))).is_active()
+    assert active(tmp_path) and active(logdir)
+    # Scalars but no loss: nothing for the tab to analyse.
+    write_run(tmp_path / "accuracy_only" / "run", train={"epoch_accuracy": [0.5, 0.6]})
+    assert not active(tmp_path / "accuracy_only")
+    # tensorboardX's layout: one folder, the split in the tag.
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(tmp_path / "tensorboardx" / "run"))
+    with writer.as_default():
+        tf.summary.scalar("Loss/train", 0.5, step=0)
+    writer.close()
+    assert active(tmp_path / "tensorboardx")
 
 
 def test_plugin_never_imports_tensorflow():
@@ -210,7 +243,7 @@ def test_real_tensorboard_serves_the_tab(logdir, load_fast):
                           until=lambda d: d["runs"][0]["epochs"] == 12)
         direct = compare_runs(read_runs([logdir / "no_l2", logdir / "l2"]))
         assert report["runs"][1]["metric_gap_final_pp"] == pytest.approx(direct.runs[1].metric_gap_final_pp)
-        assert report["verdict"] == direct.verdict
+        assert report["verdict"] == json.loads(direct.to_json())["verdict"]
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -6,6 +6,7 @@ every number with `l2board.analysis.comparison.compare_runs` (the function behin
 `l2board compare`), and never import TensorFlow.
 """
 
+import json
 import mimetypes
 import os
 import re
@@ -13,16 +14,17 @@ import re
 from tensorboard import errors, plugin_util
 from tensorboard.backend import http_util
 from tensorboard.context import RequestContext
-from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from l2board.log_format import tags
+from l2board.log_format.regularization_setup import RegularizationSetup
+from l2board.reading import roles
 from l2board.analysis.comparison import DEFAULT_PATIENCE, compare_runs, reads_tag
 from l2board.errors import L2BoardError
 from l2board.safe_text import printable
 from tensorboard_plugin_l2board import metadata
-from tensorboard_plugin_l2board.provider_runs import ProviderRuns
+from tensorboard_plugin_l2board.provider_runs import ProviderRuns, group_runs
 
 _STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(js|css)$")
@@ -72,13 +74,13 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         return ()
 
     def is_active(self):
-        """Active when some run has L2Monitor's data loss."""
+        """Active when some run logs a loss, whoever wrote it: the tab shows what each run's logs give."""
+        # Every scalar tag is listed (no data is read): a loss may be spelled many ways.
         if self._data_provider is None:
             return False
         listing = self._data_provider.list_scalars(
-            RequestContext(), experiment_id="", plugin_name=metadata.SCALARS_PLUGIN,
-            run_tag_filter=provider.RunTagFilter(tags=[tags.DATA_LOSS]))
-        return any(listing.values())
+            RequestContext(), experiment_id="", plugin_name=metadata.SCALARS_PLUGIN)
+        return logs_a_loss(listing)
 
     def frontend_metadata(self):
         return base_plugin.FrontendMetadata(es_module_path="/static/index.js", tab_name=metadata.TAB_NAME)
@@ -90,7 +92,16 @@ class L2BoardPlugin(base_plugin.TBPlugin):
     @wrappers.Request.application
     def _serve_runs(self, request):
         _check_query(request, "runs")
-        return http_util.Respond(request, {"runs": self._runs(request).summaries()}, "application/json")
+        runs = self._runs(request)
+        summaries = runs.summaries()
+        # Read for the setup texts (no scalar is wanted beyond what role
+        # recognition needs): their coverage decides the default baseline.
+        coverages = {run.name: setup_coverage(run.latest_text(tags.TRAIN_DIR, tags.SETUP_JSON))
+                     for run in runs.read([s["name"] for s in summaries], wanted=lambda tag: False)}
+        listed = [{**summary, "coverage": coverages[summary["name"]]} for summary in summaries]
+        order = baseline_order(listed)
+        answer = {"runs": listed, "default_baseline": order[0] if order else None, "baseline_order": order}
+        return http_util.Respond(request, answer, "application/json")
 
     @wrappers.Request.application
     def _serve_report(self, request):
@@ -142,6 +153,61 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         if name.endswith(".js"):
             content_type = "text/javascript"
         return http_util.Respond(request, content, content_type)
+
+
+def logs_a_loss(listing):
+    """Whether some run of a `{TensorBoard run: tags}` listing logs a loss, as `l2board compare` recognises one.
+
+    The read side's role recognition decides (`roles.role_of`), so that the
+    tab is listed for exactly the layouts `compare` reads: Keras's
+    `epoch_loss`, `val_loss`, `Loss/train`, Lightning's `train_loss`...
+
+    >>> logs_a_loss({"a/train": ["epoch_loss"]}), logs_a_loss({"b": ["Loss/train"]}), logs_a_loss({"c": ["acc"]})
+    (True, True, False)
+    """
+    for folders in group_runs(listing).values():
+        top = roles.top_split(folders)
+        for member, tb_run in folders.items():
+            if any((roles.role_of(member, tag, top) or (None, None))[1] == roles.LOSS for tag in listing[tb_run]):
+                return True
+    return False
+
+
+def setup_coverage(setup_json):
+    """The share of trainable weights under any penalty or weight decay, from a logged setup; `None` if unknown.
+
+    >>> setup_coverage(None) is None, setup_coverage("not json") is None
+    (True, True)
+    """
+    if not setup_json:
+        return None
+    try:
+        return RegularizationSetup.from_dict(json.loads(setup_json)).coverage
+    except (ValueError, TypeError, AttributeError):
+        # A damaged setup is an unknown one, as in `l2board compare`.
+        return None
+
+
+def baseline_order(runs):
+    """Run names in the order the tab prefers them as baseline: least regularized first.
+
+    A user comparing runs means "with and without L2", so the run with the
+    lowest coverage is the natural baseline. A run whose setup is unknown
+    (not logged by L2Monitor) may hold any regularization, so it comes
+    after every known one; ties go by name.
+
+    Args:
+        runs: dicts with `name` and `coverage` (a fraction, or `None`).
+
+    >>> baseline_order([{"name": "l2-all", "coverage": 1.0}, {"name": "keras", "coverage": None},
+    ...                 {"name": "no-l2", "coverage": 0.0}])
+    ['no-l2', 'l2-all', 'keras']
+    """
+    def preference(run):
+        unknown = run["coverage"] is None
+        return (unknown, 0.0 if unknown else run["coverage"], run["name"])
+
+    return [run["name"] for run in sorted(runs, key=preference)]
 
 
 def _quoted(text, limit=60):

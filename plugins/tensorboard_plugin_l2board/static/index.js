@@ -7,6 +7,8 @@ const SVG = 'http://www.w3.org/2000/svg';
 const COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
                  '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const RELOAD_MS = 30000;  // TensorBoard's own reload interval
+// Loss bases without penalties (l2board.analysis.run_analysis.DATA_LOSS_BASES).
+const DATA_LOSS_BASES = ['data_loss', 'logged_loss_without_penalty'];
 
 const state = {runs: [], selected: new Set(), layerRun: null, baseline: null, report: null};
 
@@ -59,7 +61,7 @@ const fmt = {
  */
 function lineChart(title, series, empty = 'not logged (L2Monitor logs it)') {
   const width = 460, height = 250, left = 52, right = 10, top = 24, bottom = 30;
-  const chart = svg('svg', {width, height, class: 'chart', role: 'img'});
+  const chart = svg('svg', {width, height, class: 'chart', role: 'img', 'aria-label': title});
   chart.appendChild(svg('text', {x: left, y: 16, class: 'chart-title'}, title));
   const points = series.flatMap((s) => s.x.map((x, i) => [x, s.y[i]])).filter(([, y]) => Number.isFinite(y));
   if (!points.length) {
@@ -149,25 +151,58 @@ function runCharts(report) {
       gap.push({label: run.name, colour: colour(index), dashed: false, x: c.metric_epochs, y: c.metric_gap_pp});
     }
   });
-  grid.appendChild(lineChart('data loss (solid: validation, dashed: training)', dataLoss));
+  // As `l2board compare --plot` titles it: "data loss" only when no run's
+  // loss may include penalties (loss_basis, docs/compare-json.md).
+  const onDataLoss = report.runs.every((r) => !r.loss_basis || DATA_LOSS_BASES.includes(r.loss_basis));
+  const lossTitle = onDataLoss ? 'data loss (no penalty)' : 'data loss or loss as logged (see notes)';
+  grid.appendChild(lineChart(`${lossTitle}, dashed: training`, dataLoss));
   grid.appendChild(lineChart(`${report.metric || 'metric'} gap, train − val (pp)`, gap));
   return grid;
+}
+
+/**
+ * One colour per variable for every per-layer chart and the shared legend:
+ * taken from the sorted union of the names, so a variable that one chart
+ * lacks (a bias without a penalty) shifts no other variable's colour.
+ * @param {!Array<!Object<string, *>>} groups the series of each chart, by variable
+ * @return {!Map<string, string>}
+ */
+function variableColours(groups) {
+  const names = [...new Set(groups.flatMap((group) => Object.keys(group)))].sort();
+  return new Map(names.map((name, i) => [name, COLOURS[i % COLOURS.length]]));
 }
 
 async function layerCharts(container) {
   container.textContent = '';
   if (!state.layerRun) return;
   const layers = await getJson(`./layers?run=${encodeURIComponent(state.layerRun)}`);
+  const colours = variableColours([layers.penalty, layers.activity_penalty, layers.weight_l2, layers.init_distance]);
   const grid = el('div', {class: 'charts'});
-  const series = (group) => Object.entries(group).map(([name, s], i) => ({
-    label: name, colour: COLOURS[i % COLOURS.length], dashed: false, x: s.steps, y: s.values}));
-  const penalties = series(layers.penalty).concat(series(layers.activity_penalty).map((s) => ({...s, dashed: true})));
+  const series = (group, dashed = false) => Object.entries(group).map(([name, s]) => ({
+    label: name, colour: colours.get(name), dashed, x: s.steps, y: s.values}));
+  const penalties = series(layers.penalty).concat(series(layers.activity_penalty, true));
   grid.appendChild(lineChart('penalty per variable (dashed: activity)', penalties,
       'no penalty in this run: nothing is regularized'));
   grid.appendChild(lineChart('weight L2 norm per variable', series(layers.weight_l2)));
   grid.appendChild(lineChart('distance from initial weights per variable', series(layers.init_distance)));
+  // The legend above the charts it keys, not below the third one.
+  container.appendChild(legend([...colours]));
   container.appendChild(grid);
-  container.appendChild(legend(Object.keys(layers.weight_l2).map((name, i) => [name, COLOURS[i % COLOURS.length]])));
+}
+
+/**
+ * The report's notes as `l2board compare` prints them: the runs skipped, each
+ * note once after the runs it concerns, then the warnings about the files. Plain
+ * strings: they go into the page as text.
+ * @return {!Array<string>}
+ */
+function notes(report) {
+  const byNote = new Map();
+  for (const run of report.runs) {
+    for (const note of run.missing) byNote.set(note, [...(byNote.get(note) || []), run.name]);
+  }
+  return [...(report.skipped || []).map((run) => `Skipped (not compared): ${run.text}`),
+          ...[...byNote].map(([note, names]) => `${names.join(', ')}: ${note}.`), ...report.warnings];
 }
 
 function runPicker(onChange) {
@@ -182,10 +217,16 @@ function runPicker(onChange) {
       onChange();
     });
     label.appendChild(input);
-    label.appendChild(document.createTextNode(run.name + (run.logged_by_l2monitor ? '' : ' (Keras logs only)')));
+    label.appendChild(document.createTextNode(run.name + (run.logged_by_l2monitor ? '' : ' (not logged by L2Monitor)')));
     box.appendChild(label);
   }
   return box;
+}
+
+// The `selected` attribute, not only the property: the page's HTML then
+// says which run is chosen (the browser test reads it).
+function options(names, chosen) {
+  return names.map((n) => el('option', n === chosen ? {value: n, selected: ''} : {value: n}, n));
 }
 
 async function refresh(parts) {
@@ -202,27 +243,20 @@ async function refresh(parts) {
       parts.status.textContent = 'Choose runs above.';
       return;
     }
-    if (!chosen.includes(state.baseline)) state.baseline = chosen[0];
+    // The server orders runs least regularized first (http_api.md, /runs):
+    // "with and without L2" means the run without L2 as baseline.
+    if (!chosen.includes(state.baseline)) state.baseline = listing.baseline_order.find((n) => state.selected.has(n));
     // The baseline goes first: compare's first run is its baseline too.
     const ordered = [state.baseline, ...chosen.filter((n) => n !== state.baseline)];
     const query = ordered.map((n) => `run=${encodeURIComponent(n)}`).join('&');
     state.report = await getJson(`./report?${query}`);
-    parts.baselineSelect.replaceChildren(...chosen.map((n) => {
-      const option = el('option', {value: n}, n);
-      option.selected = n === state.baseline;
-      return option;
-    }));
+    parts.baselineSelect.replaceChildren(...options(chosen, state.baseline));
     parts.table.replaceChildren(runTable(state.report));
     parts.verdict.textContent = state.report.verdict.join(' ');
-    parts.notes.replaceChildren(...state.report.warnings.map((w) => el('li', {}, w)),
-        ...[...new Set(state.report.runs.flatMap((r) => r.missing))].map((m) => el('li', {}, m)));
+    parts.notes.replaceChildren(...notes(state.report).map((note) => el('li', {}, note)));
     parts.charts.replaceChildren(runCharts(state.report));
     if (!chosen.includes(state.layerRun)) state.layerRun = chosen[chosen.length - 1];
-    parts.layerSelect.replaceChildren(...chosen.map((n) => {
-      const option = el('option', {value: n}, n);
-      option.selected = n === state.layerRun;
-      return option;
-    }));
+    parts.layerSelect.replaceChildren(...options(chosen, state.layerRun));
     await layerCharts(parts.layers);
     parts.status.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
   } catch (error) {
