@@ -30,7 +30,12 @@ setup(
         "matplotlib>=3.6",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6"],
+        # tensorboardX: the real writer of the tensorboardX / torch.utils.tensorboard
+        # layouts the read side recognises (tests/log_writers.py); small, no torch.
+        # pandas: the test of the Python API's to_pandas().
+        "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6", "tensorboardX>=2.6", "pandas>=1.5"],
+        # Runs.to_pandas() and Comparison.to_pandas() in notebooks.
+        "pandas": ["pandas>=1.5"],
     },
     entry_points={
         "console_scripts": ["l2board = l2board.cli:main"],

@@ -11,6 +11,8 @@ _LAZY = {
     "L2MonitorWarning": "l2board.writing.callback",
     "documented_cnn": "l2board.training.models",
     "tutorial_mlp": "l2board.training.models",
+    "read_runs": "l2board.api",
+    "compare": "l2board.api",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,0 +1,102 @@
+"""The Python API, for notebooks: runs and their comparison as plain Python objects.
+
+The same read side and analysis as `l2board compare`, without the command
+line: `read_runs` gives the runs (their series), `compare` the comparison
+(every number of the report), each with `.to_pandas()` when pandas is
+installed (`pip install "l2board[pandas]"`). No TensorFlow is imported.
+
+Example:
+
+```python
+import l2board
+
+runs = l2board.read_runs("runs/")
+runs.to_pandas()              # one row per run, folder, tag and step, as tbparse gives them
+comparison = l2board.compare("runs/", baseline="no-l2")
+comparison.verdicts           # the verdict of each configuration against the baseline, as numbers
+comparison.to_dict()["verdict"]   # and in words
+comparison.to_pandas()        # one row per run, every summary number
+```
+"""
+
+import numpy as np
+
+from l2board.errors import L2BoardError
+
+SCALAR_COLUMNS = ("run", "folder", "tag", "step", "value")
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError:
+        raise L2BoardError('to_pandas() needs pandas: pip install "l2board[pandas]" (or pandas).') from None
+    return pandas
+
+
+class Runs(list):
+    """The runs read from TensorBoard logs: a list of `RunLog`, and `to_pandas()`."""
+
+    def to_pandas(self):
+        """Returns every scalar point as a DataFrame with columns run, folder, tag, step, value.
+
+        One row per run, folder (`train`, `validation`, or `""` for a
+        run's top), tag and step: the long format tbparse gives.
+        """
+        columns = {name: [] for name in SCALAR_COLUMNS}
+        for run in self:
+            for (folder, tag), series in sorted(run.scalars.items()):
+                n = len(series)
+                columns["run"].append(np.full(n, run.name, dtype=object))
+                columns["folder"].append(np.full(n, folder, dtype=object))
+                columns["tag"].append(np.full(n, tag, dtype=object))
+                columns["step"].append(np.asarray(series.steps, dtype=np.int64))
+                columns["value"].append(np.asarray(series.values, dtype=np.float64))
+        empty = {"step": np.int64, "value": np.float64}
+        return _pandas().DataFrame({name: np.concatenate(parts) if parts else np.array([], dtype=empty.get(name, object))
+                                    for name, parts in columns.items()})
+
+
+def read_runs(*paths, **options):
+    """Reads the runs under `paths` (run folders, folders of runs, event files or globs).
+
+    Args:
+        *paths: where the runs are, as `l2board compare` takes them.
+        **options: passed to `l2board.reading.logs.read_runs`.
+
+    Returns:
+        `Runs`: a list of `RunLog` (name, path, `scalars` as
+        `{(folder, tag): Series}`, texts, notes), with `to_pandas()`.
+
+    Raises:
+        L2BoardError: for paths that hold no run, in one sentence.
+    """
+    from l2board.reading.logs import read_runs as read
+
+    runs = read([str(p) for p in paths], **options)
+    result = Runs(runs)
+    result.notes = list(getattr(runs, "notes", ()))
+    return result
+
+
+def compare(*paths_or_runs, **options):
+    """Compares runs on overfitting, as `l2board compare` does.
+
+    Args:
+        *paths_or_runs: paths (as `read_runs` takes them), or a `Runs`.
+        **options: `baseline`, `metric`, `patience`, ... of
+            `l2board.analysis.comparison.compare_runs`.
+
+    Returns:
+        The `Comparison`: `runs` (a report per run), `configurations`,
+        `changes` against the baseline, `verdicts`, `skipped` runs and
+        `warnings`, with `to_dict()` (which words the verdict and notes as
+        `l2board compare` does), `to_json()` and `to_pandas()`.
+    """
+    from l2board.analysis.comparison import compare_runs
+
+    if len(paths_or_runs) == 1 and isinstance(paths_or_runs[0], Runs):
+        runs = paths_or_runs[0]
+    else:
+        runs = read_runs(*paths_or_runs)
+    return compare_runs(runs, **options)
