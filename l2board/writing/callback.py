@@ -9,7 +9,7 @@ import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from l2board.log_format import tags
 from l2board.writing.activity_recording import ActivityRecorder
@@ -32,7 +32,7 @@ from l2board.writing.penalties import (
 )
 from l2board.log_format.regularization_setup import format_percent
 from l2board.run_folders import ensure_writable_dir, make_fresh_log_dir
-from l2board.writing.summary_writing import DiscardingWriter, RunWriter, as_float
+from l2board.writing.backend_values import as_float, to_numpy
 
 LOW_COVERAGE = 0.01
 HIGH_PENALTY_SHARE = 0.5
@@ -172,26 +172,15 @@ class L2Monitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if keras.backend.backend() != "tensorflow":
+            # The JAX trainer frees the model's variables during fit (their
+            # values live in its state) and PyTorch's needs its own sampling
+            # of the penalty: until those are measured exactly, refuse.
             raise RuntimeError(
                 f"L2Monitor needs the TensorFlow backend of Keras; this one is '{keras.backend.backend()}'."
             )
         self._in_fit = True
         self._first_data_loss = None
-        # In multi-worker training every worker computes the same numbers (its
-        # reads must match the others'), but only the chief writes.
-        writer = RunWriter if is_chief(self.model) else DiscardingWriter
-        if writer is RunWriter:
-            if self.log_dir is None:
-                self.log_dir = make_fresh_log_dir("logs")
-            ensure_writable_dir(self.log_dir)
-        self._writers = {
-            "root": writer(self.log_dir),
-            tags.TRAIN_DIR: writer(os.path.join(self.log_dir or "", tags.TRAIN_DIR)),
-            tags.VALIDATION_DIR: writer(os.path.join(self.log_dir or "", tags.VALIDATION_DIR)),
-        }
-        if self.verbose and not self._announced and writer is RunWriter:
-            print(f"L2Monitor: writing TensorBoard logs to {self.log_dir}")
-            self._announced = True
+        self._writers = self._open_writers()
         model = self.model
         self._setup = inspect_regularization(model)
         self._weights = unique_weights(model)
@@ -297,6 +286,22 @@ class L2Monitor(keras.callbacks.Callback):
         self._in_fit = False
         self._release_model()
 
+    def _open_writers(self):
+        # In multi-worker training every worker computes the same numbers (its
+        # reads must match the others'), but only the chief writes.
+        if not is_chief(self.model):
+            return {name: _DiscardingWriter() for name in ("root", tags.TRAIN_DIR, tags.VALIDATION_DIR)}
+        if self.log_dir is None:
+            self.log_dir = make_fresh_log_dir("logs")
+        ensure_writable_dir(self.log_dir)
+        writer = _writer_class()
+        if self.verbose and not self._announced:
+            print(f"L2Monitor: writing TensorBoard logs to {self.log_dir}")
+            self._announced = True
+        return {"root": writer(self.log_dir),
+                tags.TRAIN_DIR: writer(os.path.join(self.log_dir, tags.TRAIN_DIR)),
+                tags.VALIDATION_DIR: writer(os.path.join(self.log_dir, tags.VALIDATION_DIR))}
+
     def _release_model(self):
         # Whatever ran (fit, evaluate, predict), the model gets its own
         # activity regularizers back.
@@ -321,18 +326,18 @@ class L2Monitor(keras.callbacks.Callback):
                 raise RegularizerError(
                     f"The regularizer of {path} ({type(variable.regularizer).__name__}) failed: {reason}; "
                     "Keras would fail on it too.") from error
-        return tf.stack(values)
+        return ops.stack(values)
 
     def _activity_means(self):
         # Batches seen: the weighting when Keras's loss tracker counts none.
         return self._activity.means(max(getattr(self, "_batches_seen", 1), 1)) if self._activity else {}
 
     def _total_penalty(self):
-        return tf.reduce_sum(self._per_variable_penalties())
+        return ops.sum(self._per_variable_penalties())
 
     def _read_weights(self):
         # A copy, not a view: the initial weights must survive training.
-        return [np.array(v.value.numpy()) for v in self._weights]
+        return [np.array(to_numpy(v)) for v in self._weights]
 
     def _summaries(self, logs, train_activity, val_activity, at_batch_end):
         """Computes the values to write for the train and validation folders."""
@@ -458,12 +463,36 @@ def _checked_int(name, value, low, high, expected):
     return int(value)
 
 
+def _writer_class():
+    """The event writer: tf.summary, which writes to any path TensorFlow reads (gs://).
+
+    On JAX and PyTorch (once L2Monitor measures there) the TF-free
+    `l2board.writing.event_writer` takes its place.
+    """
+    from l2board.writing.summary_writing import RunWriter
+
+    return RunWriter
+
+
+class _DiscardingWriter:
+    """A run writer that writes nothing: what a non-chief worker uses."""
+
+    def __getattr__(self, name):
+        if name in ("scalars", "histograms", "text", "hparams", "flush", "close"):
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)
+
+
 def is_chief(model):
     """Whether this process writes logs: always, except a non-chief worker of a multi-worker strategy.
 
     The chief is the task of type `chief`, or worker 0 when the cluster has no
-    chief, as `tf.distribute` defines it.
+    chief, as `tf.distribute` defines it; on JAX, process 0.
     """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.process_index() == 0
     strategy = getattr(model, "distribute_strategy", None)
     resolver = getattr(strategy, "cluster_resolver", None)
     in_multi_worker = getattr(getattr(strategy, "extended", None), "_in_multi_worker_mode", None)

@@ -8,8 +8,6 @@ outside the chosen steps are silently dropped.
 
 import functools
 
-import keras
-import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.histogram import metadata as histogram_metadata
 
@@ -93,36 +91,3 @@ class RunWriter:
     def close(self):
         """Flushes and closes the event file."""
         self._writer.close()
-
-
-class DiscardingWriter:
-    """A `RunWriter` that writes nothing: what a non-chief worker uses."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def scalars(self, values, step):
-        """Writes nothing."""
-
-    def histograms(self, arrays, step, bucket_count=DEFAULT_BUCKET_COUNT):
-        """Writes nothing."""
-
-    def text(self, values, step):
-        """Writes nothing."""
-
-    def hparams(self, values, trial_id=None):
-        """Writes nothing."""
-
-    def flush(self):
-        """Writes nothing."""
-
-    def close(self):
-        """Writes nothing."""
-
-
-def as_float(value):
-    """Returns a logged value (Keras variable, tensor, NumPy or Python number) as a float."""
-    # A Keras variable's own __array__ predates NumPy 2's copy argument.
-    if isinstance(value, keras.Variable):
-        value = value.value
-    return float(np.asarray(value))
