@@ -11,7 +11,7 @@ Example:
 import l2board
 
 runs = l2board.read_runs("runs/")
-runs.to_pandas()              # one row per run, folder, tag and step, as tbparse gives them
+runs.to_pandas()              # one row per run, folder, tag (as logged) and step, as tbparse gives them
 comparison = l2board.compare("runs/", baseline="no-l2")
 comparison.verdicts           # the verdict of each configuration against the baseline, as numbers
 comparison.to_dict()["verdict"]   # and in words
@@ -23,7 +23,9 @@ import numpy as np
 
 from l2board.errors import L2BoardError
 
-SCALAR_COLUMNS = ("run", "folder", "tag", "step", "value")
+# `folder` and `tag` as logged (what TensorBoard and tbparse show), `role_folder`
+# and `role_tag` the keys l2board reads them under (`validation`, `epoch_loss`).
+SCALAR_COLUMNS = ("run", "folder", "tag", "step", "value", "role_folder", "role_tag")
 
 
 def _pandas():
@@ -38,18 +40,23 @@ class Runs(list):
     """The runs read from TensorBoard logs: a list of `RunLog`, and `to_pandas()`."""
 
     def to_pandas(self):
-        """Returns every scalar point as a DataFrame with columns run, folder, tag, step, value.
+        """Returns every scalar point as a DataFrame with columns run, folder, tag, step, value,
+        role_folder, role_tag.
 
-        One row per run, folder (`train`, `validation`, or `""` for a
-        run's top), tag and step: the long format tbparse gives.
+        One row per run, folder and tag as logged (`""` for a run's top,
+        `Loss/train` as the tag), and step: the long format tbparse gives;
+        `role_folder` and `role_tag` are the keys l2board reads the series
+        under (`train`/`epoch_loss` for `Loss/train`). Steps are epochs
+        where the run's `epoch` series re-indexed them (Lightning).
         """
         columns = {name: [] for name in SCALAR_COLUMNS}
         for run in self:
-            for (folder, tag), series in sorted(run.scalars.items()):
+            for key, series in sorted(run.scalars.items()):
                 n = len(series)
-                columns["run"].append(np.full(n, run.name, dtype=object))
-                columns["folder"].append(np.full(n, folder, dtype=object))
-                columns["tag"].append(np.full(n, tag, dtype=object))
+                cells = dict(zip(("run", "folder", "tag", "role_folder", "role_tag"),
+                                 (run.name, *run.source_of(*key), *key)))
+                for name, cell in cells.items():
+                    columns[name].append(np.full(n, cell, dtype=object))
                 columns["step"].append(np.asarray(series.steps, dtype=np.int64))
                 columns["value"].append(np.asarray(series.values, dtype=np.float64))
         empty = {"step": np.int64, "value": np.float64}

@@ -127,6 +127,23 @@ def lightning(run):
                       "epoch": list(range(len(TRAIN_LOSS)))})
 
 
+def lightning_global_steps(run, batches=10):
+    # Lightning's TensorBoardLogger logs epoch-level values at the global step
+    # ((epoch + 1) * batches - 1) and an `epoch` scalar at the same steps, twice
+    # at each: once with the training step's metrics, once with the epoch's.
+    from tensorboardX import SummaryWriter
+
+    writer = SummaryWriter(str(run))
+    for epoch in range(len(TRAIN_LOSS)):
+        step = (epoch + 1) * batches - 1
+        writer.add_scalar("epoch", epoch, step)
+        for tag, values in (("val_loss", VAL_LOSS), ("val_acc", VAL_ACC), ("train_loss", TRAIN_LOSS),
+                            ("train_acc", TRAIN_ACC)):
+            writer.add_scalar(tag, values[epoch], step)
+        writer.add_scalar("epoch", epoch, step)
+    writer.close()
+
+
 def lightning_accuracy_beside_val_acc(run):
     _tbx_folder(run, {"train_loss": TRAIN_LOSS, "val_loss": VAL_LOSS, "accuracy": TRAIN_ACC, "val_acc": VAL_ACC})
 
@@ -171,6 +188,7 @@ CASES = {
     "tbx_add_scalars": (tbx_add_scalars, "accuracy"),
     "torch_add_scalars": (torch_add_scalars, "accuracy"),
     "lightning": (lightning, "accuracy"),
+    "lightning_global_steps": (lightning_global_steps, "accuracy"),
     "lightning_accuracy_beside_val_acc": (lightning_accuracy_beside_val_acc, "accuracy"),
     "guide_train_test": (_split_folders("train", "test"), "accuracy"),
     "guide_training_validation": (_split_folders("training", "validation"), "accuracy"),

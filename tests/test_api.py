@@ -15,12 +15,21 @@ def test_runs_as_objects_and_as_a_long_dataframe(real_runs):
     runs = l2board.read_runs(real_runs / "no_l2", real_runs / "l2")
     assert [run.name for run in runs] == ["no_l2", "l2"]
     frame = runs.to_pandas()
-    assert list(frame.columns) == ["run", "folder", "tag", "step", "value"]
+    assert list(frame.columns) == ["run", "folder", "tag", "step", "value", "role_folder", "role_tag"]
     assert len(frame) == sum(len(series) for run in runs for series in run.scalars.values())
     l2 = runs[1]
     series = l2.scalars[("validation", "epoch_data_loss")]
-    rows = frame[(frame.run == "l2") & (frame.folder == "validation") & (frame.tag == "epoch_data_loss")]
+    rows = frame[(frame.run == "l2") & (frame.role_folder == "validation") & (frame.role_tag == "epoch_data_loss")]
     assert rows.step.tolist() == series.steps.tolist() and rows.value.tolist() == series.values.tolist()
+
+
+def test_the_dataframe_names_the_tags_as_logged_beside_their_roles(tmp_path):
+    from log_writers import tbx_metric_slash_split
+
+    tbx_metric_slash_split(tmp_path / "tbx")
+    frame = l2board.read_runs(tmp_path / "tbx").to_pandas()
+    val = frame[frame.tag == "Loss/val"]
+    assert set(val.folder) == {""} and set(val.role_folder) == {"validation"} and set(val.role_tag) == {"epoch_loss"}
 
 
 def test_compare_gives_the_numbers_of_the_command_line(real_runs):

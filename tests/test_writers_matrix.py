@@ -63,3 +63,10 @@ def test_every_case_in_one_comparison(cases_root):
     assert len(comparison.runs) == len(CASES)
     assert comparison.metric == "accuracy"  # `acc` and `accuracy` are one role, so every writer compares
     assert [r.final_val_metric for r in comparison.runs] == pytest.approx([expected()["final_val_metric"]] * len(CASES))
+
+
+def test_lightning_global_steps_become_epochs_and_its_repeated_epoch_tag_is_no_restart(cases_root):
+    (run,) = read_runs([cases_root / "lightning_global_steps"])
+    assert run.restarts == []  # `epoch` written twice at each step with one value replaces nothing
+    assert run.scalar("validation", "epoch_loss").steps.tolist() == list(range(6))
+    assert run.steps_from == ("", "epoch")

@@ -99,11 +99,11 @@ def _event_folders(top, unlisted, max_depth=None):
 def _runs_under(top, unlisted):
     """Returns `{run folder: [member, ...]}` of the runs under `top` (itself included)."""
     groups = roles.group_folders(_event_folders(top, unlisted))
+    # A folder with event files of its own and runs below it is a run too, as
+    # the L2 tab lists it; those that turn out to hold no role (an HParams
+    # experiment's top, add_hparams' `<time>/` folder) are dropped once read
+    # (`logs.read_runs`).
     runs = {os.path.normpath(run): sorted(members) for run, members in groups.items()}
-    # A folder with event files of its own and runs below it (an HParams
-    # experiment's top, say) is not a run itself.
-    runs = {r: m for r, m in runs.items()
-            if not any(o != r and o.startswith(r.rstrip(os.sep) + os.sep) for o in runs)}
     # A run's own folders that cannot be listed are the run's notes.
     own = {os.path.normpath(os.path.join(r, sub)) for r, members in runs.items() for sub in (*members, *FOLDERS)}
     unlisted[:] = [u for u in unlisted if os.path.normpath(u.path) not in own]
@@ -160,6 +160,11 @@ def _runs_named_by(match, notes):
 
 def find_run_folders(paths, notes=None):
     """Like `find_runs`, with each run's member folders: `[(name, folder, members)]`."""
+    return name_runs(run_folders(paths, notes))
+
+
+def run_folders(paths, notes=None):
+    """The runs `paths` name, each once, unnamed: `[(folder, members)]` (see `find_runs`)."""
     found = {}
     notes = [] if notes is None else notes
     for path in paths:
@@ -174,10 +179,17 @@ def find_run_folders(paths, notes=None):
                 # Each run once, however it was named (a second path, a link): the
                 # same run twice would be averaged with itself as two seeds.
                 found.setdefault(os.path.realpath(run), (os.path.normpath(run), members))
-    unique = list(found.values())
+    return list(found.values())
+
+
+def name_runs(unique):
+    """Names `[(folder, members)]` by their paths relative to the deepest folder holding them all:
+    `[(name, folder, members)]`; one run alone is named by its folder's name."""
     if len(unique) == 1:
         (run, members), = unique
         return [(os.path.basename(os.path.abspath(run)), run, members)]
+    if not unique:
+        return []
     parent = os.path.commonpath([os.path.dirname(os.path.abspath(r)) for r, _ in unique])
     return [(os.path.relpath(os.path.abspath(r), parent), r, members) for r, members in unique]
 

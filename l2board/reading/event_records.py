@@ -18,6 +18,9 @@ _FLOAT32 = struct.Struct("<f")
 # Below this many bytes of event files, starting worker processes costs
 # more than it saves.
 PARALLEL_MIN_BYTES = 8 << 20
+# TF1 summaries (tensorboardX) carry no plugin name, only the kind of value:
+# recorded under the names the plugins have, so that a note reads "histograms".
+_TF1_KINDS = {"histo": "histograms", "image": "images", "audio": "audio"}
 
 
 def _scalar_of_unknown_plugin(value):
@@ -76,7 +79,7 @@ def read_event_file(path, folder):
                 elif not plugin and kind == "tensor" and (number := _scalar_of_unknown_plugin(value)) is not None:
                     pass
                 else:
-                    other_tags[key] = plugin or kind
+                    other_tags[key] = plugin or _TF1_KINDS.get(kind, kind)
                     continue
             series = scalars.get(key)
             if series is None:

@@ -12,6 +12,8 @@ The names below are re-exported for callers of this module's earlier,
 single-file form.
 """
 
+import os
+
 from l2board.errors import L2BoardError
 from l2board.reading import roles
 from l2board.reading.discovery import (  # noqa: F401 - re-exported
@@ -19,6 +21,8 @@ from l2board.reading.discovery import (  # noqa: F401 - re-exported
     file_order,
     find_run_folders,
     find_runs,
+    name_runs,
+    run_folders,
     is_event_file,
     members_of,
     run_sources,
@@ -54,8 +58,6 @@ def read_run(folder, name=None, tag_map=None, members=None, contents=None):
         What is not read is listed in `skipped`, points replaced by a
         restart in `restarts`.
     """
-    import os
-
     members = members_of(folder) if members is None else members
     sources, skipped = run_sources(folder, members)
     if contents is None:
@@ -72,6 +74,22 @@ def _present(members, contents):
     # Keras's train/ and validation/ are listed even when absent, for their
     # notes; a run's folders are those it has.
     return sorted(set(members) | {c.folder for c in contents})
+
+
+def _without_records_of_other_runs(runs):
+    """Drops the runs that sit above or below another run and hold no role.
+
+    Such a folder records something about the runs beside it: an HParams
+    experiment's top, tensorboardX's and torch's `add_hparams` `<time>/`
+    folder (only `hparam/*` scalars), a writer's unused top. A folder above
+    runs that logs a loss or metric of its own is a run, as the L2 tab shows it.
+    """
+    paths = [os.path.normpath(os.path.abspath(run.path)) for run in runs]
+
+    def nested(path):
+        return any(o != path and (o.startswith(path + os.sep) or path.startswith(o + os.sep)) for o in paths)
+
+    return [run for run, path in zip(runs, paths) if roles.holds_a_role(run) or not nested(path)]
 
 
 def read_runs(paths, tag_map=None):
@@ -93,13 +111,16 @@ def read_runs(paths, tag_map=None):
             by no run, or names several series of one.
     """
     notes = []
-    found = find_run_folders(paths, notes)
-    sources = [run_sources(folder, members)[0] for _, folder, members in found]
+    found = run_folders(paths, notes)
+    sources = [run_sources(folder, members)[0] for folder, members in found]
     contents = read_event_files([(path, sub) for run_sources_ in sources for sub, path in run_sources_])
     runs, position = [], 0
-    for (name, folder, members), run_sources_ in zip(found, sources):
-        runs.append(read_run(folder, name, tag_map, members, contents[position:position + len(run_sources_)]))
+    for (folder, members), run_sources_ in zip(found, sources):
+        runs.append(read_run(folder, folder, tag_map, members, contents[position:position + len(run_sources_)]))
         position += len(run_sources_)
+    runs = _without_records_of_other_runs(runs)
+    for run, (name, _, _) in zip(runs, name_runs([(run.path, None) for run in runs])):
+        run.name = name
     missing = roles.mapped_tags_missing(runs, tag_map)
     if missing:
         raise L2BoardError(f"No run logs a scalar tag '{missing[0]}' (from --tag); "

@@ -69,9 +69,18 @@ def member_split(member):
     return None, None
 
 
-def _pair_in(names):
-    splits = {member_split(n)[0] for n in names}
-    return TRAIN in splits and VALIDATION in splits
+def _has_partner(last, siblings):
+    """Whether a split-named folder has a sibling of the other split that differs from it only by the split
+    part (`Loss_train` + `Loss_val`, `train` + `test`): `wide_train` + `narrow_test` are two runs, not one."""
+    split, main = member_split(last)
+    if split is None:
+        return False
+    key = None if main is None else normal_name(main)
+    for sibling in siblings:
+        other, other_main = member_split(sibling)
+        if other not in (None, split) and (None if other_main is None else normal_name(other_main)) == key:
+            return True
+    return False
 
 
 def group_folders(folders):
@@ -124,9 +133,9 @@ def _run_of(folder, held, children):
     # writer's own folder. Keras's pair one level down is an HParams
     # experiment's run instead, so Keras's names alone never group this way.
     if (parent != "." and grand in held and parent not in held and split_of_name(last)
-            and _pair_in(siblings) and not siblings <= KERAS_FOLDERS):
+            and _has_partner(last, siblings) and not siblings <= KERAS_FOLDERS):
         return grand, f"{middle}/{last}"
-    if last in KERAS_FOLDERS or (member_split(last)[0] and _pair_in(siblings)):
+    if last in KERAS_FOLDERS or _has_partner(last, siblings):
         return parent, last
     if last.lower() in ("eval", "evaluation") and parent in held:
         return parent, last
@@ -161,11 +170,30 @@ def role_of(member, tag, top):
         if split is None:
             return None
         if main is not None:
-            return (split, _name(main)) if tag.lower() == main.lower() else None
+            return (split, _name(main)) if normal_name(tag) == normal_name(main) else None
         return _plain(split, tag)
     if top == TRAIN:
         return _plain(TRAIN, tag)
     return _flat(tag) if top == "flat" else None
+
+
+_NOT_IN_TAGS = re.compile(r"[^a-z0-9_.\-]")
+
+
+def normal_name(text):
+    """A name as both `add_scalars` writers store it, for comparing a folder with its tag.
+
+    The folder keeps the main tag as given, the tag has the characters TensorFlow refuses in names
+    replaced by `_` (tensorboardX), or the folder has `/` replaced by `_` (torch).
+
+    Example:
+
+    >>> normal_name("Training vs. Validation Loss") == normal_name("Training_vs._Validation_Loss")
+    True
+    >>> normal_name("Loss/main") == normal_name("Loss_main")
+    True
+    """
+    return _NOT_IN_TAGS.sub("_", text.strip().lstrip("/").lower())
 
 
 def _name(text):
@@ -198,7 +226,7 @@ def _flat(tag):
     return _plain(TRAIN, tag)
 
 
-def canonical_keys(keys, top, tag_map=None):
+def canonical_keys(keys, top, tag_map=None, run=None):
     """Maps the series that hold roles to the keys the analysis reads.
 
     Args:
@@ -206,47 +234,63 @@ def canonical_keys(keys, top, tag_map=None):
         top: `top_split` of the run.
         tag_map: `{role: (train tag, validation tag)}` given by the user
             (`--tag loss=Loss/train,Loss/val`); a tag may be `FOLDER/TAG`.
+        run: the run's name, for errors.
 
     Returns:
         `{(member, tag): (split folder, "epoch_<name>")}` for every series
         recognised: the loss wherever it is, a metric only when both splits
-        log it. A mapping wins over recognition; a series already under its
-        key wins over a renamed one.
+        log it. A mapping wins over recognition. Of several series for one
+        role, one already under its key wins, then the one whose name is
+        the other split's exactly (`val_accuracy` beside `accuracy`, not
+        `val_acc`).
 
     Raises:
-        L2BoardError: when a mapped tag names several series of the run.
+        L2BoardError: when a mapped tag names several series of the run,
+            when a metric is mapped onto the loss's tags, or when several
+            series remain for one role (never a silent guess).
     """
     keys = list(keys)
-    explicit = _mapped(keys, tag_map or {})
+    explicit = _mapped(keys, tag_map or {}, top)
     found = {}
     for key in keys:
         role = None if key in explicit else role_of(key[0], key[1], top)
         if role is not None:
             found[key] = role
-    _unify_aliases(found)
-    names = {split: {n for s, n in found.values() if s == split} for split in (TRAIN, VALIDATION)}
+    # `acc` is `accuracy` (Keras 2, TF1, Lightning's `val_acc` beside `accuracy`): one role, one name,
+    # so that runs of different writers compare on it.
+    unified = {key: (split, _ALIASES.get(name, name)) for key, (split, name) in found.items()}
+    names = {split: {n for s, n in unified.values() if s == split} for split in (TRAIN, VALIDATION)}
     paired = (names[TRAIN] & names[VALIDATION]) | {LOSS}
-    ranked = sorted(((k, r) for k, r in found.items() if r[1] in paired),
-                    key=lambda item: (_target(item[1]) != item[0], item[0]))
-    result, taken = {}, set()
-    for key, role in [*explicit.items(), *ranked]:
-        target = _target(role)
-        if target not in taken:
-            taken.add(target)
-            result[key] = target
+    result = {key: _target(role) for key, role in explicit.items()}
+    candidates = {}
+    for key, role in unified.items():
+        if role[1] in paired and _target(role) not in result.values():
+            candidates.setdefault(_target(role), []).append(key)
+    for target, options in candidates.items():
+        result[_chosen(target, options, found, run)] = target
     return result
+
+
+def _chosen(target, options, found, run):
+    """The one series of several that hold one role; refuses to guess between equals."""
+    if len(options) == 1:
+        return options[0]
+    if target in options:  # a series already under its key (Keras's own) wins over a renamed one
+        return target
+    split = target[0]
+    other_names = {name for s, name in found.values() if s != split}
+    exact = [key for key in options if found[key][1] in other_names]
+    if len(exact) == 1:
+        return exact[0]
+    tied = sorted(logged_name(*key) for key in (exact or options))
+    role = target[1][len(tags.EPOCH_PREFIX):]
+    whose = f"Run '{run}'" if run else "The run"
+    raise L2BoardError(f"{whose} logs {len(tied)} series that could be the {split} {role} ({', '.join(tied)}); "
+                       f"name the pair to read with --tag {role}=TRAIN,VAL.")
 
 
 def _target(role):
     return role[0], tags.EPOCH_PREFIX + role[1]
-
-
-def _unify_aliases(found):
-    """`acc` is `accuracy` (Keras 2, TF1, Lightning's `val_acc` beside `accuracy`): one role, one name,
-    so that runs of different writers compare on it."""
-    for key, (split, name) in found.items():
-        if name in _ALIASES:
-            found[key] = (split, _ALIASES[name])
 
 
 def logged_name(member, tag):
@@ -254,7 +298,7 @@ def logged_name(member, tag):
     return f"{member}/{tag}" if member else tag
 
 
-def _mapped(keys, tag_map):
+def _mapped(keys, tag_map, top):
     explicit = {}
     for role, pair in tag_map.items():
         for split, wanted in zip((TRAIN, VALIDATION), pair):
@@ -265,7 +309,17 @@ def _mapped(keys, tag_map):
                                    f"({named}); give it as FOLDER/TAG.")
             if matches:
                 explicit[matches[0]] = (split, LOSS if role.lower() == LOSS else role)
+                _refuse_taking_the_loss(role, pair, matches[0], top)
     return explicit
+
+
+def _refuse_taking_the_loss(role, pair, key, top):
+    # A metric mapped onto the loss's own tags would take the loss away from
+    # the run without a word (`--tag lossy=Loss/train,Loss/val`).
+    recognised = role_of(key[0], key[1], top)
+    if role.lower() != LOSS and recognised is not None and recognised[1] == LOSS:
+        raise L2BoardError(f"--tag {role}={','.join(pair)} maps '{logged_name(*key)}', which holds the loss, "
+                           f"to a metric named '{role}'; to choose the loss's tags, give --tag loss={','.join(pair)}.")
 
 
 def mapped_tags_missing(runs, tag_map):
@@ -276,6 +330,11 @@ def mapped_tags_missing(runs, tag_map):
             member, tag = run.source_of(*key)
             logged.update((tag, logged_name(member, tag)))
     return [t for pair in (tag_map or {}).values() for t in pair if t not in logged]
+
+
+def holds_a_role(run):
+    """Whether a `RunLog` holds a series of a role: a loss or metric, under the keys the analysis reads."""
+    return any(folder in (TRAIN, VALIDATION) and tag.startswith(tags.EPOCH_PREFIX) for folder, tag in run.scalars)
 
 
 def unrecognised_tags(run):

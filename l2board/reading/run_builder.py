@@ -9,6 +9,8 @@ TensorBoard's data provider (the L2 tab), the same rules make the run:
   step the later point counts, which TensorBoard's Python loader with
   `--load_fast=false` keeps beside the earlier one), and the run says
   where, how many points and from which file (`Restart`);
+* a flat run that logs an `epoch` series (PyTorch Lightning, at the
+  global step) has its series re-indexed by it, so that steps are epochs;
 * recognition (`roles`): the training and validation loss and metrics of
   every recognised layout, or of the user's `tag_map`, under the keys the
   analysis reads, with what was logged kept in `RunLog.sources`.
@@ -45,7 +47,9 @@ def build_run(name, path, sources, members=None, skipped=(), tag_map=None):
     run.flat = top == "flat"
     run.folders = {m: (roles.member_split(m)[0] or roles.ROOT) if m else roles.folder_of(m, top) for m in members}
     merged = _merge(run, sources)
-    renamed = roles.canonical_keys(merged, top, tag_map)
+    if run.flat:
+        run.steps_from = _steps_as_epochs(merged)
+    renamed = roles.canonical_keys(merged, top, tag_map, run=name)
     for key in sorted(merged, key=lambda k: k not in renamed):  # recognised series first: their keys win
         target = renamed.get(key) or _kept_key(key, top)
         if target in run.scalars:
@@ -64,6 +68,38 @@ def _kept_key(key, top):
     if not member:
         return roles.split_flat_tag(tag) if top == "flat" else key
     return roles.folder_of(member, top), tag
+
+
+EPOCH_TAG = (roles.ROOT, "epoch")
+
+
+def _steps_as_epochs(merged):
+    """Re-indexes a flat run's series by its `epoch` series, in place; returns the key it used, or `None`.
+
+    PyTorch Lightning logs at the global step (`(epoch + 1) * batches - 1`
+    for epoch-level values) and logs an `epoch` scalar at those steps: its
+    values are the epochs the analysis counts. A series is re-indexed only
+    when every one of its steps has an epoch and the epochs rise, so
+    per-batch series (`train_loss_step`) keep their global steps.
+    """
+    epoch = merged.get(EPOCH_TAG)
+    if epoch is None or not len(epoch[0]):
+        return None
+    steps, values = epoch
+    if not (np.isfinite(values).all() and (values >= 0).all() and (values == np.round(values)).all()):
+        return None
+    epochs = values.astype(np.int64)
+    if (epochs == steps).all():
+        return None  # already an epoch axis: nothing to do, nothing to say
+    for key, (series_steps, series_values) in list(merged.items()):
+        at = np.minimum(np.searchsorted(steps, series_steps), len(steps) - 1)
+        if not len(series_steps) or (steps[at] != series_steps).any():
+            continue  # a step without an epoch: not on the epoch axis
+        new_steps = epochs[at]
+        if len(new_steps) > 1 and not (new_steps[1:] > new_steps[:-1]).all():
+            continue
+        merged[key] = (new_steps, series_values)
+    return EPOCH_TAG
 
 
 def _texts(sources):
@@ -89,7 +125,7 @@ def _merge(run, sources):
             if key in merged and len(steps):
                 old_steps, old_values = merged[key]
                 cut = int(np.searchsorted(old_steps, steps[0], side="left"))
-                if cut < len(old_steps):
+                if cut < len(old_steps) and not _same_point(old_steps[cut:], old_values[cut:], steps[0], values[0]):
                     behind[int(steps[0])] = behind.get(int(steps[0]), 0) + len(old_steps) - cut
                 steps = np.concatenate((old_steps[:cut], steps))
                 values = np.concatenate((old_values[:cut], values))
@@ -106,6 +142,8 @@ def _written_order_applied(steps, values, replaced):
         return step_array, np.asarray(values, dtype=np.float64)  # the common case: steps only rise
     kept_steps, kept_values = [], []
     for step, value in zip(steps, values):
+        if kept_steps and step == kept_steps[-1] and _same_value(value, kept_values[-1]):
+            continue  # the same point written again (Lightning's `epoch`): it replaces nothing
         if kept_steps and step <= kept_steps[-1]:
             cut = bisect.bisect_left(kept_steps, step)
             replaced[step] = replaced.get(step, 0) + len(kept_steps) - cut
@@ -113,3 +151,12 @@ def _written_order_applied(steps, values, replaced):
         kept_steps.append(step)
         kept_values.append(value)
     return np.asarray(kept_steps, dtype=np.int64), np.asarray(kept_values, dtype=np.float64)
+
+
+def _same_value(a, b):
+    return a == b or (a != a and b != b)  # NaN rewritten as NaN is the same point too
+
+
+def _same_point(old_steps, old_values, step, value):
+    """Whether the points a source goes back over are one point equal to its first: a rewrite, not a restart."""
+    return len(old_steps) == 1 and old_steps[0] == step and _same_value(value, old_values[0])

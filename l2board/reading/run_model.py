@@ -159,6 +159,9 @@ class RunLog:
             what it read.
         folders: `{member folder: "train" | "validation" | ""}`: the
             run's folders and the split each holds.
+        steps_from: `(folder, tag)` as logged of the series whose values
+            became the steps (Lightning's `epoch`), or `None` when steps
+            are as logged.
     """
 
     name: str
@@ -173,6 +176,7 @@ class RunLog:
     flat: bool = False
     sources: dict = dataclasses.field(default_factory=dict)
     folders: dict = dataclasses.field(default_factory=dict)
+    steps_from: tuple | None = None
 
     def scalar(self, folder, tag):
         """Returns the `Series` of a tag, or `None`."""

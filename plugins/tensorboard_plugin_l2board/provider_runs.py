@@ -37,6 +37,38 @@ def group_runs(tensorboard_runs):
     return roles.group_folders(list(tensorboard_runs))
 
 
+def without_records_of_other_runs(groups, listing):
+    """Drops the groups that sit above or below another group and log no loss or metric.
+
+    The rule `l2board compare` applies after reading (an HParams experiment's
+    top, tensorboardX's `add_hparams` `<time>/` folder of `hparam/*`
+    scalars), applied here to tag names, so both list the same runs.
+
+    Args:
+        groups: `{run name: {folder: TensorBoard run}}` (see `group_runs`).
+        listing: `{TensorBoard run: tags}`.
+
+    Example:
+
+    >>> groups = {"hp/trial0": {"": "hp/trial0"}, "hp/trial0/1795": {"": "hp/trial0/1795"}}
+    >>> listing = {"hp/trial0": ["Loss/train", "Loss/val"], "hp/trial0/1795": ["hparam/loss"]}
+    >>> list(without_records_of_other_runs(groups, listing))
+    ['hp/trial0']
+    """
+    names = list(groups)
+
+    def nested(name):
+        return any(other != name and (name == "." or other == "." or other.startswith(name + "/")
+                                      or name.startswith(other + "/")) for other in names)
+
+    def holds_a_role(members):
+        top = roles.top_split(members)
+        return any(roles.role_of(member, tag, top) for member, tb_run in members.items()
+                   for tag in listing.get(tb_run, ()))
+
+    return {name: members for name, members in groups.items() if holds_a_role(members) or not nested(name)}
+
+
 class ProviderRuns:
     """Reads runs through a TensorBoard data provider, for one request.
 
@@ -68,8 +100,9 @@ class ProviderRuns:
             # folder of its writer's own file, which may hold no scalar.
             every = [run.run_name for run in self._provider.list_runs(self._ctx, experiment_id=self._experiment_id)]
             listing = self.listing()
-            self._groups = {name: members for name, members in group_runs(every or listing).items()
-                            if any(listing.get(tb_run) for tb_run in members.values())}
+            grouped = {name: members for name, members in group_runs(every or listing).items()
+                       if any(listing.get(tb_run) for tb_run in members.values())}
+            self._groups = without_records_of_other_runs(grouped, listing)
         return self._groups
 
     def summaries(self):
