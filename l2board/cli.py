@@ -254,7 +254,10 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, tag_mapp
         from l2board.rendering.plotting import plot_comparison
 
         plot_comparison(comparison, plot_path)
-    text = render(comparison, output_format, colour=output is None and sys.stdout.isatty())
+    # The warnings went to stderr above; a report on the terminal would
+    # repeat them, a report written to a file keeps them.
+    text = render(comparison, output_format, colour=output is None and sys.stdout.isatty(),
+                  warnings=output is not None)
     if output:
         with atomic_output(output, "the report") as handle:
             handle.write(text + "\n")

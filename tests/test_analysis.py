@@ -198,9 +198,12 @@ def test_runs_without_validation_or_a_shared_metric_are_refused(tmp_path):
         compare_runs(read_runs([tmp_path / "train_only"]))
     write_run(tmp_path / "a", train={"epoch_accuracy": [0.5]}, validation={"epoch_accuracy": [0.4]})
     write_run(tmp_path / "b", train={"epoch_binary_accuracy": [0.5]}, validation={"epoch_binary_accuracy": [0.4]})
-    with pytest.raises(L2BoardError, match="share no accuracy metric.*'a' logs accuracy; 'b' logs binary_accuracy"):
-        compare_runs(read_runs([tmp_path / "a", tmp_path / "b"]))
-    with pytest.raises(L2BoardError, match="Run 'a' has no metric 'auc'"):
+    # No shared metric: the one run with `accuracy` is compared; 'b' has
+    # neither a validation loss nor accuracy, so is skipped with its reason.
+    comparison = compare_runs(read_runs([tmp_path / "a", tmp_path / "b"]))
+    assert comparison.metric == "accuracy" and [r.name for r in comparison.runs] == ["a"]
+    assert [s.name for s in comparison.skipped] == ["b"]
+    with pytest.raises(L2BoardError, match="No run has a metric 'auc'.*'a' logs accuracy; 'b' logs binary_accuracy"):
         compare_runs(read_runs([tmp_path / "a", tmp_path / "b"]), metric="auc")
     # Regression runs share no accuracy metric at all: losses only.
     write_run(tmp_path / "r1", train={"epoch_loss": [1.0], "epoch_data_loss": [1.0]},

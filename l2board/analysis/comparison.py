@@ -9,6 +9,7 @@ dashboard all render this object (`l2board.rendering`), which holds
 numbers and codes, never sentences.
 """
 
+import collections
 import dataclasses
 import json
 
@@ -48,38 +49,38 @@ def reads_tag(tag):
 
 
 def choose_metric(runs, requested=None):
-    """Chooses the accuracy-like metric all runs share.
+    """Chooses the accuracy-like metric to compare: the one the most runs log.
+
+    A run without it is still compared on its loss (`analyze_run` notes
+    it), so one run with another metric does not end the comparison.
 
     Args:
         runs: the `RunLog`s.
         requested: a metric name the user asked for, or `None`.
 
     Returns:
-        The metric name, or `None` when no run logs an accuracy-like metric
-        (a regression, say: the report then compares losses only).
+        The metric name (`accuracy` on ties, then the first by name), or
+        `None` when no run logs an accuracy-like metric (a regression, say:
+        the report then compares losses only).
 
     Raises:
-        L2BoardError: when the requested metric is missing from a run, or
-            some runs log an accuracy-like metric but not one they all share.
+        L2BoardError: when no run logs the requested metric.
     """
     per_run = [(run.name, metrics_of(run)) for run in runs]
     if requested:
-        for name, metrics in per_run:
-            if requested not in metrics:
-                have = ", ".join(sorted(metrics)) or "no metric besides the loss"
-                raise L2BoardError(
-                    f"Run '{name}' has no metric '{requested}' for both training and validation; it has: {have}.")
-        return requested
-    common = set.intersection(*(m for _, m in per_run)) if per_run else set()
-    if "accuracy" in common:
-        return "accuracy"
-    accuracy_like = sorted(m for m in common if "acc" in m)
-    if accuracy_like:
-        return accuracy_like[0]
-    if any(any("acc" in m for m in metrics) for _, metrics in per_run):
+        if any(requested in metrics for _, metrics in per_run):
+            return requested
+        if len(per_run) == 1:
+            name, metrics = per_run[0]
+            have = ", ".join(sorted(metrics)) or "no metric besides the loss"
+            raise L2BoardError(
+                f"Run '{name}' has no metric '{requested}' for both training and validation; it has: {have}.")
         logged = "; ".join(f"'{name}' logs {', '.join(sorted(metrics)) or 'only the loss'}" for name, metrics in per_run)
-        raise L2BoardError(f"The runs share no accuracy metric to compare: {logged}.")
-    return None
+        raise L2BoardError(f"No run has a metric '{requested}' for both training and validation: {logged}.")
+    counts = collections.Counter(m for _, metrics in per_run for m in metrics if "acc" in m)
+    if not counts:
+        return None
+    return max(sorted(counts), key=lambda m: (counts[m], m == "accuracy"))
 
 
 # The numbers that are averaged per configuration and compared with the baseline.
@@ -234,7 +235,9 @@ def _screen(runs, metric):
 
     analysable = keep(runs, no_validation_reason)
     # Chosen among the runs that have validation values: a run without
-    # any must not hide the metric the others share.
+    # any must not hide the metric the others share. Runs without the
+    # metric stay, compared on their loss, unless they have no validation
+    # loss either.
     metric = choose_metric(analysable, metric)
     return keep(analysable, lambda run: no_shared_values_reason(run, metric)), skipped, metric
 
@@ -285,8 +288,9 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
             `RunLogs` become warnings too.
         baseline: the name of the run (or configuration) to compare against;
             default: the first run's configuration.
-        metric: the accuracy-like metric; default: `accuracy`, or another
-            accuracy-like metric all runs share.
+        metric: the accuracy-like metric; default: the accuracy-like metric
+            the most runs log (`accuracy` on ties); runs without it are
+            compared on their loss, with a note.
         patience: the `EarlyStopping` patience to replay.
         loss_includes_penalty: for runs without L2Monitor's data loss, whether
             their logged loss includes the penalties; `None` (unknown): their
@@ -296,8 +300,8 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
         A `Comparison`; runs that cannot be analysed are in its `skipped`.
 
     Raises:
-        L2BoardError: when no run can be analysed (`NoRunToCompare`), for
-            runs sharing no metric, or an unknown baseline.
+        L2BoardError: when no run can be analysed (`NoRunToCompare`), no
+            run logs the requested metric, or for an unknown baseline.
 
     Example:
 

@@ -8,8 +8,15 @@ Markdown, JSON, plot and the TensorBoard tab word them alike.
 
 Codes of run notes:
 
-- `no_metric`: no accuracy-like metric is shared by all runs (gaps are
-  measured on losses only).
+- `no_metric`: no run logs an accuracy-like metric (gaps are measured on
+  losses only).
+- `metric_not_logged` (`metric`): the run logs no validation `metric`, which
+  the other runs are compared on: it is compared on its loss.
+- `no_training_metric` (`metric`): validation `metric` only: no metric gap.
+- `steps_differ` (`train_last_step`, `validation_last_step`): training and
+  validation values are on other step axes (per batch and per epoch, say):
+  not paired, so no training-side number or gap; epochs are counted from
+  the validation values.
 - `loss_may_include_penalty`: the run's regularization is unknown (no
   L2Monitor data loss); loss measures use the loss as logged, which may
   include penalties.
@@ -20,7 +27,8 @@ Codes of run notes:
 - `incomplete` (`last_epoch`): L2Monitor's end-of-training record is
   missing: the log stops after `last_epoch`.
 - `diverged` (`epoch`): a loss is not finite from `epoch` on; no overfitting
-  measure is computed.
+  measure is computed but the EarlyStopping replay (Keras counts a NaN as
+  no improvement).
 - `no_weight_norms`: weight norms and penalties are logged by L2Monitor only.
 
 Codes of skip reasons:

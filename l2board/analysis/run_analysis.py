@@ -91,11 +91,19 @@ class RunReport:
     warnings: list = dataclasses.field(default_factory=list)
 
 
-# Measures of overfitting that a diverged run does not get.
+# Measures of overfitting that a diverged run does not get. The EarlyStopping
+# replay keeps its epoch: Keras counts a NaN val_loss as an epoch without
+# improvement (`early_stopping_epoch`), so where it stops is well defined.
 _OVERFITTING_FIELDS = (
     "metric_gap_final_pp", "metric_gap_best_pp", "data_loss_gap_final", "data_loss_gap_best", "onset_epoch",
-    "min_val_data_loss", "rise_after_onset", "generalization_loss_percent", "early_stopping_epoch",
+    "min_val_data_loss", "rise_after_onset", "generalization_loss_percent",
 )
+
+# A series whose last step is beyond this many times the other's (plus one)
+# is on another step axis: torch loops log training per batch at the global
+# step and validation per epoch, and pairing them by step would pair
+# validation epoch 19 with training batch 19.
+_STEP_AXIS_RATIO = 2
 
 
 def configuration_of(name):
@@ -160,6 +168,36 @@ def no_shared_values_reason(run, metric):
     return None
 
 
+def steps_differ(train, validation):
+    """Whether a training and a validation series are on different step axes, so must not be paired.
+
+    They are when one's last step is more than `_STEP_AXIS_RATIO` times the
+    other's (per batch against per epoch), or when they share fewer than
+    half the steps of the shorter one (nothing much to pair).
+
+    Example:
+
+    >>> from l2board.reading.run_model import Series
+    >>> per_batch, per_epoch = Series(np.arange(200), np.zeros(200)), Series(np.arange(20), np.zeros(20))
+    >>> steps_differ(per_batch, per_epoch), steps_differ(per_epoch, per_epoch)
+    (True, False)
+    """
+    train_last, val_last = int(train.steps[-1]), int(validation.steps[-1])
+    if max(train_last, val_last) > _STEP_AXIS_RATIO * (min(train_last, val_last) + 1):
+        return True
+    shared = np.intersect1d(train.steps, validation.steps).size
+    return shared < min(len(train), len(validation)) / 2
+
+
+def _steps_differ_note(train, validation):
+    return Note("steps_differ", train_last_step=int(train.steps[-1]), validation_last_step=int(validation.steps[-1]))
+
+
+def _steps_paired(report):
+    """False when the run's training and validation values were found on other step axes (not paired)."""
+    return all(note.code != "steps_differ" for note in report.notes)
+
+
 def _aligned(a, b):
     """Values of two series at the steps both have."""
     common, ia, ib = np.intersect1d(a.steps, b.steps, return_indices=True)
@@ -187,16 +225,28 @@ def _setup_and_label(run):
 
 
 def _measure_metric(report, run, metric):
-    """How far apart training and validation are on the accuracy-like metric."""
+    """How far apart training and validation are on the accuracy-like metric.
+
+    A run without the metric is compared on its loss (a note says so);
+    without a training series on the validation's steps, only the
+    validation numbers are computed.
+    """
     if metric is None:
         report.notes.append(Note("no_metric"))
         return
     train_metric, val_metric = lookup(run, tags.TRAIN_DIR, metric), lookup(run, tags.VALIDATION_DIR, metric)
-    if train_metric is None or val_metric is None:
+    if val_metric is None or not len(val_metric):
+        report.notes.append(Note("metric_not_logged", metric=metric))
+        return
+    if train_metric is None or not len(train_metric):
+        report.notes.append(Note("no_training_metric", metric=metric))
+        _measure_validation_metric(report, val_metric)
+        return
+    if steps_differ(train_metric, val_metric):
+        report.notes.append(_steps_differ_note(train_metric, val_metric))
+        _measure_validation_metric(report, val_metric)
         return
     steps, train_values, val_values = _aligned(train_metric, val_metric)
-    if not len(steps):
-        return
     gap = generalization_gap(train_values, val_values) * 100.0
     best = best_index(val_values, higher_is_better=True)
     report.final_train_metric = float(train_values[-1])
@@ -211,6 +261,16 @@ def _measure_metric(report, run, metric):
         "metric_epochs": steps.tolist(), "train_metric": train_values.tolist(),
         "val_metric": val_values.tolist(), "metric_gap_pp": gap.tolist(),
     })
+
+
+def _measure_validation_metric(report, val_metric):
+    """The numbers of the metric that need its validation values only: final, best, and its epoch."""
+    best = best_index(val_metric.values, higher_is_better=True)
+    report.final_val_metric = float(val_metric.values[-1])
+    if best is not None:
+        report.best_val_metric = float(val_metric.values[best])
+        report.best_epoch = int(val_metric.steps[best])
+    report.curves.update({"metric_epochs": val_metric.steps.tolist(), "val_metric": val_metric.values.tolist()})
 
 
 def _losses_to_measure(report, run, loss_includes_penalty):
@@ -244,13 +304,17 @@ def _measure_loss(report, run, loss_includes_penalty):
     if val_loss is None or not len(val_loss):
         report.notes.append(Note("no_validation_loss"))
         return
-    if train_loss is None:
+    if train_loss is None or not len(train_loss):
         report.notes.append(Note("no_training_loss"))
         _measure_onset(report, val_loss.steps, val_loss.values)
         return
-    steps, train_values, val_values = _aligned(train_loss, val_loss)
-    if not len(steps):
+    if steps_differ(train_loss, val_loss):
+        note = _steps_differ_note(train_loss, val_loss)
+        if note not in report.notes:  # the metric's series said the same
+            report.notes.append(note)
+        _measure_onset(report, val_loss.steps, val_loss.values)
         return
+    steps, train_values, val_values = _aligned(train_loss, val_loss)
     loss_gap = generalization_gap(val_values, train_values)
     report.final_train_data_loss = float(train_values[-1])
     report.final_val_data_loss = float(val_values[-1])
@@ -291,11 +355,13 @@ def _count_epochs(report, run, metric):
     (`loss`, `val_loss`, TF1's `simple_value`) have only their loss and
     metric series to count from.
     """
+    # Training steps that are batches, not epochs, are not counted.
+    folders = (tags.TRAIN_DIR, tags.VALIDATION_DIR) if _steps_paired(report) else (tags.VALIDATION_DIR,)
     epochs = set()
     for (folder, tag), series in run.scalars.items():
-        if folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR) and tag.startswith(tags.EPOCH_PREFIX):
+        if folder in folders and tag.startswith(tags.EPOCH_PREFIX):
             epochs.update(series.steps.tolist())
-    for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR):
+    for folder in folders:
         for name in ("loss", "data_loss", metric):
             series = lookup(run, folder, name) if name else None
             if series is not None:
@@ -314,10 +380,10 @@ def _check_completion(report, run):
         report.notes.append(Note("incomplete", last_epoch=report.last_epoch))
 
 
-def _divergence(run):
-    """The first epoch at which a loss of the run is NaN or infinite, or None."""
+def _divergence(run, folders):
+    """The first epoch at which a loss of the run (in `folders`) is NaN or infinite, or None."""
     first = None
-    for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR):
+    for folder in folders:
         for name in ("loss", "data_loss"):
             series = lookup(run, folder, name)
             if series is None:
@@ -330,8 +396,10 @@ def _divergence(run):
 
 
 def _check_divergence(report, run):
-    """Whether a loss became NaN or infinite; a diverged run gets no overfitting measure."""
-    report.diverged_epoch = _divergence(run)
+    """Whether a loss became NaN or infinite; a diverged run keeps only its EarlyStopping replay."""
+    # Training steps that are batches are no epoch to name.
+    folders = (tags.TRAIN_DIR, tags.VALIDATION_DIR) if _steps_paired(report) else (tags.VALIDATION_DIR,)
+    report.diverged_epoch = _divergence(run, folders)
     if report.diverged_epoch is not None:
         for field in _OVERFITTING_FIELDS:
             setattr(report, field, None)

@@ -90,10 +90,16 @@ def _columns(comparison):
     return columns
 
 
-def _cell(configuration, changes, field, kind):
+def _cell(configuration, changes, field, kind, replayed=True):
+    """The text of one number, its change against the baseline, and the change.
+
+    `replayed`: whether EarlyStopping was replayed on every run of the
+    configuration; only then is a missing stop epoch "does not stop" (a run
+    without a validation loss has no replay: n/a).
+    """
     mean, std = configuration.mean[field], configuration.std[field]
     text = _number(mean, kind)
-    if kind == "stop" and mean is None:
+    if kind == "stop" and mean is None and replayed:
         text = "does not stop"
     if std is not None and mean is not None:
         spread = _number(std, kind).replace("epoch ", "")
@@ -125,11 +131,14 @@ def _title(template, comparison):
 
 def _rows(comparison):
     columns = _columns(comparison)
+    monitor = {run.name: run.early_stopping_monitor for run in comparison.runs}
+    replayed = [all(monitor.get(name) for name in c.runs) for c, _ in columns]
     rows = []
     for template, field, kind, better in ROWS:
         if comparison.metric is None and field in _METRIC_FIELDS:
             continue
-        rows.append((_title(template, comparison), [_cell(c, ch, field, kind) + (better,) for c, ch in columns]))
+        rows.append((_title(template, comparison), [_cell(c, ch, field, kind, replayed=r) + (better,)
+                                                    for (c, ch), r in zip(columns, replayed)]))
         if field == "final_weight_l2":
             # Per-variable kernels' norms, where every configuration logged them.
             shared = set.intersection(*(set(c.mean) for c, _ in columns))
@@ -162,13 +171,15 @@ def _legend(comparison, names):
     return lines
 
 
-def render_table(comparison, colour=False):
+def render_table(comparison, colour=False, warnings=True):
     """Returns the terminal report: legend, aligned table, verdict and notes.
 
     Args:
         comparison: a `Comparison`.
         colour: mark better and worse changes in green and red (for a
             terminal; click removes the codes elsewhere anyway).
+        warnings: list the comparison's warnings after the notes; `False`
+            where the caller shows them itself (the CLI, on stderr).
     """
     names = [printable(c.name) for c in comparison.configurations]
     lines = _legend(comparison, names) + [""]
@@ -191,7 +202,7 @@ def render_table(comparison, colour=False):
         lines.append(line.rstrip())
     lines.append("")
     lines.append("Verdict: " + printable(" ".join(wording.verdict_sentences(comparison))))
-    notes = _notes(comparison)
+    notes = _notes(comparison, warnings)
     if notes:
         lines.append("")
         lines.extend(f"Note: {printable(n)}" for n in notes)
@@ -206,8 +217,8 @@ def _status(run):
     return ""
 
 
-def _notes(comparison):
-    """Each distinct run note once, after the names of the runs it is about, then the warnings.
+def _notes(comparison, warnings=True):
+    """Each distinct run note once, after the names of the runs it is about, then the warnings (if `warnings`).
 
     Notes are the same when their code and numbers are: two runs stopped
     at different epochs are two notes.
@@ -221,11 +232,11 @@ def _notes(comparison):
             else:
                 names.append(run.name)
     notes = [f"{', '.join(names)}: {wording.note_sentence(note)}." for note, names in groups]
-    return notes + list(comparison.warnings)
+    return notes + (list(comparison.warnings) if warnings else [])
 
 
-def render_markdown(comparison):
-    """Returns the report as Markdown: a table, the verdict and notes."""
+def render_markdown(comparison, warnings=True):
+    """Returns the report as Markdown: a table, the verdict and notes (and warnings, as `render_table`)."""
     ordered = comparison.configurations
     lines = ["| | " + " | ".join(markdown_cell(c.name) for c in ordered) + " |",
              "|---|" + "---:|" * len(ordered),
@@ -235,7 +246,7 @@ def render_markdown(comparison):
                      + " | ".join(markdown_cell(text + diff) for text, diff, _, _ in cells) + " |")
     lines += ["", "**Verdict:** " + printable(" ".join(wording.verdict_sentences(comparison)))]
     notes = [f"Skipped (not compared): {wording.skip_sentence(run)}" for run in comparison.skipped]
-    notes += _notes(comparison)
+    notes += _notes(comparison, warnings)
     if notes:
         lines += [""] + [f"- {printable(n)}" for n in notes]
     return "\n".join(lines)
@@ -300,8 +311,12 @@ def report_dict(comparison):
     return _clean(data)
 
 
-def render(comparison, output_format, colour=False):
+def render(comparison, output_format, colour=False, warnings=True):
     """Renders in `table`, `json`, `csv` or `markdown`.
+
+    `warnings=False` leaves the warnings out of the table and Markdown, for
+    a caller that shows them itself (the CLI prints them on stderr, and a
+    report on the same terminal would say each twice); JSON always has them.
 
     JSON keeps every name exactly as it is (JSON's own escapes, ASCII only:
     an undecodable byte of a folder name is a `\\udcXX` escape), so a
@@ -312,5 +327,5 @@ def render(comparison, output_format, colour=False):
     if output_format == "csv":
         return render_csv(comparison).rstrip("\n")
     if output_format == "markdown":
-        return render_markdown(comparison)
-    return render_table(comparison, colour=colour)
+        return render_markdown(comparison, warnings=warnings)
+    return render_table(comparison, colour=colour, warnings=warnings)

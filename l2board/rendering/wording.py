@@ -11,7 +11,17 @@ from l2board.analysis.verdict import COMPARED, DIVERGED, GENERALIZATION_LOSS, ME
 # Run notes: code -> sentence (no final period: notes are listed after run
 # names, "a, b: <note>.") from the note's values.
 _NOTES = {
-    "no_metric": lambda v: "no accuracy-like metric shared by all runs: gaps are measured on losses only",
+    "no_metric": lambda v: "no run logs an accuracy-like metric: gaps are measured on losses only",
+    "metric_not_logged": lambda v: (
+        f"the validation {v['metric']} the other runs are compared on is not logged: {v['metric']} numbers are "
+        "empty, and the run is compared on its loss"),
+    "no_training_metric": lambda v: (
+        f"no training {v['metric']} is logged: only the validation {v['metric']} is reported, without a gap"),
+    "steps_differ": lambda v: (
+        f"training values are logged at other steps (up to step {v['train_last_step']}) than validation values "
+        f"(up to step {v['validation_last_step']}), so they are not paired: no training value or gap is "
+        "computed, and epochs are counted from the validation values; log both per epoch, or at the same "
+        "steps, to get them"),
     "loss_may_include_penalty": lambda v: (
         "regularization unknown (not logged by L2Monitor): overfitting onset, generalization loss and loss "
         "gaps are measured on the loss as logged, which may include penalties (Keras adds the penalties to "

@@ -119,7 +119,8 @@ function runTable(report) {
     ['onset (epoch)', (r) => fmt.epoch(r.onset_epoch)],
     ['GL at end', (r) => fmt.plainPercent(r.generalization_loss_percent)],
     ['penalty share', (r) => fmt.plainPercent(r.final_penalty_share_percent)],
-    [`EarlyStopping(${report.patience})`, (r) => fmt.stop(r.early_stopping_epoch)],
+    // A run without a replay (no val_loss) has no stop epoch: n/a, not "does not stop".
+    [`EarlyStopping(${report.patience})`, (r) => (r.early_stopping_monitor ? fmt.stop(r.early_stopping_epoch) : 'n/a')],
   ];
   const table = el('table', {class: 'runs'});
   const head = el('tr');
@@ -147,7 +148,7 @@ function runCharts(report) {
       dataLoss.push({label: `${run.name} training`, colour: colour(index), dashed: true, x: c.data_loss_epochs, y: c.train_data_loss});
       dataLoss.push({label: `${run.name} validation`, colour: colour(index), dashed: false, x: c.data_loss_epochs, y: c.val_data_loss});
     }
-    if (c.metric_epochs) {
+    if (c.metric_epochs && c.metric_gap_pp) {  // no gap where training and validation are not paired
       gap.push({label: run.name, colour: colour(index), dashed: false, x: c.metric_epochs, y: c.metric_gap_pp});
     }
   });
