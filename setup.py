@@ -32,8 +32,9 @@ setup(
     extras_require={
         # tensorboardX: the real writer of the tensorboardX / torch.utils.tensorboard
         # layouts the read side recognises (tests/log_writers.py); small, no torch.
-        # pandas: the test of the Python API's to_pandas().
-        "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6", "tensorboardX>=2.6", "pandas>=1.5"],
+        # pandas: the test of the Python API's to_pandas(); jax: L2Monitor's
+        # tests on Keras's JAX backend (CPU wheels, about 90 MB).
+        "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6", "tensorboardX>=2.6", "pandas>=1.5", "jax>=0.4.30"],
         # Runs.to_pandas() and Comparison.to_pandas() in notebooks.
         "pandas": ["pandas>=1.5"],
     },

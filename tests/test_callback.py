@@ -15,6 +15,10 @@ from l2board import L2Monitor, L2MonitorWarning
 from l2board.errors import UnwritableLogDirError
 from l2board.writing.model_inspection import penalized_weights, relative_path
 
+# Run on every backend by tests/test_backends.py; activity penalties are measured on TensorFlow only.
+tensorflow_only = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                     reason="activity penalties are measured on the TensorFlow backend only")
+
 
 def small_data(n=96, features=6, classes=3, seed=0):
     rng = np.random.default_rng(seed)
@@ -178,6 +182,7 @@ def test_long_epochs_sample_the_penalty_and_still_match_the_reference(tmp_path):
         assert train["epoch_data_loss"][epoch] == pytest.approx(history["reference"][epoch], rel=1e-3)
 
 
+@tensorflow_only
 def test_activity_regularizers_are_measured_and_left_out_of_data_loss(tmp_path):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((6,))
@@ -210,6 +215,7 @@ def test_vector_weight_regularizer_is_summed_as_keras_sums_it(tmp_path):
         assert validation["epoch_data_loss"][epoch] == pytest.approx(history["val_reference"][epoch], rel=1e-5)
 
 
+@tensorflow_only
 def test_evaluate_and_predict_alone_give_the_model_its_regularizers_back(tmp_path):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((6,))
@@ -229,6 +235,7 @@ def test_evaluate_and_predict_alone_give_the_model_its_regularizers_back(tmp_pat
     assert validation["epoch_data_loss"][1] == pytest.approx(history["val_reference"][1], rel=1e-5)
 
 
+@tensorflow_only
 def test_a_fit_that_raises_leaves_no_stand_in_behind_the_next_one(tmp_path):
     class Fails(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):

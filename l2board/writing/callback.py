@@ -34,6 +34,9 @@ from l2board.log_format.regularization_setup import format_percent
 from l2board.run_folders import ensure_writable_dir, make_fresh_log_dir
 from l2board.writing.backend_values import as_float, to_numpy
 
+# Where every number is measured as exactly as on TensorFlow (activity
+# penalties on TensorFlow only: see on_train_begin).
+SUPPORTED_BACKENDS = ("tensorflow", "jax")
 LOW_COVERAGE = 0.01
 HIGH_PENALTY_SHARE = 0.5
 # The most histogram buckets: TensorBoard draws a few dozen; each costs a
@@ -164,6 +167,8 @@ class L2Monitor(keras.callbacks.Callback):
 
     def set_model(self, model):
         super().set_model(model)
+        if keras.backend.backend() != "tensorflow":
+            return  # activity penalties are recorded on TensorFlow only (see on_train_begin)
         if self._activity is None or self._activity._model is not model:
             if self._activity is not None:
                 self._activity.restore()
@@ -171,13 +176,12 @@ class L2Monitor(keras.callbacks.Callback):
             self._activity = ActivityRecorder(model)
 
     def on_train_begin(self, logs=None):
-        if keras.backend.backend() != "tensorflow":
-            # The JAX trainer frees the model's variables during fit (their
-            # values live in its state) and PyTorch's needs its own sampling
-            # of the penalty: until those are measured exactly, refuse.
+        if keras.backend.backend() not in SUPPORTED_BACKENDS:
+            # PyTorch's trainer is not measured yet (no wheel on this project's
+            # machines to test it with): refuse rather than guess.
             raise RuntimeError(
-                f"L2Monitor needs the TensorFlow backend of Keras; this one is '{keras.backend.backend()}'."
-            )
+                f"L2Monitor supports Keras's {' and '.join(SUPPORTED_BACKENDS)} backends; this one is "
+                f"'{keras.backend.backend()}'.")
         self._in_fit = True
         self._first_data_loss = None
         self._writers = self._open_writers()
@@ -193,6 +197,10 @@ class L2Monitor(keras.callbacks.Callback):
         self._standard = self._decide_standard_metrics()
         self._setup_written = False
         self._epoch = None
+        if self._setup.activity_layers and keras.backend.backend() != "tensorflow":
+            self._warn_once("activity", f"Activity penalties are measured on the TensorFlow backend only: on "
+                            f"{keras.backend.backend()} the logged data loss still includes those of "
+                            f"{', '.join(layer.path for layer in self._setup.activity_layers)}.")
         if not self._setup.is_regularized:
             self._warn_once("none", "Nothing regularizes this model: no weight or activity "
                             "regularizer and no weight decay, so L2Monitor has no penalty to show.")
@@ -224,6 +232,7 @@ class L2Monitor(keras.callbacks.Callback):
             return
         targets = self._sample_targets
         if targets is None or (targets and batch >= targets[0]):
+            self._sync_weights()
             # A tensor, not a number: reading it now would make Keras wait.
             self._penalty_samples.append((batch, self._total_penalty()))
             while targets and targets[0] <= batch:
@@ -302,6 +311,14 @@ class L2Monitor(keras.callbacks.Callback):
                 tags.TRAIN_DIR: writer(os.path.join(self.log_dir, tags.TRAIN_DIR)),
                 tags.VALIDATION_DIR: writer(os.path.join(self.log_dir, tags.VALIDATION_DIR))}
 
+    def _sync_weights(self):
+        # The JAX trainer keeps the weights in its own state during an epoch
+        # (the model's variables are emptied): its public jax_state_sync puts
+        # the current ones back, without a copy.
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
+
     def _release_model(self):
         # Whatever ran (fit, evaluate, predict), the model gets its own
         # activity regularizers back.
@@ -341,6 +358,8 @@ class L2Monitor(keras.callbacks.Callback):
 
     def _summaries(self, logs, train_activity, val_activity, at_batch_end):
         """Computes the values to write for the train and validation folders."""
+        if at_batch_end:
+            self._sync_weights()
         per_variable = np.asarray(self._per_variable_penalties(), dtype=np.float64)
         weight_penalty = float(per_variable.sum())
         train = {tags.PENALTY_TOTAL: weight_penalty}
@@ -464,14 +483,18 @@ def _checked_int(name, value, low, high, expected):
 
 
 def _writer_class():
-    """The event writer: tf.summary, which writes to any path TensorFlow reads (gs://).
+    """The event writer: tf.summary on TensorFlow, TensorBoard's format without TensorFlow elsewhere.
 
-    On JAX and PyTorch (once L2Monitor measures there) the TF-free
-    `l2board.writing.event_writer` takes its place.
+    On TensorFlow, tf.summary writes to any path TensorFlow reads (gs://);
+    on JAX, importing TensorFlow would cost seconds and claim GPU memory.
     """
-    from l2board.writing.summary_writing import RunWriter
+    if keras.backend.backend() == "tensorflow":
+        from l2board.writing.summary_writing import RunWriter
 
-    return RunWriter
+        return RunWriter
+    from l2board.writing.event_writer import EventFileRunWriter
+
+    return EventFileRunWriter
 
 
 class _DiscardingWriter:
