@@ -35,8 +35,8 @@ from l2board.run_folders import ensure_writable_dir, make_fresh_log_dir
 from l2board.writing.backend_values import as_float, to_numpy
 
 # Where every number is measured as exactly as on TensorFlow (activity
-# penalties on TensorFlow only: see on_train_begin).
-SUPPORTED_BACKENDS = ("tensorflow", "jax")
+# penalties not on JAX: see _records_activity).
+SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
 LOW_COVERAGE = 0.01
 HIGH_PENALTY_SHARE = 0.5
 # The most histogram buckets: TensorBoard draws a few dozen; each costs a
@@ -167,8 +167,8 @@ class L2Monitor(keras.callbacks.Callback):
 
     def set_model(self, model):
         super().set_model(model)
-        if keras.backend.backend() != "tensorflow":
-            return  # activity penalties are recorded on TensorFlow only (see on_train_begin)
+        if not _records_activity():
+            return  # see on_train_begin
         if self._activity is None or self._activity._model is not model:
             if self._activity is not None:
                 self._activity.restore()
@@ -177,10 +177,9 @@ class L2Monitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if keras.backend.backend() not in SUPPORTED_BACKENDS:
-            # PyTorch's trainer is not measured yet (no wheel on this project's
-            # machines to test it with): refuse rather than guess.
+            # Keras's numpy and openvino backends do not train: nothing to measure.
             raise RuntimeError(
-                f"L2Monitor supports Keras's {' and '.join(SUPPORTED_BACKENDS)} backends; this one is "
+                f"L2Monitor supports Keras's {', '.join(SUPPORTED_BACKENDS)} backends; this one is "
                 f"'{keras.backend.backend()}'.")
         self._in_fit = True
         self._first_data_loss = None
@@ -197,8 +196,8 @@ class L2Monitor(keras.callbacks.Callback):
         self._standard = self._decide_standard_metrics()
         self._setup_written = False
         self._epoch = None
-        if self._setup.activity_layers and keras.backend.backend() != "tensorflow":
-            self._warn_once("activity", f"Activity penalties are measured on the TensorFlow backend only: on "
+        if self._setup.activity_layers and not _records_activity():
+            self._warn_once("activity", f"Activity penalties are measured on the TensorFlow and PyTorch backends only: on "
                             f"{keras.backend.backend()} the logged data loss still includes those of "
                             f"{', '.join(layer.path for layer in self._setup.activity_layers)}.")
         if not self._setup.is_regularized:
@@ -360,7 +359,7 @@ class L2Monitor(keras.callbacks.Callback):
         """Computes the values to write for the train and validation folders."""
         if at_batch_end:
             self._sync_weights()
-        per_variable = np.asarray(self._per_variable_penalties(), dtype=np.float64)
+        per_variable = to_numpy(self._per_variable_penalties()).astype(np.float64)
         weight_penalty = float(per_variable.sum())
         train = {tags.PENALTY_TOTAL: weight_penalty}
         train.update({tags.variable_penalty(p): float(v) for p, v in zip(self._penalized_paths, per_variable)})
@@ -480,6 +479,17 @@ def _checked_int(name, value, low, high, expected):
             low <= value and (high is None or value <= high)):
         raise ValueError(f"{name} must be {expected}, got {value!r}.")
     return int(value)
+
+
+def _records_activity():
+    """Whether activity penalties can be recorded as the model runs on this backend.
+
+    The recording twins add to a Keras metric from inside the train step:
+    TensorFlow and PyTorch run it on the metric's own variables; JAX runs a
+    stateless step whose state holds only the model's own, so there the
+    additions would be lost.
+    """
+    return keras.backend.backend() != "jax"
 
 
 def _writer_class():
