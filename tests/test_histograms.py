@@ -38,3 +38,13 @@ def test_empty_and_non_finite():
 def test_rejects_no_buckets():
     with pytest.raises(ValueError, match="at least 1"):
         histogram_buckets([1.0], 0)
+
+
+def test_a_range_too_narrow_for_float32_is_bucketed_without_warnings():
+    import warnings
+
+    values = np.array([0.0, 1e-44, 1e-44, 2e-44], dtype=np.float32)  # subnormal weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's cast warning printed on the GPU benchmark
+        buckets = histogram_buckets(values, bucket_count=30)
+    assert buckets[:, 2].sum() == 4 and buckets[0, 2] == 1 and buckets[-1, 2] == 1

@@ -53,7 +53,14 @@ def histogram_buckets(values, bucket_count=DEFAULT_BUCKET_COUNT):
     # float64 copy of every weight is made; the index is clamped, so rounding
     # can only move a value lying on an edge into the neighbouring bucket.
     cast = data.dtype.type
-    index = ((data - cast(low)) * cast(bucket_count / (high - low))).astype(np.int64)
+    with np.errstate(over="ignore"):
+        scale = cast(bucket_count / (high - low))
+    if not np.isfinite(scale):
+        # A range so narrow (subnormal weights) that its scale overflows the
+        # data's dtype: float64 holds it.
+        data, cast = data.astype(np.float64), np.float64
+        scale = bucket_count / (high - low)
+    index = ((data - cast(low)) * scale).astype(np.int64)
     np.clip(index, 0, bucket_count - 1, out=index)
     counts = np.bincount(index, minlength=bucket_count)
     edges = np.linspace(low, high, bucket_count + 1)
