@@ -154,8 +154,6 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     plot_path = plot_path or os.path.join(logdir, "report.png")
     check_outside_runs(plot_path, "--plot", [os.path.join(logdir, name) for name, _ in runs])
     try:
-        if os.path.abspath(plot_path) == os.path.abspath(logdir):
-            raise L2BoardError(f"Cannot write the plot to '{plot_path}': it is the experiment's --logdir.")
         check_plot_path(plot_path, created_folder=logdir)  # LOGDIR itself is created later
     except L2BoardError as error:
         raise click.BadParameter(str(error), param_hint="'--plot'") from None

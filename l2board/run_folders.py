@@ -188,7 +188,7 @@ def survey_run_dir(folder):
     try:
         return _survey(folder)
     except OSError as error:
-        raise L2BoardError(f"Cannot look inside '{error.filename or folder}': {error.strerror or error}.") from None
+        raise _unlistable(error, folder) from None
 
 
 def _survey(folder):
@@ -212,8 +212,21 @@ def _survey(folder):
 
 
 def holds_a_run(folder):
-    """Whether a folder already holds a run (event files of its own, as l2board writes them)."""
-    return survey_run_dir(folder).holds_a_run
+    """Whether a folder already holds a run (event files of its own, as l2board writes them).
+
+    Only the folder's top and its train/ and validation/ are looked at: no
+    search for runs below, which a survey makes.
+    """
+    if not os.path.isdir(folder):
+        return False
+    try:
+        return bool(_own_event_files(folder))
+    except OSError as error:
+        raise _unlistable(error, folder) from None
+
+
+def _unlistable(error, folder):
+    return L2BoardError(f"Cannot look inside '{error.filename or folder}': {error.strerror or error}.")
 
 
 def _listing(names, most=3):

@@ -18,7 +18,7 @@ def check_plot_path(path, created_folder=None):
     Args:
         path: the file the plot is to be written to.
         created_folder: a folder that will be created before the plot is
-            written (an experiment's): the plot may go into it.
+            written (an experiment's): the plot may go into it, but not be it.
 
     Raises:
         L2BoardError: for an extension other than .png, .svg or .pdf, a
@@ -33,6 +33,8 @@ def check_plot_path(path, created_folder=None):
     l2board.errors.L2BoardError: Cannot write a plot to 'report.gif': use a .png, .svg or .pdf file name.
     """
     path = os.fspath(path)
+    if created_folder is not None and os.path.abspath(path) == os.path.abspath(created_folder):
+        raise L2BoardError(f"Cannot write the plot to '{path}': it is the experiment's --logdir.")
     extension = os.path.splitext(path)[1].lower().lstrip(".")
     if extension not in PLOT_FORMATS:
         raise L2BoardError(f"Cannot write a plot to '{path}': use a .png, .svg or .pdf file name.")
