@@ -198,6 +198,17 @@ class ActivityRecorder:
         self._originals = []
 
 
+def records_activity():
+    """Whether activity penalties can be recorded as the model runs on this backend.
+
+    The recording twins add to a Keras metric from inside the train step:
+    TensorFlow and PyTorch run it on the metric's own variables; JAX runs a
+    stateless step whose state holds only the model's own, so there the
+    additions would be lost.
+    """
+    return keras.backend.backend() != "jax"
+
+
 def _tally_for(model, size):
     # Under a tf.distribute strategy the sums must be created in its scope,
     # so that every replica adds to them.

@@ -12,7 +12,7 @@ import numpy as np
 from keras import ops
 
 from l2board.log_format import tags
-from l2board.writing.activity_recording import ActivityRecorder
+from l2board.writing.activity_recording import ActivityRecorder, records_activity
 from l2board.errors import RegularizerError
 from l2board.writing.histograms import DEFAULT_BUCKET_COUNT
 from l2board.writing.model_inspection import (
@@ -35,7 +35,7 @@ from l2board.run_folders import ensure_writable_dir, make_fresh_log_dir
 from l2board.writing.backend_values import as_float, to_numpy
 
 # Where every number is measured as exactly as on TensorFlow (activity
-# penalties not on JAX: see _records_activity).
+# penalties not on JAX: see records_activity).
 SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
 LOW_COVERAGE = 0.01
 HIGH_PENALTY_SHARE = 0.5
@@ -167,7 +167,7 @@ class L2Monitor(keras.callbacks.Callback):
 
     def set_model(self, model):
         super().set_model(model)
-        if not _records_activity():
+        if not records_activity():
             return  # see on_train_begin
         if self._activity is None or self._activity._model is not model:
             if self._activity is not None:
@@ -196,7 +196,7 @@ class L2Monitor(keras.callbacks.Callback):
         self._standard = self._decide_standard_metrics()
         self._setup_written = False
         self._epoch = None
-        if self._setup.activity_layers and not _records_activity():
+        if self._setup.activity_layers and not records_activity():
             self._warn_once("activity", f"Activity penalties are measured on the TensorFlow and PyTorch backends only: on "
                             f"{keras.backend.backend()} the logged data loss still includes those of "
                             f"{', '.join(layer.path for layer in self._setup.activity_layers)}.")
@@ -479,17 +479,6 @@ def _checked_int(name, value, low, high, expected):
             low <= value and (high is None or value <= high)):
         raise ValueError(f"{name} must be {expected}, got {value!r}.")
     return int(value)
-
-
-def _records_activity():
-    """Whether activity penalties can be recorded as the model runs on this backend.
-
-    The recording twins add to a Keras metric from inside the train step:
-    TensorFlow and PyTorch run it on the metric's own variables; JAX runs a
-    stateless step whose state holds only the model's own, so there the
-    additions would be lost.
-    """
-    return keras.backend.backend() != "jax"
 
 
 def _writer_class():
