@@ -13,8 +13,13 @@ Each epoch is measured as wall time and as the process's CPU time (all
 threads), and the time spent inside each callback's hooks is measured
 directly.
 
+It measures the backend Keras runs on (`KERAS_BACKEND`), one backend per
+process as Keras requires.
+
 Usage:
     python benchmarks/callback_overhead.py [--samples 10000] [--rounds 7]
+    KERAS_BACKEND=jax python benchmarks/callback_overhead.py
+    KERAS_BACKEND=torch python benchmarks/callback_overhead.py
 """
 
 import argparse
@@ -108,7 +113,8 @@ def main():
 
     counted = slice(1, None)
     plain = rows["plain fit"][counted]
-    print(f"\n{args.samples} samples (+{args.samples // 10} validation), batch 32, "
+    print(f"\nKeras {keras.__version__} on {keras.backend.backend()}: {args.samples} samples "
+          f"(+{args.samples // 10} validation), batch 32, "
           f"{len(plain)} counted rounds; plain fit median epoch {statistics.median(r[0] for r in plain):.2f}s wall")
     ratios = {}
     for mode in modes:

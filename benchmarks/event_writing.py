@@ -37,12 +37,13 @@ _WRITERS = {"EventFileRunWriter": "l2board.writing.event_writer", "RunWriter": "
 
 def time_epochs(args, root):
     from l2board.writing.event_writer import EventFileRunWriter
+    from l2board.writing.histograms import histogram_buckets
     from l2board.writing.summary_writing import RunWriter
 
     writers = {"EventFileRunWriter": EventFileRunWriter(os.path.join(root, "ours")),
                "RunWriter": RunWriter(os.path.join(root, "tf"))}
     rng = np.random.default_rng(0)
-    histograms = {f"weight_histogram/layer{i}/kernel": rng.normal(size=args.weights).astype(np.float32)
+    histograms = {f"weight_histogram/layer{i}/kernel": histogram_buckets(rng.normal(size=args.weights).astype(np.float32))
                   for i in range(args.histograms)}
     times = {name: [] for name in writers}
     for epoch in range(args.epochs + 1):

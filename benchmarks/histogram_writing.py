@@ -21,6 +21,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from l2board.training.models import documented_cnn  # noqa: E402
+from l2board.writing.histograms import histogram_buckets  # noqa: E402
 from l2board.writing.summary_writing import RunWriter  # noqa: E402
 
 
@@ -36,7 +37,7 @@ def main():
 
         def l2board_way(step):
             # What L2Monitor does at an epoch end: read the weights, bucket, write.
-            weights = {f"weight_histogram/{v.path}": v.value.numpy() for v in model.weights}
+            weights = {f"weight_histogram/{v.path}": histogram_buckets(v.value.numpy()) for v in model.weights}
             ours.histograms(weights, step)
             ours.flush()
 

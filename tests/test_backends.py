@@ -29,6 +29,10 @@ import keras
 from l2board import L2Monitor
 
 log_dir, weights, save = sys.argv[1], sys.argv[2], sys.argv[3] == "save"
+if keras.backend.backend() == "jax":
+    import jax
+if sys.argv[4:] == ["data_parallel"]:
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
 rng = np.random.default_rng(0)
 x = rng.normal(size=(200, 6)).astype("float32")
 y = (x[:, 0] > 0).astype("int64")
@@ -46,13 +50,15 @@ model.compile("adam", "sparse_categorical_crossentropy",
 history = model.fit(x, y, validation_split=0.25, epochs=3, batch_size=16, shuffle=False, verbose=0,
                     callbacks=[L2Monitor(log_dir, verbose=0)])
 print(json.dumps({"history": history.history, "tensorflow": "tensorflow" in sys.modules,
-                  "backend": keras.backend.backend()}))
+                  "backend": keras.backend.backend(),
+                  "devices": len(jax.devices()) if keras.backend.backend() == "jax" else 1}))
 """
 
 
-def train_on(backend, log_dir, weights, save):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, "-c", TRAINING, str(log_dir), str(weights), "save" if save else "load"],
+def train_on(backend, log_dir, weights, save, *extra, env=None):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+    result = subprocess.run([sys.executable, "-c", TRAINING, str(log_dir), str(weights), "save" if save else "load",
+                             *extra],
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -69,6 +75,7 @@ def trained(tmp_path_factory):
             done[backend] = train_on(backend, root / "runs" / backend, root / "weights.npz", save=False)
         return root / "runs", done[backend]
 
+    on.root = root
     return on
 
 
@@ -90,6 +97,21 @@ def test_the_numbers_are_those_tensorflow_logs(trained, backend):
     # As exact as on TensorFlow: the validation data loss is the reference metric, the training one within 1e-3.
     assert here.final_val_data_loss == pytest.approx(result["history"]["val_reference"][-1], rel=1e-5)
     assert here.final_train_data_loss == pytest.approx(result["history"]["reference"][-1], rel=1e-3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS[:1])
+def test_data_parallel_on_two_devices_logs_the_numbers_of_one(trained, backend):
+    root, _ = trained(backend)  # the same model, data and weights on one device
+    two = root.parent / "data_parallel"
+    result = train_on(backend, two / "two_devices", trained.root / "weights.npz", False, "data_parallel",
+                      env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+    assert result["devices"] == 2 and result["tensorflow"] is False
+    one, split = compare_runs(read_runs([root / backend, two / "two_devices"])).runs
+    assert one.name.endswith(backend) and split.name.endswith("two_devices")
+    for field in ("final_train_data_loss", "final_val_data_loss", "final_penalty", "final_weight_l2",
+                  "final_init_distance", "final_val_metric", "generalization_loss_percent"):
+        assert getattr(split, field) == pytest.approx(getattr(one, field), rel=1e-4, abs=1e-6), field
+    assert split.final_val_data_loss == pytest.approx(result["history"]["val_reference"][-1], rel=1e-5)
 
 
 @pytest.mark.parametrize("backend", BACKENDS[:1])
@@ -129,3 +151,40 @@ def test_the_callback_suites_pass(backend):
     # Activity penalties are not measured on JAX: its activity tests are skipped, and only they.
     expected_skips = "9 skipped" if backend == "jax" else " passed"
     assert " passed" in result.stdout and expected_skips in result.stdout, result.stdout[-2000:]
+
+
+MULTI_PROCESS = """
+import json, os, sys
+import jax
+jax.distributed.initialize(coordinator_address=sys.argv[1], num_processes=2, process_id=int(sys.argv[2]))
+import numpy as np, keras
+from l2board import L2Monitor
+x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+y = (x[:, 0] > 0).astype("int64")
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(
+    2, activation="softmax", kernel_regularizer=keras.regularizers.L2(0.01))])
+model.compile("adam", "sparse_categorical_crossentropy")
+model.fit(x, y, validation_split=0.25, epochs=2, verbose=0, callbacks=[L2Monitor(sys.argv[3], verbose=0)])
+print(json.dumps({"process": jax.process_index(), "processes": jax.process_count(), "pid": os.getpid()}))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS[:1])
+def test_only_process_zero_writes_in_multi_process_jax(tmp_path, backend):
+    import socket
+
+    with socket.socket() as probe:  # a free port on loopback for JAX's coordinator
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    processes = [subprocess.Popen([sys.executable, "-c", MULTI_PROCESS, address, str(index), str(tmp_path / "run")],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                 for index in (0, 1)]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert all(process.returncode == 0 for process in processes), [err[-2000:] for _, err in outputs]
+    results = {r["process"]: r for r in (json.loads(out.strip().splitlines()[-1]) for out, _ in outputs)}
+    assert sorted(results) == [0, 1] and results[0]["processes"] == 2
+    writers = {name.split(".")[-3] for _, _, files in os.walk(tmp_path / "run") for name in files}
+    assert writers == {str(results[0]["pid"])}
+    (run,) = compare_runs(read_runs([tmp_path / "run"])).runs
+    assert run.epochs == 2 and run.complete

@@ -295,13 +295,14 @@ def test_epoch_update_freq_keeps_keras_async_dispatch():
     assert not is_default(L2Monitor("unused", update_freq=5, verbose=0).on_train_batch_end)
 
 
-def test_no_duplicate_series_beside_keras_tensorboard(tmp_path):
+def test_no_duplicate_series_beside_keras_tensorboard_when_asked(tmp_path):
     keras.utils.set_random_seed(0)
     model = compile_with_reference(keras.Sequential([
         keras.Input((6,)), layers.Dense(3, activation="softmax", kernel_regularizer=regularizers.L2(0.1))]))
     x, y = small_data()
     model.fit(x, y, validation_data=small_data(32, seed=1), epochs=2, batch_size=16, verbose=0,
-              callbacks=[keras.callbacks.TensorBoard(str(tmp_path)), L2Monitor(str(tmp_path), verbose=0)])
+              callbacks=[keras.callbacks.TensorBoard(str(tmp_path)),
+                         L2Monitor(str(tmp_path), write_standard_metrics=False, verbose=0)])
     for folder in ("train", "validation"):
         events = read_events(tmp_path / folder)
         points = [(step, tag) for _, step, tag, _ in events if tag in ("epoch_loss", "epoch_accuracy")]
@@ -443,6 +444,7 @@ def test_nan_loss_is_logged_and_warned_once(tmp_path):
     ({"bucket_count": 30.0}, "bucket_count"),
     ({"bucket_count": 10**9}, "bucket_count"),
     ({"write_standard_metrics": "yes"}, "write_standard_metrics"),
+    ({"write_standard_metrics": "auto"}, "write_standard_metrics"),
     ({"write_standard_metrics": 1}, "write_standard_metrics"),
     ({"verbose": 3}, "verbose"),
     ({"verbose": "loud"}, "verbose"),

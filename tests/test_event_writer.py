@@ -26,6 +26,7 @@ from l2board.analysis.comparison import compare_runs
 from l2board.errors import UnwritableLogDirError
 from l2board.log_format import tags
 from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
+from l2board.writing.histograms import histogram_buckets
 from l2board.reading.logs import read_runs
 from l2board.writing.event_writer import EventFileRunWriter
 
@@ -56,7 +57,7 @@ def write_l2monitor_run(writer_class, folder):
         val_data_loss = 1.2 - 0.1 * min(epoch, 3) + 0.08 * max(epoch - 3, 0)
         validation.scalars({"epoch_loss": val_data_loss + penalty, "epoch_accuracy": 0.45 + 0.04 * min(epoch, 3),
                             tags.PENALTY: penalty, tags.DATA_LOSS: val_data_loss}, epoch)
-        train.histograms({tags.HISTOGRAM_PREFIX + path: w for path, w in weights.items()}, epoch)
+        train.histograms({tags.HISTOGRAM_PREFIX + path: histogram_buckets(w) for path, w in weights.items()}, epoch)
         weights = {path: w * 0.9 for path, w in weights.items()}
         for writer in (root, train, validation):
             writer.flush()
@@ -192,7 +193,7 @@ import sys, numpy as np
 from l2board.writing.event_writer import EventFileRunWriter
 writer = EventFileRunWriter({str(tmp_path / "run")!r})
 writer.scalars({{"epoch_loss": np.float32(0.5)}}, 0)
-writer.histograms({{"weight_histogram/w": np.arange(10.0)}}, 0)
+writer.histograms({{"weight_histogram/w": np.array([[0.0, 1.0, 10.0]])}}, 0)
 writer.text({{"l2board/setup": "x"}}, 0)
 writer.hparams({{"l2/w": 0.01}}, trial_id="run")
 writer.flush()

@@ -1,6 +1,5 @@
 """`L2Monitor`: the Keras callback that makes regularization visible in TensorBoard."""
 
-import inspect
 import json
 import math
 import numbers
@@ -9,30 +8,23 @@ import warnings
 
 import keras
 import numpy as np
-from keras import ops
 
 from l2board.log_format import tags
 from l2board.writing.activity_recording import ActivityRecorder, records_activity
-from l2board.errors import RegularizerError
 from l2board.writing.histograms import DEFAULT_BUCKET_COUNT
 from l2board.writing.model_inspection import (
     inspect_regularization,
-    loss_term,
     penalized_weights,
     relative_path,
     unique_weights,
 )
-from l2board.writing.penalties import (
-    diagnose_penalty_share,
-    mean_over_batches,
-    penalty_share,
-    sample_batches,
-    total_norms,
-    weight_norms,
-)
+from l2board.writing.device_statistics import DeviceStatistics
+from l2board.writing.penalties import diagnose_penalty_share, penalty_share
+from l2board.writing.penalty_sampling import mean_over_batches, sample_batches
+from l2board.writing.weight_norms import total_norms
 from l2board.log_format.regularization_setup import format_percent
 from l2board.run_folders import ensure_writable_dir, make_fresh_log_dir
-from l2board.writing.backend_values import as_float, to_numpy
+from l2board.writing.backend_values import as_float
 
 # Where every number is measured as exactly as on TensorFlow (activity
 # penalties not on JAX: see records_activity).
@@ -43,7 +35,7 @@ HIGH_PENALTY_SHARE = 0.5
 # row in every histogram of every epoch.
 MAX_BUCKET_COUNT = 10_000
 # Measurements of the weight penalty per epoch for the training loss split;
-# each costs a call into TensorFlow, a penalty changes smoothly.
+# each costs a call into the backend, and a penalty changes smoothly.
 PENALTY_SAMPLES_PER_EPOCH = 32
 
 
@@ -107,10 +99,11 @@ class L2Monitor(keras.callbacks.Callback):
             `batch_`.
         bucket_count: histogram buckets, 1 to 10,000. Default: 30, as
             TensorBoard.
-        write_standard_metrics: `"auto"` (default) writes the standard
-            epoch metrics (`epoch_loss`, `epoch_accuracy`, ...) unless a
-            `keras.callbacks.TensorBoard` in the same `fit` writes to the
-            same folder; `True` or `False` force it.
+        write_standard_metrics: `True` (default) also writes the standard
+            metrics of `keras.callbacks.TensorBoard` (`epoch_loss`,
+            `epoch_accuracy`, ..., and `batch_` ones with `update_freq`), so
+            that one callback is enough. Pass `False` when a
+            `keras.callbacks.TensorBoard` writes to the same folder.
         verbose: 1 or 2 (default 1) prints once where the logs go; 0 is
             silent. A bool means 1 or 0.
 
@@ -133,7 +126,7 @@ class L2Monitor(keras.callbacks.Callback):
         histogram_freq=1,
         update_freq="epoch",
         bucket_count=DEFAULT_BUCKET_COUNT,
-        write_standard_metrics="auto",
+        write_standard_metrics=True,
         verbose=1,
     ):
         super().__init__()
@@ -146,10 +139,10 @@ class L2Monitor(keras.callbacks.Callback):
         self.update_freq = update_freq
         self.bucket_count = _checked_int("bucket_count", bucket_count, 1, MAX_BUCKET_COUNT,
                                          f"an integer from 1 to {MAX_BUCKET_COUNT:,}")
-        if not (isinstance(write_standard_metrics, bool) or (isinstance(write_standard_metrics, str)
-                                                            and write_standard_metrics == "auto")):
-            raise ValueError(f"write_standard_metrics must be 'auto', True or False, got {write_standard_metrics!r}.")
-        self.write_standard_metrics = write_standard_metrics
+        if not isinstance(write_standard_metrics, (bool, np.bool_)):
+            raise ValueError(f"write_standard_metrics must be True or False, got {write_standard_metrics!r} (False "
+                             "when a keras.callbacks.TensorBoard writes to the same folder).")
+        self.write_standard_metrics = bool(write_standard_metrics)
         if isinstance(verbose, bool):
             verbose = int(verbose)
         self.verbose = _checked_int("verbose", verbose, 0, 2, "0, 1, 2 or a bool")
@@ -157,11 +150,31 @@ class L2Monitor(keras.callbacks.Callback):
             # A callback that overrides on_train_batch_end makes Keras wait
             # for every batch; with nothing to do there, keep Keras's default.
             self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)
-        self._activity = None
-        self._writers = None
+        # Kept from one fit to the next: the warnings given, the announcement,
+        # and the activity recorder of the model last set.
         self._warned = set()
         self._announced = False
+        self._activity = None
+        self._reset()
+
+    def _reset(self):
+        """Sets the state of one `fit`: what is known of the model and of the epoch under way."""
         self._in_fit = False
+        self._writers = None
+        self._setup = None
+        self._weights = []  # every weight variable, once
+        self._weight_paths = []
+        self._trainable_paths = set()
+        self._penalized_paths = []
+        self._statistics = None  # DeviceStatistics of the model
+        self._setup_written = False
+        self._first_data_loss = None  # the training data loss of the first epoch: what the model started from
+        self._epoch = None
+        self._epoch_steps = None
+        self._sample_targets = None  # the batches before which to sample the penalty; None: every one
+        self._penalty_samples = []  # (batch, tensor), read at the epoch's end
+        self._batches_seen = 0
+        self._train_activity = None  # the training activity penalties, kept while validation runs
 
     # -- Keras hooks --------------------------------------------------------
 
@@ -169,53 +182,26 @@ class L2Monitor(keras.callbacks.Callback):
         super().set_model(model)
         if not records_activity():
             return  # see on_train_begin
-        if self._activity is None or self._activity._model is not model:
+        if self._activity is None or self._activity.model is not model:
             if self._activity is not None:
                 self._activity.restore()
             # Before fit traces its train function, so the twins are traced.
             self._activity = ActivityRecorder(model)
 
     def on_train_begin(self, logs=None):
-        if keras.backend.backend() not in SUPPORTED_BACKENDS:
-            # Keras's numpy and openvino backends do not train: nothing to measure.
-            raise RuntimeError(
-                f"L2Monitor supports Keras's {', '.join(SUPPORTED_BACKENDS)} backends; this one is "
-                f"'{keras.backend.backend()}'.")
+        _check_backend()
+        self._reset()
         self._in_fit = True
-        self._first_data_loss = None
         self._writers = self._open_writers()
-        model = self.model
-        self._setup = inspect_regularization(model)
-        self._weights = unique_weights(model)
-        self._weight_paths = [relative_path(model, v.path) for v in self._weights]
-        trainable = {id(v) for v in model.trainable_weights}
-        self._trainable_paths = {p for v, p in zip(self._weights, self._weight_paths) if id(v) in trainable}
-        self._penalized = penalized_weights(model)
-        self._penalized_paths = [relative_path(model, v.path) for v in self._penalized]
-        self._initial_weights = self._read_weights()
-        self._standard = self._decide_standard_metrics()
-        self._setup_written = False
-        self._epoch = None
-        if self._setup.activity_layers and not records_activity():
-            self._warn_once("activity", f"Activity penalties are measured on the TensorFlow and PyTorch backends only: on "
-                            f"{keras.backend.backend()} the logged data loss still includes those of "
-                            f"{', '.join(layer.path for layer in self._setup.activity_layers)}.")
-        if not self._setup.is_regularized:
-            self._warn_once("none", "Nothing regularizes this model: no weight or activity "
-                            "regularizer and no weight decay, so L2Monitor has no penalty to show.")
-        elif self._setup.coverage < LOW_COVERAGE and not self._setup.activity_layers:
-            # (Coverage counts weights; activity regularization acts on activations.)
-            self._warn_once("coverage", f"{self._setup.label}: regularization that covers under "
-                            f"{format_percent(LOW_COVERAGE)} of the trainable parameters can hardly change "
-                            "how the model fits.")
+        self._inspect(self.model)
+        self._warn_about_setup()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
-        steps = self.params.get("steps") if self.params else None
-        # With an unknown epoch length every batch is measured.
-        self._epoch_steps = steps
-        self._sample_targets = sample_batches(steps, PENALTY_SAMPLES_PER_EPOCH) if steps else None
-        self._penalty_samples = []  # (batch, tensor), converted at the epoch's end
+        # With an unknown epoch length every batch is sampled.
+        self._epoch_steps = (self.params or {}).get("steps")
+        self._sample_targets = sample_batches(self._epoch_steps, PENALTY_SAMPLES_PER_EPOCH) if self._epoch_steps else None
+        self._penalty_samples = []
         self._batches_seen = 0
         self._train_activity = None
         if self._activity:
@@ -227,13 +213,11 @@ class L2Monitor(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         # The loss of this batch is computed with the weights as they are now.
         self._batches_seen = batch + 1
-        if not self._penalized:
-            return
         targets = self._sample_targets
-        if targets is None or (targets and batch >= targets[0]):
+        if self._penalized_paths and (targets is None or (targets and batch >= targets[0])):
             self._sync_weights()
             # A tensor, not a number: reading it now would make Keras wait.
-            self._penalty_samples.append((batch, self._total_penalty()))
+            self._penalty_samples.append((batch, self._statistics.penalty()))
             while targets and targets[0] <= batch:
                 targets.pop(0)
 
@@ -241,9 +225,10 @@ class L2Monitor(keras.callbacks.Callback):
         step = int(as_float(self.model.optimizer.iterations)) if self.model.optimizer is not None else None
         if step is None or step % self.update_freq:
             return
-        train, _ = self._summaries(logs or {}, self._activity_means(), None, at_batch_end=True)
+        self._sync_weights()
+        train, _, _ = self._summaries(logs or {}, self._activity_means(), None, bucket_count=0, at_batch_end=True)
         batch_values = {tags.at_batch_level(tag): value for tag, value in train.items()}
-        if self._standard:
+        if self.write_standard_metrics:
             batch_values.update({f"{tags.BATCH_PREFIX}{name}": as_float(value) for name, value in (logs or {}).items()
                                  if _is_number(value)})
         self._writers[tags.TRAIN_DIR].scalars(batch_values, step)
@@ -263,36 +248,58 @@ class L2Monitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        activity_means = self._activity_means()
-        if self._train_activity is None:
-            train_activity, val_activity = activity_means, None
-        else:
-            train_activity, val_activity = self._train_activity, activity_means
-        train, validation = self._summaries(logs, train_activity, val_activity, at_batch_end=False)
-        if self._standard:
+        activity = self._activity_means()
+        train_activity, val_activity = (activity, None) if self._train_activity is None else (self._train_activity,
+                                                                                                activity)
+        buckets = self.bucket_count if self.histogram_freq and epoch % self.histogram_freq == 0 else 0
+        self._sync_weights()
+        train, validation, histograms = self._summaries(logs, train_activity, val_activity, buckets, at_batch_end=False)
+        if self.write_standard_metrics:
             self._add_standard_metrics(logs, train, validation)
-        self._writers[tags.TRAIN_DIR].scalars(train, epoch)
-        if validation:
-            self._writers[tags.VALIDATION_DIR].scalars(validation, epoch)
-        if self.histogram_freq and epoch % self.histogram_freq == 0:
-            self._writers[tags.TRAIN_DIR].histograms(
-                {tags.weight_histogram(p): w for p, w in zip(self._weight_paths, self._last_weights)},
-                epoch, self.bucket_count)
+        self._write_epoch(epoch, train, validation, histograms)
         self._check_health(train, validation, epoch)
-        for writer in self._writers.values():
-            writer.flush()
 
     def on_train_end(self, logs=None):
-        if self._writers and getattr(self, "_epoch", None) is not None:
+        if self._writers and self._epoch is not None:
             end = {"last_epoch": self._epoch, "epochs_requested": (self.params or {}).get("epochs"),
                    "stopped_early": bool(getattr(self.model, "stop_training", False))}
             self._writers[tags.TRAIN_DIR].text({tags.TRAINING_END: json.dumps(end)}, self._epoch)
         if self._writers:
             for writer in self._writers.values():
                 writer.close()
-            self._writers = None
+        self._writers = None
         self._in_fit = False
         self._release_model()
+
+    # -- what the hooks need --------------------------------------------------
+
+    def _inspect(self, model):
+        self._setup = inspect_regularization(model)
+        self._weights = unique_weights(model)
+        self._weight_paths = [relative_path(model, v.path) for v in self._weights]
+        trainable = {id(v) for v in model.trainable_weights}
+        self._trainable_paths = {p for v, p in zip(self._weights, self._weight_paths) if id(v) in trainable}
+        penalized = penalized_weights(model)
+        self._penalized_paths = [relative_path(model, v.path) for v in penalized]
+        self._statistics = DeviceStatistics(self._weights, penalized,
+                                            {id(v): p for v, p in zip(penalized, self._penalized_paths)})
+        self._sync_weights()
+        self._statistics.start()
+
+    def _warn_about_setup(self):
+        setup = self._setup
+        if setup.activity_layers and not records_activity():
+            self._warn_once("activity", f"Activity penalties are measured on the TensorFlow and PyTorch backends only: on "
+                            f"{keras.backend.backend()} the logged data loss still includes those of "
+                            f"{', '.join(layer.path for layer in setup.activity_layers)}.")
+        if not setup.is_regularized:
+            self._warn_once("none", "Nothing regularizes this model: no weight or activity "
+                            "regularizer and no weight decay, so L2Monitor has no penalty to show.")
+        elif setup.coverage < LOW_COVERAGE and not setup.activity_layers:
+            # (Coverage counts weights; activity regularization acts on activations.)
+            self._warn_once("coverage", f"{setup.label}: regularization that covers under "
+                            f"{format_percent(LOW_COVERAGE)} of the trainable parameters can hardly change "
+                            "how the model fits.")
 
     def _open_writers(self):
         # In multi-worker training every worker computes the same numbers (its
@@ -313,7 +320,7 @@ class L2Monitor(keras.callbacks.Callback):
     def _sync_weights(self):
         # The JAX trainer keeps the weights in its own state during an epoch
         # (the model's variables are emptied): its public jax_state_sync puts
-        # the current ones back, without a copy.
+        # the current ones back, without a copy or a wait.
         sync = getattr(self.model, "jax_state_sync", None)
         if sync is not None:
             sync()
@@ -327,65 +334,39 @@ class L2Monitor(keras.callbacks.Callback):
 
     # -- measuring ----------------------------------------------------------
 
-    def _per_variable_penalties(self):
-        # What Keras adds to the loss, in float32 whatever the policy. Eager:
-        # a tf.function per monitor would be traced anew for every model,
-        # which costs more than the few operations it would save.
-        if not self._penalized:
-            return np.zeros(0, np.float32)
-        values = []
-        for variable, path in zip(self._penalized, self._penalized_paths):
-            try:
-                values.append(loss_term(variable.regularizer(variable)))
-            except Exception as error:  # noqa: BLE001 - a user's regularizer may raise anything
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise RegularizerError(
-                    f"The regularizer of {path} ({type(variable.regularizer).__name__}) failed: {reason}; "
-                    "Keras would fail on it too.") from error
-        return ops.stack(values)
-
     def _activity_means(self):
         # Batches seen: the weighting when Keras's loss tracker counts none.
-        return self._activity.means(max(getattr(self, "_batches_seen", 1), 1)) if self._activity else {}
+        return self._activity.means(max(self._batches_seen, 1)) if self._activity else {}
 
-    def _total_penalty(self):
-        return ops.sum(self._per_variable_penalties())
+    def _summaries(self, logs, train_activity, val_activity, bucket_count, at_batch_end):
+        """Returns the values to write for the train and validation folders, and the histograms.
 
-    def _read_weights(self):
-        # A copy, not a view: the initial weights must survive training.
-        return [np.array(to_numpy(v)) for v in self._weights]
-
-    def _summaries(self, logs, train_activity, val_activity, at_batch_end):
-        """Computes the values to write for the train and validation folders."""
-        if at_batch_end:
-            self._sync_weights()
-        per_variable = to_numpy(self._per_variable_penalties()).astype(np.float64)
+        Everything is measured on the device and read back in one transfer.
+        """
+        per_variable, samples, norms, histograms = self._statistics.measure(
+            [tensor for _, tensor in self._penalty_samples], bucket_count)
         weight_penalty = float(per_variable.sum())
         train = {tags.PENALTY_TOTAL: weight_penalty}
         train.update({tags.variable_penalty(p): float(v) for p, v in zip(self._penalized_paths, per_variable)})
         train.update({tags.activity_penalty(p): v for p, v in train_activity.items()})
-
-        self._last_weights = self._read_weights()
-        norms = {}
-        for path, now, start in zip(self._weight_paths, self._last_weights, self._initial_weights):
-            norms[path] = weight_norms(now, start)
-            for kind, value in norms[path].items():
+        for path, values in zip(self._weight_paths, norms):
+            for kind, value in values.items():
                 train[tags.variable_norm(kind, path)] = value
-        for kind, value in total_norms(n for p, n in norms.items() if p in self._trainable_paths).items():
+        trainable = [n for p, n in zip(self._weight_paths, norms) if p in self._trainable_paths]
+        for kind, value in total_norms(trainable).items():
             train[tags.norm_total(kind)] = value
 
-        batches = [b for b, _ in self._penalty_samples]
-        values = [as_float(t) for _, t in self._penalty_samples]
         n_batches = self._batches_seen if at_batch_end else (self._epoch_steps or self._batches_seen)
-        mean_weight_penalty = mean_over_batches(batches, values, n_batches, weight_penalty)
-        train_penalty = mean_weight_penalty + sum(train_activity.values())
-        self._add_loss_split(train, logs.get("loss"), train_penalty)
+        batches = [b for b, _ in self._penalty_samples]
+        mean_weight_penalty = mean_over_batches(batches, samples, n_batches, weight_penalty)
+        self._add_loss_split(train, logs.get("loss"), mean_weight_penalty + sum(train_activity.values()))
 
         validation = {}
         if not at_batch_end and "val_loss" in logs:
             val_penalty = weight_penalty + sum((val_activity or {}).values())
             self._add_loss_split(validation, logs.get("val_loss"), val_penalty)
-        return train, validation
+        named = dict(zip(self._weight_paths, histograms)) if histograms is not None else None
+        return train, validation, named
 
     @staticmethod
     def _add_loss_split(values, loss, penalty):
@@ -409,21 +390,22 @@ class L2Monitor(keras.callbacks.Callback):
         if isinstance(optimizer, keras.optimizers.Optimizer) and "learning_rate" not in logs:
             train[tags.EPOCH_PREFIX + "learning_rate"] = as_float(optimizer.learning_rate)
 
-    def _decide_standard_metrics(self):
-        if self.write_standard_metrics != "auto":
-            return bool(self.write_standard_metrics)
-        mine = os.path.abspath(self.log_dir or "")
-        for callback in _sibling_callbacks(self):
-            if isinstance(callback, keras.callbacks.TensorBoard) and os.path.abspath(callback.log_dir) == mine:
-                return False
-        return True
-
     # -- writing and warning ------------------------------------------------
 
     def _write_setup(self, step):
         train = self._writers[tags.TRAIN_DIR]
         train.text({tags.SETUP_TEXT: self._setup.markdown(), tags.SETUP_JSON: self._setup.to_json()}, step)
         self._writers["root"].hparams(self._setup.hparams(), trial_id=os.path.basename(os.path.abspath(self.log_dir or "")))
+
+    def _write_epoch(self, epoch, train, validation, histograms):
+        self._writers[tags.TRAIN_DIR].scalars(train, epoch)
+        if validation:
+            self._writers[tags.VALIDATION_DIR].scalars(validation, epoch)
+        if histograms:
+            self._writers[tags.TRAIN_DIR].histograms({tags.weight_histogram(p): h for p, h in histograms.items()},
+                                                     epoch)
+        for writer in self._writers.values():
+            writer.flush()
 
     def _check_health(self, train, validation, epoch):
         for folder, values in ((tags.TRAIN_DIR, train), (tags.VALIDATION_DIR, validation)):
@@ -481,6 +463,14 @@ def _checked_int(name, value, low, high, expected):
     return int(value)
 
 
+def _check_backend():
+    if keras.backend.backend() not in SUPPORTED_BACKENDS:
+        # Keras's numpy and openvino backends do not train: nothing to measure.
+        raise RuntimeError(
+            f"L2Monitor supports Keras's {', '.join(SUPPORTED_BACKENDS)} backends; this one is "
+            f"'{keras.backend.backend()}'.")
+
+
 def _writer_class():
     """The event writer: tf.summary on TensorFlow, TensorBoard's format without TensorFlow elsewhere.
 
@@ -532,21 +522,3 @@ def _is_number(value):
     except (TypeError, ValueError):
         return False
     return np.asarray(value).size == 1
-
-
-def _sibling_callbacks(callback):
-    """Returns the other callbacks of the `fit` that is calling `callback`.
-
-    Keras gives a callback no reference to its siblings; the CallbackList
-    that dispatches the current hook is found on the call stack.
-    """
-    frame = inspect.currentframe()
-    try:
-        while frame is not None:
-            owner = frame.f_locals.get("self")
-            if isinstance(owner, keras.callbacks.CallbackList) and any(c is callback for c in owner.callbacks):
-                return [c for c in owner.callbacks if c is not callback]
-            frame = frame.f_back
-        return []
-    finally:
-        del frame

@@ -35,7 +35,6 @@ from tensorboard.util import tensor_util
 from l2board.errors import LogWriteError, UnwritableLogDirError
 from l2board.reading.event_files import frame_record
 from l2board.run_folders import ensure_writable_dir
-from l2board.writing.histograms import DEFAULT_BUCKET_COUNT, histogram_buckets
 
 # What tf.summary.scalar / .text and RunWriter.histograms attach, as TensorFlow writes it.
 _SCALAR_METADATA = scalar_metadata.create_summary_metadata(display_name=None, description=None)
@@ -124,11 +123,11 @@ class EventFileRunWriter:
         """Writes `{tag: number}` as scalar summaries at `step`, as `tf.summary.scalar` does."""
         self._write_values(((tag, _scalar_tensor(value), _SCALAR_METADATA) for tag, value in values.items()), step)
 
-    def histograms(self, arrays, step, bucket_count=DEFAULT_BUCKET_COUNT):
-        """Writes `{tag: array}` as histograms that TensorBoard shows as its own."""
+    def histograms(self, buckets, step):
+        """Writes `{tag: [k, 3] buckets}` (see `histograms.histogram_buckets`) as histograms TensorBoard shows as its own."""
         self._write_values(
-            ((tag, tensor_util.make_tensor_proto(histogram_buckets(array, bucket_count)), _HISTOGRAM_METADATA)
-             for tag, array in arrays.items()), step)
+            ((tag, tensor_util.make_tensor_proto(np.asarray(values, np.float64)), _HISTOGRAM_METADATA)
+             for tag, values in buckets.items()), step)
 
     def text(self, values, step):
         """Writes `{tag: string}` as text summaries (Markdown in TensorBoard)."""

@@ -12,7 +12,6 @@ import tensorflow as tf
 from tensorboard.plugins.histogram import metadata as histogram_metadata
 
 from l2board.errors import LogWriteError
-from l2board.writing.histograms import DEFAULT_BUCKET_COUNT, histogram_buckets
 from l2board.run_folders import ensure_writable_dir
 
 _HISTOGRAM_METADATA = histogram_metadata.create_summary_metadata(display_name="", description="")
@@ -59,12 +58,11 @@ class RunWriter:
                 tf.summary.scalar(tag, float(value), step=step)
 
     @_reported_as_one_sentence
-    def histograms(self, arrays, step, bucket_count=DEFAULT_BUCKET_COUNT):
-        """Writes `{tag: array}` as histograms that TensorBoard shows as its own."""
+    def histograms(self, buckets, step):
+        """Writes `{tag: [k, 3] buckets}` (see `histograms.histogram_buckets`) as histograms TensorBoard shows as its own."""
         with self._writer.as_default(), tf.summary.record_if(True):
-            for tag, array in arrays.items():
-                buckets = histogram_buckets(array, bucket_count)
-                tf.summary.write(tag, tf.constant(buckets, dtype=tf.float64), step=step,
+            for tag, values in buckets.items():
+                tf.summary.write(tag, tf.constant(values, dtype=tf.float64), step=step,
                                  metadata=_HISTOGRAM_METADATA)
 
     @_reported_as_one_sentence
