@@ -23,6 +23,9 @@ setup(
         # The offline demo trains on scikit-learn's bundled handwritten digits:
         # real images that need no download.
         "scikit-learn",
+        # Confidence intervals and power over seeds (l2board compare): SciPy's
+        # t tests, rather than hand-written statistics; scikit-learn needs it anyway.
+        "scipy>=1.11",
         # C CRC32C for checking event files without TensorFlow (Google's,
         # also behind google-cloud-storage); pure Python would be ~100x slower.
         "google-crc32c>=1.5",
@@ -33,8 +36,10 @@ setup(
         # tensorboardX: the real writer of the tensorboardX / torch.utils.tensorboard
         # layouts the read side recognises (tests/log_writers.py); small, no torch.
         # pandas: the test of the Python API's to_pandas(); jax: L2Monitor's
-        # tests on Keras's JAX backend (CPU wheels, about 90 MB).
-        "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6", "tensorboardX>=2.6", "pandas>=1.5", "jax>=0.4.30"],
+        # tests on Keras's JAX backend (CPU wheels, about 90 MB); statsmodels:
+        # the reference for the seeds-needed power calculation (12 MB).
+        "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6", "tensorboardX>=2.6", "pandas>=1.5", "jax>=0.4.30",
+                 "statsmodels>=0.14"],
         # Runs.to_pandas() and Comparison.to_pandas() in notebooks.
         "pandas": ["pandas>=1.5"],
     },
