@@ -151,10 +151,12 @@ class L2Monitor(keras.callbacks.Callback):
             # for every batch; with nothing to do there, keep Keras's default.
             self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)
         # Kept from one fit to the next: the warnings given, the announcement,
-        # and the activity recorder of the model last set.
+        # the activity recorder of the model last set, and the measurements
+        # (compiled once on JAX) of the weights last measured.
         self._warned = set()
         self._announced = False
         self._activity = None
+        self._statistics = None
         self._reset()
 
     def _reset(self):
@@ -166,7 +168,6 @@ class L2Monitor(keras.callbacks.Callback):
         self._weight_paths = []
         self._trainable_paths = set()
         self._penalized_paths = []
-        self._statistics = None  # DeviceStatistics of the model
         self._setup_written = False
         self._first_data_loss = None  # the training data loss of the first epoch: what the model started from
         self._epoch = None
@@ -281,8 +282,9 @@ class L2Monitor(keras.callbacks.Callback):
         self._trainable_paths = {p for v, p in zip(self._weights, self._weight_paths) if id(v) in trainable}
         penalized = penalized_weights(model)
         self._penalized_paths = [relative_path(model, v.path) for v in penalized]
-        self._statistics = DeviceStatistics(self._weights, penalized,
-                                            {id(v): p for v, p in zip(penalized, self._penalized_paths)})
+        if self._statistics is None or not self._statistics.measures(self._weights, penalized):
+            self._statistics = DeviceStatistics(self._weights, penalized,
+                                                {id(v): p for v, p in zip(penalized, self._penalized_paths)})
         self._sync_weights()
         self._statistics.start()
 

@@ -83,6 +83,11 @@ class DeviceStatistics:
         self._total = _compiled(lambda values: ops.sum(self._penalties_of(values)))
         self._statistics = _compiled(self._statistics_of, static_argnames=("bucket_count",))
 
+    def measures(self, weights, penalized):
+        """Whether these are the variables measured (so that a later `fit` reuses what was compiled)."""
+        same = lambda a, b: len(a) == len(b) and all(x is y for x, y in zip(a, b))  # noqa: E731
+        return same(self._weights, list(weights)) and same(self._penalized, list(penalized))
+
     def start(self):
         """Keeps a copy of the weights as they are now (on the device) to measure change from."""
         self._initial = [ops.copy(v.value) for v in self._weights]
