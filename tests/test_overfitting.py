@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from l2board.analysis.overfitting import (
     best_index,
-    difference_is_resolved,
     early_stopping_epoch,
     generalization_gap,
     generalization_loss,
@@ -35,11 +34,9 @@ def test_onset_and_prechelt_generalization_loss():
     assert math.isnan(generalization_loss([0.0, 1.0]))
 
 
-def test_mean_std_and_resolution():
+def test_mean_and_std():
     assert mean_and_std([1.0, 3.0]) == (2.0, pytest.approx(math.sqrt(2)))
     assert mean_and_std([None, float("nan")]) == (None, None)
-    assert difference_is_resolved(0.0, 1.0, 1.0, 1.0) is False  # 1 < sqrt(2)
-    assert difference_is_resolved(0.0, 1.0, 2.0, 1.0) is True
 
 
 def keras_early_stopping(values, patience, min_delta):

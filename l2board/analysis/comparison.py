@@ -12,9 +12,12 @@ numbers and codes, never sentences.
 import collections
 import dataclasses
 import json
+import math
 
 from l2board.analysis.notes import SkippedRun
-from l2board.analysis.overfitting import difference_is_resolved, mean_and_std
+from l2board.analysis.factor_sweep import factor_sweep
+from l2board.analysis.overfitting import mean_and_std
+from l2board.analysis.statistics import difference_interval, seeds_needed
 from l2board.analysis.run_analysis import (  # noqa: F401 (the names callers import from here)
     DATA_LOSS_BASES,
     DEFAULT_PATIENCE,
@@ -33,7 +36,12 @@ from l2board.log_format import tags
 # 2: `loss_basis`, `notes`, `verdicts` and `skipped` added; the loss
 # measures of runs without L2Monitor's data loss are computed on their
 # logged loss; `runs` and `configurations` put the baseline first.
-REPORT_FORMAT_VERSION = 2
+# 3: every change has its 95% interval over seeds (`low`, `high`, `method`,
+# `p_value`, `n_baseline`, `n_value`, `seeds_needed`) and `resolved` means
+# the interval excludes zero; `sweep` and `recommendation` (the λ curve);
+# runs have `seed`, `val_data_loss_at_stop` and `val_metric_at_stop`;
+# configurations `values` and `seeds`; verdicts `val_data_loss`, no `spread`.
+REPORT_FORMAT_VERSION = 3
 
 
 def reads_tag(tag):
@@ -88,9 +96,16 @@ SUMMARY_FIELDS = (
     "final_train_metric", "final_val_metric", "best_val_metric", "best_epoch",
     "metric_gap_final_pp", "metric_gap_best_pp", "final_train_data_loss", "final_val_data_loss",
     "data_loss_gap_final", "data_loss_gap_best", "onset_epoch", "rise_after_onset",
-    "generalization_loss_percent", "early_stopping_epoch", "final_penalty",
-    "final_penalty_share_percent", "final_weight_l2", "final_init_distance",
+    "generalization_loss_percent", "early_stopping_epoch", "val_data_loss_at_stop", "val_metric_at_stop",
+    "final_penalty", "final_penalty_share_percent", "final_weight_l2", "final_init_distance",
 )
+# The numbers a verdict and the report's intervals lead with.
+HEADLINE_FIELDS = (
+    "final_val_metric", "best_val_metric", "metric_gap_final_pp", "final_val_data_loss",
+    "generalization_loss_percent", "early_stopping_epoch",
+)
+CONFIDENCE = 0.95
+POWER = 0.8
 
 
 # Per-variable weight norms join the summary numbers under this prefix.
@@ -99,7 +114,12 @@ LAYER_NORM_PREFIX = "weight_l2/"
 
 @dataclasses.dataclass
 class ConfigurationReport:
-    """Mean and sample standard deviation of each summary number over a configuration's runs."""
+    """Mean and sample standard deviation of each summary number over a configuration's runs.
+
+    `values[field]` holds each run's number (in the order of `runs`, `None`
+    where a run has none) and `seeds` each run's seed (`None` when its name
+    gives none): what the intervals against the baseline are computed from.
+    """
 
     name: str
     label: str
@@ -107,11 +127,23 @@ class ConfigurationReport:
     mean: dict
     std: dict
     diverged: bool = False
+    values: dict = dataclasses.field(default_factory=dict)
+    seeds: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
 class Change:
-    """How a configuration differs from the baseline in one number."""
+    """How a configuration differs from the baseline in one number.
+
+    `difference` is the difference of the means; `low` and `high` its 95%
+    confidence interval over seeds (`method`: `paired` by seed when both
+    configurations ran the same seeds, else `welch`; `unreplicated`, without
+    an interval, when either has one run). `resolved` says whether the
+    interval excludes zero (`None` unreplicated); when it does not,
+    `seeds_needed` is the seeds per configuration that would resolve a
+    difference this large at this spread with 80% power (`None` when none
+    would, up to 1,000, or nothing is known of the spread).
+    """
 
     field: str
     baseline: float | None
@@ -119,6 +151,13 @@ class Change:
     difference: float | None
     relative_percent: float | None
     resolved: bool | None
+    low: float | None = None
+    high: float | None = None
+    method: str | None = None
+    p_value: float | None = None
+    n_baseline: int = 0
+    n_value: int = 0
+    seeds_needed: int | None = None
 
 
 @dataclasses.dataclass
@@ -129,6 +168,8 @@ class Comparison:
     one `Verdict` per configuration compared with the baseline; `skipped`
     a `SkippedRun` for each run that could not be analysed. `warnings` are
     the read side's sentences about damaged, skipped or restarted files.
+    `sweep` is the `FactorSweep` (the λ curve and the recommended factor)
+    when the configurations differ only in their L2 factor, else `None`.
     `l2board.rendering` words the verdicts and notes.
     """
 
@@ -141,6 +182,7 @@ class Comparison:
     verdicts: list
     warnings: list
     skipped: list = dataclasses.field(default_factory=list)
+    sweep: object = None
 
     def to_dict(self):
         """Returns the documented JSON structure (docs/compare-json.md), sentences included."""
@@ -192,29 +234,47 @@ def summarize_configurations(reports):
     for (name, label), members in groups.items():
         if names.count(name) > 1:  # same name pattern, different setups: keep apart
             name = f"{name} [{label}]"
-        mean, std = {}, {}
-        for field in SUMMARY_FIELDS:
-            mean[field], std[field] = mean_and_std([getattr(m, field) for m in members])
+        values = {field: [getattr(m, field) for m in members] for field in SUMMARY_FIELDS}
         for variable in sorted(set.intersection(*(set(m.layer_weight_l2) for m in members))):
-            field = LAYER_NORM_PREFIX + variable
-            mean[field], std[field] = mean_and_std([m.layer_weight_l2[variable] for m in members])
+            values[LAYER_NORM_PREFIX + variable] = [m.layer_weight_l2[variable] for m in members]
+        mean, std = {}, {}
+        for field, per_run in values.items():
+            mean[field], std[field] = mean_and_std(per_run)
         configurations.append(ConfigurationReport(name, label, [m.name for m in members], mean, std,
-                                                  diverged=any(m.diverged_epoch is not None for m in members)))
+                                                  diverged=any(m.diverged_epoch is not None for m in members),
+                                                  values=values, seeds=[m.seed for m in members]))
     return configurations
+
+
+def _finite_with_seeds(values, seeds):
+    kept = [(v, s) for v, s in zip(values, seeds) if v is not None and math.isfinite(v)]
+    return [v for v, _ in kept], [s for _, s in kept]
+
+
+def change_of(field, baseline, other):
+    """How `other` differs from `baseline` (two `ConfigurationReport`s) in one number, with its interval."""
+    a, b = baseline.mean.get(field), other.mean.get(field)
+    if a is None or b is None:
+        return Change(field, a, b, None, None, None)
+    base_values, base_seeds = _finite_with_seeds(baseline.values[field], baseline.seeds)
+    values, seeds = _finite_with_seeds(other.values[field], other.seeds)
+    paired = None not in base_seeds and None not in seeds
+    estimate = difference_interval(base_values, values, base_seeds if paired else None, seeds if paired else None,
+                                   confidence=CONFIDENCE)
+    change = Change(field, a, b, b - a, 100.0 * (b - a) / abs(a) if a else None, None, method=estimate.method,
+                    n_baseline=estimate.n_baseline, n_value=estimate.n_other)
+    if estimate.method == "unreplicated":
+        return change
+    change.low, change.high, change.p_value = estimate.low, estimate.high, estimate.p_value
+    change.resolved = estimate.excludes_zero
+    if not change.resolved:
+        change.seeds_needed = seeds_needed(estimate.difference, estimate.spread, estimate.method, power=POWER)
+    return change
 
 
 def compare_configurations(baseline, other):
     """Returns `{field: Change}` of `other` against `baseline`."""
-    changes = {}
-    for field in other.mean:
-        a, b = baseline.mean.get(field), other.mean[field]
-        if a is None or b is None:
-            changes[field] = Change(field, a, b, None, None, None)
-            continue
-        relative = 100.0 * (b - a) / abs(a) if a else None
-        resolved = difference_is_resolved(a, baseline.std.get(field), b, other.std[field])
-        changes[field] = Change(field, a, b, b - a, relative, resolved)
-    return changes
+    return {field: change_of(field, baseline, other) for field in other.mean}
 
 
 def _screen(runs, metric):
@@ -323,10 +383,11 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
     base = _find_baseline(configurations, baseline, reports, skipped)
     configurations, reports = _baseline_first(base, configurations, reports)
     changes, verdicts = _judge_all(base, configurations, reports, metric)
+    sweep = factor_sweep(configurations, reports, metric)
     # Every run's file notes, skipped runs' too; folders that could not be
     # searched for runs belong to no run.
     warnings = [note.describe() for run in runs for note in run.notes()]
     warnings += [n.describe() for n in getattr(runs, "notes", ())]
     return Comparison(metric=metric, patience=patience, baseline=base.name, runs=reports,
                       configurations=configurations, changes=changes, verdicts=verdicts, warnings=warnings,
-                      skipped=skipped)
+                      skipped=skipped, sweep=sweep)

@@ -144,23 +144,3 @@ def mean_and_std(values):
         return None, None
     mean = float(array.mean())
     return mean, (float(array.std(ddof=1)) if array.size > 1 else None)
-
-
-def difference_is_resolved(mean_a, std_a, mean_b, std_b):
-    """Whether two means differ by more than their seed-to-seed spread.
-
-    The spread of a difference of single runs is `sqrt(std_a**2 + std_b**2)`;
-    a difference is resolved when it exceeds that.
-
-    Returns:
-        `True` or `False`, or `None` when a configuration has a single run
-        (no spread known: the difference is unreplicated).
-
-    Example:
-
-    >>> difference_is_resolved(10.0, 1.0, 5.0, 1.0), difference_is_resolved(10.0, None, 5.0, 1.0)
-    (True, None)
-    """
-    if std_a is None or std_b is None:
-        return None
-    return abs(mean_a - mean_b) > math.hypot(std_a, std_b)

@@ -31,7 +31,7 @@ DEFAULT_PATIENCE = 5
 UNKNOWN_SETUP = "regularization unknown (not logged by L2Monitor)"
 # Metrics of Keras's epoch logs that are not model-quality metrics.
 _NOT_METRICS = {"loss", "learning_rate", "steps_per_second", "data_loss", "penalty", "penalty_share"}
-_SEED_SUFFIX = re.compile(r"^(?P<config>.*?)[-_.]?seed[-_=]?\d+$", re.IGNORECASE)
+_SEED_SUFFIX = re.compile(r"^(?P<config>.*?)[-_.]?seed[-_=]?(?P<seed>\d+)$", re.IGNORECASE)
 
 # What the loss measures (onset, GL, loss gaps) of a run were computed on.
 DATA_LOSS = "data_loss"  # L2Monitor's epoch_data_loss: penalties excluded, exactly
@@ -77,6 +77,9 @@ class RunReport:
     generalization_loss_percent: float | None = None
     early_stopping_epoch: int | None = None
     early_stopping_monitor: str | None = None
+    val_data_loss_at_stop: float | None = None
+    val_metric_at_stop: float | None = None
+    seed: int | None = None
     final_penalty: float | None = None
     final_penalty_share_percent: float | None = None
     final_weight_l2: float | None = None
@@ -121,6 +124,22 @@ def configuration_of(name):
     match = _SEED_SUFFIX.match(name)
     base = match.group("config") if match else name
     return base.rstrip("/-_.") or name
+
+
+def seed_of(name):
+    """Returns the seed a run's name ends with, or `None`.
+
+    Runs of two configurations with the same seed started from the same
+    weights and saw the data in the same order (as `l2board experiment`
+    runs them), which is what makes comparing them seed by seed legitimate.
+
+    Example:
+
+    >>> seed_of("exp/l2-0.01-seed3"), seed_of("exp/l2-0.01/seed_12"), seed_of("no_l2")
+    (3, 12, None)
+    """
+    match = _SEED_SUFFIX.match(name)
+    return int(match.group("seed")) if match else None
 
 
 def lookup(run, folder, name):
@@ -348,6 +367,25 @@ def _replay_early_stopping(report, run, patience):
         report.curves.update({"val_loss_epochs": val_loss.steps.tolist(), "val_loss": val_loss.values.tolist()})
 
 
+def _at_stop(report):
+    """The validation data loss and metric at the epoch EarlyStopping would stop at (the last one when it would not).
+
+    What a user who trains with EarlyStopping keeps: the numbers a
+    recommendation of the factor is made on.
+    """
+    for field, epochs, values in (("val_data_loss_at_stop", "data_loss_epochs", "val_data_loss"),
+                                  ("val_metric_at_stop", "metric_epochs", "val_metric")):
+        steps, series = report.curves.get(epochs), report.curves.get(values)
+        if not steps or not series:
+            continue
+        stop = report.early_stopping_epoch
+        # The last logged value at or before the stop.
+        index = len(steps) - 1 if stop is None else max(
+            (i for i, step in enumerate(steps) if step <= stop), default=None)
+        if index is not None:
+            setattr(report, field, _finite_or_none(series[index]))
+
+
 def _count_epochs(report, run, metric):
     """How many epochs the run logged, and the last one.
 
@@ -443,11 +481,12 @@ def analyze_run(run, metric, patience=DEFAULT_PATIENCE, loss_includes_penalty=No
     setup, label = _setup_and_label(run)
     report = RunReport(name=run.name, path=run.path, label=label, configuration=configuration_of(run.name),
                        logged_by_l2monitor=run.scalar(tags.TRAIN_DIR, tags.DATA_LOSS) is not None,
-                       metric=metric, epochs=0, last_epoch=None, setup=setup)
+                       metric=metric, epochs=0, last_epoch=None, setup=setup, seed=seed_of(run.name))
     report.warnings = [note.describe() for note in run.notes()]
     _measure_metric(report, run, metric)
     _measure_loss(report, run, loss_includes_penalty)
     _replay_early_stopping(report, run, patience)
+    _at_stop(report)
     _count_epochs(report, run, metric)
     _check_completion(report, run)
     _check_divergence(report, run)

@@ -1,12 +1,11 @@
 """The verdict on a configuration against the baseline, as numbers and decisions.
 
 `judge` decides which measure of overfitting speaks, whether the
-difference is resolved beyond the seed-to-seed spread, and in which
-direction; `l2board.rendering.wording.verdict_sentences` words the result.
+difference is resolved (its 95% interval over seeds excludes zero), and in
+which direction; `l2board.rendering.wording.verdict_sentences` words the result.
 """
 
 import dataclasses
-import math
 
 # What a verdict is about.
 COMPARED = "compared"  # both configurations measured on `measure`
@@ -19,6 +18,7 @@ METRIC_GAP = "metric_gap_final_pp"
 LOSS_GAP = "data_loss_gap_final"
 GENERALIZATION_LOSS = "generalization_loss_percent"
 FINAL_VAL_METRIC = "final_val_metric"
+FINAL_VAL_DATA_LOSS = "final_val_data_loss"
 
 # Below this many accuracy points, a gap difference is "about as much".
 SAME_GAP_PP = 1.0
@@ -37,17 +37,16 @@ class Verdict:
         metric: the accuracy-like metric, or `None`.
         loss_is_data_loss: whether every run of both configurations measured
             its loss without penalties (L2Monitor's data loss, or the user said so).
-        gap, generalization_loss, final_val_metric: the `Change`s of the
-            measure, of Prechelt's GL (`None` when not shared) and of the
-            final validation metric (`None` when not shared).
+        gap, generalization_loss, final_val_metric, val_data_loss: the
+            `Change`s (each with its interval) of the measure, of Prechelt's
+            GL, of the final validation metric and of the final validation
+            data loss (`None` each when not shared).
         replicated: both configurations have several runs.
-        spread: `{field: sqrt(std_baseline² + std_value²)}` for the three
-            changes, when replicated.
         direction: `less`, `more` or `same`: how `configuration` overfits
             against `baseline`.
         decided_by: the field that decided `direction` (`measure`, or
-            `generalization_loss_percent` where only it is resolved beyond
-            the spread), `None` when neither is (replicated runs overfit alike).
+            `generalization_loss_percent` where only its interval excludes
+            zero), `None` when neither does (replicated runs overfit alike).
     """
 
     configuration: str
@@ -60,8 +59,8 @@ class Verdict:
     gap: object = None
     generalization_loss: object = None
     final_val_metric: object = None
+    val_data_loss: object = None
     replicated: bool = False
-    spread: dict = dataclasses.field(default_factory=dict)
     direction: str | None = None
     decided_by: str | None = None
 
@@ -72,20 +71,23 @@ def _direction(difference, measure):
     return "less" if difference < 0 else "more"
 
 
-def _spreads(baseline, other, fields):
-    return {field: math.hypot(baseline.std.get(field) or 0.0, other.std.get(field) or 0.0) for field in fields}
-
-
 def _decide(verdict):
-    """Sets `direction` and `decided_by`: the measure speaks unless replicated runs leave it unresolved."""
+    """Sets `direction` and `decided_by`.
+
+    Unreplicated, the measure speaks. With seeds, the measure speaks when
+    its interval excludes zero and the difference matters (a gap difference
+    under `SAME_GAP_PP` is "about as much" however sure); otherwise GL speaks
+    when its interval excludes zero; otherwise they overfit alike.
+    """
     gap, gl = verdict.gap, verdict.generalization_loss
-    if not verdict.replicated or gap.resolved:
-        verdict.direction, verdict.decided_by = _direction(gap.difference, verdict.measure), verdict.measure
+    by_gap = _direction(gap.difference, verdict.measure)
+    if not verdict.replicated or (gap.resolved and by_gap != "same"):
+        verdict.direction, verdict.decided_by = by_gap, verdict.measure
     elif gl is not None and gl.resolved:
         verdict.direction = "less" if gl.difference < 0 else "more"
         verdict.decided_by = GENERALIZATION_LOSS
     else:
-        verdict.direction, verdict.decided_by = "same", None
+        verdict.direction, verdict.decided_by = "same", verdict.measure if gap.resolved else None
 
 
 def judge(baseline, other, changes, metric, loss_is_data_loss=True):
@@ -94,8 +96,8 @@ def judge(baseline, other, changes, metric, loss_is_data_loss=True):
     The measure is the final accuracy gap (or, without an accuracy-like
     metric, the final loss gap), seconded by Prechelt's generalization loss
     of the validation loss. With several seeds per configuration, a
-    difference is claimed only beyond the seed-to-seed spread; with one,
-    the verdict is unreplicated.
+    difference is claimed only when its 95% interval excludes zero; with
+    one, the verdict is unreplicated.
 
     Returns:
         A `Verdict`.
@@ -112,11 +114,10 @@ def judge(baseline, other, changes, metric, loss_is_data_loss=True):
         verdict.kind = NOT_COMPARABLE
         return verdict
     verdict.gap = changes[verdict.measure]
-    gl, val = changes[GENERALIZATION_LOSS], changes[FINAL_VAL_METRIC]
+    gl, val, loss = changes[GENERALIZATION_LOSS], changes[FINAL_VAL_METRIC], changes[FINAL_VAL_DATA_LOSS]
     verdict.generalization_loss = gl if gl.difference is not None else None
     verdict.final_val_metric = val if val.difference is not None else None
-    if verdict.replicated:
-        verdict.spread = _spreads(baseline, other, (verdict.measure, GENERALIZATION_LOSS, FINAL_VAL_METRIC))
+    verdict.val_data_loss = loss if loss.difference is not None else None
     _decide(verdict)
     return verdict
 

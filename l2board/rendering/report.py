@@ -307,6 +307,7 @@ def report_dict(comparison):
     data["skipped"] = [{"name": run.name, "path": run.path, "reason": run.reason.to_dict(),
                         "text": wording.skip_sentence(run)} for run in comparison.skipped]
     data["verdict"] = wording.verdict_sentences(comparison)
+    data["recommendation"] = wording.sweep_sentences(comparison)
     data["format_version"] = REPORT_FORMAT_VERSION
     return _clean(data)
 

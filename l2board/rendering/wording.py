@@ -129,9 +129,35 @@ def _measure_words(verdict):
     return f"final {loss} gap (validation minus training)", ""
 
 
-def _spread_words(verdict, change, unit):
-    where = "beyond" if change.resolved else "within"
-    return f", {where} the seed-to-seed spread of ±{_plain(verdict.spread[change.field], unit)})"
+def interval_words(change, unit="", scale=1.0):
+    """The difference with its interval over seeds: `-0.31 [-0.45, -0.17], 3 seeds, paired`.
+
+    When the interval holds zero, how many seeds per configuration would
+    resolve a difference that large is said too.
+    """
+    if change.difference is None:
+        return "not shared"
+    text = _signed(scale * change.difference, unit)
+    if change.method in (None, "unreplicated"):
+        return text + ", unreplicated"
+    number = "{:+.1f}" if unit else "{:+.3f}"
+    seeds = (f"{change.n_baseline} seeds" if change.n_baseline == change.n_value
+             else f"{change.n_value} and {change.n_baseline} seeds")
+    text += (f" [{number.format(scale * change.low)}, {number.format(scale * change.high)}], {seeds}, "
+             f"{'paired' if change.method == 'paired' else 'Welch'}")
+    if change.resolved:
+        return text
+    if change.seeds_needed:
+        return text + f"; {change.seeds_needed} seeds per configuration would resolve it"
+    if change.low == change.high:
+        return text + "; the same in every seed"
+    return text + "; no number of seeds up to 1,000 would resolve it"
+
+
+def _change_words(verdict, change, unit, scale=1.0):
+    if verdict.replicated:
+        return interval_words(change, unit, scale)
+    return _signed(scale * change.difference, unit)
 
 
 def _overfitting_sentence(verdict):
@@ -139,15 +165,14 @@ def _overfitting_sentence(verdict):
     other, base, gap, gl = verdict.configuration, verdict.baseline, verdict.gap, verdict.generalization_loss
     measure, unit = _measure_words(verdict)
     loss = "data loss" if verdict.loss_is_data_loss else "loss"
-    gap_part = f"{measure} {_plain(gap.value, unit)} against {_plain(gap.baseline, unit)} ({_signed(gap.difference, unit)}"
+    gap_part = (f"{measure} {_plain(gap.value, unit)} against {_plain(gap.baseline, unit)} "
+                f"({_change_words(verdict, gap, unit)})")
     gl_part = (f"validation {loss} ended {gl.value:.0f}% above its minimum against {gl.baseline:.0f}% "
-               f"({_signed(gl.difference, 'pp')}") if gl is not None else ""
+               f"({_change_words(verdict, gl, 'pp')})") if gl is not None else ""
     if not verdict.replicated:
-        first = f"{other} {_DIRECTIONS[verdict.direction]} {base}: {gap_part})"
-        first += f", {gl_part})" if gl is not None else ""
+        first = f"{other} {_DIRECTIONS[verdict.direction]} {base}: {gap_part}"
+        first += f", {gl_part}" if gl is not None else ""
         return first + "; unreplicated: one run per configuration."
-    gap_part += _spread_words(verdict, gap, unit)
-    gl_part += _spread_words(verdict, gl, "pp") if gl is not None else ""
     if verdict.decided_by == GENERALIZATION_LOSS:
         return (f"{other} overfits {verdict.direction} than {base} by its validation {loss}, which "
                 f"{gl_part[len(f'validation {loss} '):]}; its {gap_part}.")
@@ -164,19 +189,26 @@ def _metric_sentence(verdict):
     if val is None:
         return None
     points = 100.0 * val.difference
+    interval = f"; {interval_words(val, 'pp', 100.0)}" if verdict.replicated else ""
     if abs(points) < 0.05:  # shown as 0.0 pp
-        return f"Final validation {metric} is unchanged ({_pct(val.value)})."
+        return f"Final validation {metric} is unchanged ({_pct(val.value)}{interval})."
     verb = "cost" if points < 0 else "gained"
-    spread = ""
-    if verdict.replicated:
-        spread = (f", {'beyond' if val.resolved else 'within'} the spread of "
-                  f"±{100.0 * verdict.spread[val.field]:.1f} pp")
     return (f"It {verb} {abs(points):.1f} pp of final validation {metric} "
-            f"({_pct(val.value)} against {_pct(val.baseline)}{spread}).")
+            f"({_pct(val.value)} against {_pct(val.baseline)}{interval}).")
+
+
+def _loss_sentence(verdict):
+    """The third sentence, with seeds: the final validation data loss, with its interval."""
+    change = verdict.val_data_loss
+    if change is None or not verdict.replicated:
+        return None
+    loss = "data loss" if verdict.loss_is_data_loss else "loss"
+    return (f"Final validation {loss} {_plain(change.value, '')} against {_plain(change.baseline, '')} "
+            f"({interval_words(change)}).")
 
 
 def verdict_of(verdict):
-    """Returns one `Verdict` as one or two sentences."""
+    """Returns one `Verdict` as one to three sentences."""
     other, base = verdict.configuration, verdict.baseline
     if verdict.kind == SINGLE:
         return [f"Only one configuration ({base}): nothing to compare it with."]
@@ -186,10 +218,54 @@ def verdict_of(verdict):
     if verdict.kind != COMPARED:
         return [f"{other} and {base} cannot be compared on overfitting: "
                 "they share neither an accuracy-like metric nor a training and validation loss."]
-    second = _metric_sentence(verdict)
-    return [_overfitting_sentence(verdict)] + ([second] if second else [])
+    others = [_metric_sentence(verdict), _loss_sentence(verdict)]
+    return [_overfitting_sentence(verdict)] + [sentence for sentence in others if sentence]
 
 
 def verdict_sentences(comparison):
-    """Returns the verdict of a `Comparison`: one or two sentences per compared configuration."""
+    """Returns the verdict of a `Comparison`: one to three sentences per compared configuration."""
     return [sentence for verdict in comparison.verdicts for sentence in verdict_of(verdict)]
+
+
+def _factor(value):
+    return "0 (no L2)" if value == 0 else f"{value:g}"
+
+
+def _mean_words(interval, scale=1.0, digits=3):
+    text = f"{scale * interval.mean:.{digits}f}"
+    if interval.low is None:
+        return text + ", one seed"
+    return text + f" [{scale * interval.low:.{digits}f}, {scale * interval.high:.{digits}f}], {interval.n} seeds"
+
+
+def sweep_sentences(comparison):
+    """Returns the recommendation of a factor sweep as sentences (none without a sweep).
+
+    Example: "Recommended L2 factor: 0.001, the lowest mean validation data
+    loss at the EarlyStopping epoch (0.512 [0.480, 0.544], 3 seeds); by the
+    one-standard-error rule, 0.01 (0.530 [...], 3 seeds), the largest factor
+    within one standard error (0.021) of it."
+    """
+    sweep = comparison.sweep
+    if sweep is None:
+        return []
+    points, chosen = sweep.points, sweep.recommendation
+    best, one_se = points[chosen.best_index], points[chosen.one_se_index]
+    sentences = [f"Recommended L2 factor: {_factor(best.factor)}, the lowest mean validation data loss at the "
+                 f"EarlyStopping epoch ({_mean_words(best.loss)})"]
+    if best.loss.standard_error is None:
+        sentences[0] += ("; with one seed per factor there is no standard error, so no one-standard-error choice "
+                         "(--seeds 3 gives one).")
+    elif one_se is best:
+        sentences[0] += "; no larger factor is within one standard error of it (the one-standard-error rule)."
+    else:
+        sentences[0] += (f"; by the one-standard-error rule, {_factor(one_se.factor)} ({_mean_words(one_se.loss)}), "
+                         f"the largest factor within one standard error ({best.loss.standard_error:.3f}) of it: "
+                         "as good within the noise, and more regularized.")
+    if chosen.edge is not None:
+        where = "largest" if chosen.edge == "largest" else "smallest"
+        beyond = "above" if chosen.edge == "largest" else "below"
+        grid = " ".join(f"--l2 {factor:g}" for factor in sweep.next_factors)
+        sentences.append(f"The best factor is the {where} tried: the best may lie {beyond} it"
+                         + (f"; try {grid}." if grid else "."))
+    return sentences

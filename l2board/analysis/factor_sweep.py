@@ -1,0 +1,135 @@
+"""The λ curve: configurations that differ only in their L2 factor, and which factor to use.
+
+A sweep is what `l2board experiment --l2 0 --l2 1e-4 --l2 1e-3 ...` trains:
+the same model with the same layers under L2, one factor per configuration
+(0: no regularization), several seeds each. For each factor, the validation
+data loss and metric at the epoch `EarlyStopping` would stop at are
+averaged over seeds with their 95% t interval; the recommended factor is the
+one with the lowest mean validation data loss and, by the one-standard-error
+rule (Breiman et al. 1984; glmnet's `lambda.1se`), the largest factor
+within one standard error of it: as good within the noise, and more
+regularized. A best factor at the edge of the grid suggests the next grid.
+"""
+
+import dataclasses
+
+from l2board.analysis.statistics import mean_interval, next_grid, recommend_factor
+from l2board.log_format.regularization_setup import RegularizationSetup
+
+# The fewest factors that make a curve (two are a comparison, which the
+# verdicts already answer).
+MIN_FACTORS = 3
+MEASURE = "val_data_loss_at_stop"
+METRIC_MEASURE = "val_metric_at_stop"
+
+
+@dataclasses.dataclass(frozen=True)
+class FactorPoint:
+    """One factor of the sweep: its configuration, runs, and the means with intervals (`MeanInterval`s)."""
+
+    factor: float
+    configuration: str
+    runs: int
+    loss: object  # MeanInterval of the validation data loss at the EarlyStopping epoch, or None
+    metric: object  # MeanInterval of the validation metric there, or None
+
+
+@dataclasses.dataclass(frozen=True)
+class FactorSweep:
+    """The λ curve and the recommendation (`statistics.Recommendation`).
+
+    `points` are sorted by factor; `layers` are the variables under L2 (the
+    same in every configuration with a factor); `next_factors` the grid to try
+    when the best factor is at an edge of this one (`recommendation.edge`).
+    """
+
+    layers: tuple
+    metric: str | None
+    points: tuple
+    recommendation: object
+    next_factors: tuple
+    replicated: bool
+
+
+def l2_factor_of(setup):
+    """Returns `(factor, regularized variable paths)` of a logged setup that is plain L2 with one factor.
+
+    Args:
+        setup: the regularization setup L2Monitor logged (a dict), or `None`.
+
+    Returns:
+        `(0.0, ())` for a model under no regularization at all, `(factor,
+        paths)` when every penalized variable has `L2(factor)` with the same
+        factor and nothing else regularizes the model (no L1, activity
+        regularizer or weight decay), `None` otherwise.
+
+    Example:
+
+    >>> l2_factor_of({"variables": [{"path": "d/kernel", "size": 4, "trainable": True,
+    ...                              "regularizer": "L2", "l2": 0.01}]})
+    (0.01, ('d/kernel',))
+    """
+    if not setup:
+        return None
+    try:
+        setup = RegularizationSetup.from_dict(setup)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if setup.activity_layers or setup.weight_decay or any(v.weight_decay for v in setup.variables):
+        return None
+    penalized = setup.penalized_variables
+    if not penalized:
+        return 0.0, ()
+    factors = {v.l2 for v in penalized}
+    if any(v.regularizer != "L2" or v.l1 for v in penalized) or len(factors) != 1 or None in factors:
+        return None
+    return float(factors.pop()), tuple(sorted(v.path for v in penalized))
+
+
+def _per_configuration(configurations, reports):
+    """`[(factor, layers, configuration)]`, or None when a configuration is not plain L2 with one factor."""
+    setups = {report.name: report.setup for report in reports}
+    found = []
+    for configuration in configurations:
+        factors = {l2_factor_of(setups.get(run)) for run in configuration.runs}
+        if len(factors) != 1 or None in factors:
+            return None
+        factor, layers = factors.pop()
+        found.append((factor, layers, configuration))
+    return found
+
+
+def factor_sweep(configurations, reports, metric):
+    """Returns the `FactorSweep` of configurations that differ only in their L2 factor, or `None`.
+
+    Args:
+        configurations: `ConfigurationReport`s (see `comparison`).
+        reports: the `RunReport`s of their runs (for each run's setup).
+        metric: the accuracy-like metric compared, or `None`.
+
+    Returns:
+        `None` unless every configuration is plain L2 with one factor (see
+        `l2_factor_of`), all on the same variables, with at least three
+        distinct factors, one configuration each, and a validation data loss
+        at the EarlyStopping epoch.
+    """
+    found = _per_configuration(configurations, reports)
+    if found is None or len(found) < MIN_FACTORS:
+        return None
+    factors = [factor for factor, _, _ in found]
+    layer_sets = {layers for factor, layers, _ in found if factor > 0}
+    if len(set(factors)) != len(factors) or len(layer_sets) != 1:
+        return None
+    points = []
+    for factor, _, configuration in sorted(found, key=lambda item: item[0]):
+        losses = [v for v in configuration.values.get(MEASURE, ()) if v is not None]
+        if not losses:
+            return None
+        metrics = [v for v in configuration.values.get(METRIC_MEASURE, ()) if v is not None]
+        points.append(FactorPoint(factor, configuration.name, len(configuration.runs), mean_interval(losses),
+                                  mean_interval(metrics) if metrics else None))
+    recommendation = recommend_factor([p.factor for p in points], [p.loss.mean for p in points],
+                                      [p.loss.standard_error for p in points], lower_is_better=True)
+    return FactorSweep(layers=layer_sets.pop(), metric=metric, points=tuple(points), recommendation=recommendation,
+                       next_factors=tuple(next_grid([p.factor for p in points], recommendation.edge)),
+                       replicated=all(p.loss.n > 1 for p in points))
