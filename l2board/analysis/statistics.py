@@ -65,13 +65,18 @@ class MeanInterval:
 
 @dataclasses.dataclass(frozen=True)
 class Recommendation:
-    """The best and one-standard-error factors (indices into the lists given)."""
+    """The best and one-standard-error factors (indices into the lists given).
+
+    `one_se_bound` is the mean the one-SE rule compares with: the best mean
+    plus (minus, when higher is better) its standard error; `None` without one.
+    """
 
     best_factor: float
     one_se_factor: float
     best_index: int
     one_se_index: int
     edge: str | None
+    one_se_bound: float | None = None
 
 
 def _values(values, name):
@@ -291,14 +296,14 @@ def recommend_factor(factors, means, standard_errors, lower_is_better=True):
     error = math.nan if error is None else float(error)
     if error < 0:
         raise ValueError(f"A standard error cannot be negative: {error}.")
-    one_se = best
+    one_se, bound = best, None
     if math.isfinite(error):
-        bound = mean[best] + error if lower_is_better else mean[best] - error
+        bound = float(mean[best] + error if lower_is_better else mean[best] - error)
         within = np.flatnonzero(mean <= bound if lower_is_better else mean >= bound)
         one_se = int(within[np.argmax(array[within])])
     edge = ("smallest" if array[best] == array.min()
             else "largest" if array[best] == array.max() else None)
-    return Recommendation(float(array[best]), float(array[one_se]), best, one_se, edge)
+    return Recommendation(float(array[best]), float(array[one_se]), best, one_se, edge, bound)
 
 
 def next_grid(factors, edge, points=3):

@@ -6,7 +6,7 @@ import warnings
 from l2board.analysis.run_analysis import DATA_LOSS_BASES
 from l2board.errors import L2BoardError
 from l2board.output_files import atomic_output
-from l2board.rendering.wording import verdict_sentences
+from l2board.rendering.wording import sweep_sentences, verdict_sentences
 from l2board.safe_text import printable
 
 PLOT_FORMATS = ("png", "svg", "pdf")
@@ -118,6 +118,178 @@ def _save(figure, path, extension):
         figure.savefig(handle, format=extension, dpi=110)
 
 
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend: no display is needed or opened."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# The gids of the λ curve's axes and artists: in an SVG, the ids of their groups.
+LAMBDA_LOSS = "l2board-lambda-loss"
+LAMBDA_METRIC = "l2board-lambda-metric"
+
+
+def _layout(figure, sweep):
+    """The six panels' axes, and the λ row's cells (loss, metric) or `None` without a sweep."""
+    grid = figure.add_gridspec(3 if sweep is not None else 2, 3)
+    panels = [figure.add_subplot(grid[row, column]) for row in range(2) for column in range(3)]
+    if sweep is None:
+        return panels, None
+    return panels, (grid[2, :2], grid[2, 2])
+
+
+def _sweep_axes(figure, cell, with_zero, gid, widths):
+    """`(zero axis or None, log axis)` in `cell`: λ = 0 on a narrow axis of its own, left, sharing y.
+
+    A log axis has no 0; the break between the two is marked with the
+    usual diagonal strokes.
+    """
+    if not with_zero:
+        axis = figure.add_subplot(cell)
+        axis.set_gid(gid)
+        axis.set_xscale("log")
+        return None, axis
+    cells = cell.subgridspec(1, 2, width_ratios=widths, wspace=0.02)
+    zero = figure.add_subplot(cells[0, 0])
+    axis = figure.add_subplot(cells[0, 1], sharey=zero)
+    zero.set_gid(gid + "-zero")
+    axis.set_gid(gid)
+    axis.set_xscale("log")
+    zero.set_xlim(-1.0, 1.0)
+    zero.set_xticks([0.0], ["0"])
+    zero.spines["right"].set_visible(False)
+    axis.spines["left"].set_visible(False)
+    axis.tick_params(axis="y", which="both", left=False, labelleft=False)
+    strokes = dict(marker=[(-1, -2), (1, 2)], markersize=10, linestyle="none", color="k", mec="k", mew=1,
+                   clip_on=False)
+    zero.plot([1, 1], [0, 1], transform=zero.transAxes, gid=gid + "-break", **strokes)
+    axis.plot([0, 0], [0, 1], transform=axis.transAxes, gid=gid + "-break", **strokes)
+    return zero, axis
+
+
+def _draw_curve(zero, axis, points, scale, gid):
+    """Draws each `(point, MeanInterval)`'s mean and 95% interval (where it has one); returns legend entries."""
+    means, intervals = None, None
+    for target, at_zero in ((zero, True), (axis, False)):
+        shown = [(p.factor, v) for p, v in points if (p.factor == 0) == at_zero]
+        if target is None or not shown:
+            continue
+        x = [factor for factor, _ in shown]
+        (means,) = target.plot(x, [scale * v.mean for _, v in shown], "o-", color="C0", gid=gid + "-mean")
+        replicated = [(factor, v) for factor, v in shown if v.low is not None]
+        if replicated:
+            x = [factor for factor, _ in replicated]
+            lows, highs = [scale * v.low for _, v in replicated], [scale * v.high for _, v in replicated]
+            intervals = target.vlines(x, lows, highs, color="C0", gid=gid + "-interval")
+            target.plot(x + x, lows + highs, "_", color="C0", markersize=8, gid=gid + "-caps")
+    factors = [p.factor for p, _ in points if p.factor > 0]
+    axis.set_xticks(factors, [f"{factor:g}" for factor in factors])
+    axis.minorticks_off()
+    if intervals is None:
+        return [(means, "one seed per factor")]
+    return [(means, "mean over seeds"), (intervals, "95% interval")]
+
+
+def _on(factor, zero, axis):
+    """The axis a factor is drawn on: λ = 0 on its own."""
+    return zero if factor == 0 else axis
+
+
+def _mark_recommendation(zero, axis, sweep):
+    """Marks the best and one-standard-error factors and the one-SE band; returns the legend entries."""
+    chosen = sweep.recommendation
+    best, one_se = sweep.points[chosen.best_index], sweep.points[chosen.one_se_index]
+    entries = []
+    if chosen.one_se_bound is not None:
+        # The one-SE rule's bound (statistics.recommend_factor): the best mean plus its standard error.
+        bound = chosen.one_se_bound
+        for target in filter(None, (zero, axis)):
+            band = target.axhline(bound, linestyle="--", color="grey", linewidth=1, gid=LAMBDA_LOSS + "-band")
+        entries.append((band, "best + 1 SE"))
+        (mark,) = _on(one_se.factor, zero, axis).plot(
+            [one_se.factor], [one_se.loss.mean], "D", markersize=12, markerfacecolor="none", color="C2",
+            markeredgewidth=2, gid=LAMBDA_LOSS + "-one-se")
+        entries.append((mark, f"one-SE choice: {one_se.factor:g}"))
+    (mark,) = _on(best.factor, zero, axis).plot([best.factor], [best.loss.mean], "*", markersize=14, color="C3",
+                                                 gid=LAMBDA_LOSS + "-best")
+    entries.insert(0, (mark, f"lowest mean: {best.factor:g}"))
+    return entries
+
+
+def _note_edge(axis, sweep):
+    """Says so on the curve when the best factor is the smallest or largest tried."""
+    edge = sweep.recommendation.edge
+    if edge is None:
+        return
+    text = "best at the edge" + (": try " + ", ".join(f"{f:g}" for f in sweep.next_factors)
+                                 if sweep.next_factors else "")
+    right = edge == "largest"
+    axis.text(0.98 if right else 0.02, 0.96, text, transform=axis.transAxes, ha="right" if right else "left",
+              va="top", color="C3", fontsize="small", gid=LAMBDA_LOSS + "-edge")
+
+
+def _draw_sweep(figure, cells, comparison):
+    """The λ curve: the validation data loss per factor, marked, and the metric's beside it if logged."""
+    sweep = comparison.sweep
+    with_zero = sweep.points[0].factor == 0
+    zero, axis = _sweep_axes(figure, cells[0], with_zero, LAMBDA_LOSS, (1, 9))
+    entries = _draw_curve(zero, axis, [(p, p.loss) for p in sweep.points], 1.0, LAMBDA_LOSS)
+    entries += _mark_recommendation(zero, axis, sweep)
+    _note_edge(axis, sweep)
+    axis.set_title("λ curve: validation data loss at the EarlyStopping epoch")
+    axis.set_xlabel("L2 factor λ")
+    (zero or axis).set_ylabel("validation data loss")
+    axis.legend(*zip(*entries), fontsize="small", loc="best")
+    for target in filter(None, (zero, axis)):
+        target.grid(alpha=0.3)
+    with_metric = [(p, p.metric) for p in sweep.points if p.metric is not None]
+    if not with_metric:
+        return
+    zero, axis = _sweep_axes(figure, cells[1], with_metric[0][0].factor == 0, LAMBDA_METRIC, (1, 4))
+    _draw_curve(zero, axis, with_metric, 100.0, LAMBDA_METRIC)
+    axis.set_title(f"validation {_shown(sweep.metric or 'metric')} at that epoch (%)")
+    axis.set_xlabel("L2 factor λ")
+    for target in filter(None, (zero, axis)):
+        target.grid(alpha=0.3)
+
+
+def comparison_figure(comparison):
+    """Draws the comparison as a matplotlib `Figure` (Agg), as `plot_comparison` writes it.
+
+    The caller closes it (`matplotlib.pyplot.close(figure)`). The λ curve's
+    axes have the gids `LAMBDA_LOSS` and `LAMBDA_METRIC` (with `-zero` for
+    the axis of λ = 0), and their artists gids that start with these.
+    """
+    plt = _pyplot()
+    sweep = comparison.sweep
+    figure = plt.figure(figsize=(15, 8.5 if sweep is None else 12.5), layout="constrained")
+    panels, sweep_cells = _layout(figure, sweep)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    # One colour per configuration: the seeds of a configuration share it.
+    colour_of = {c.name: colours[i % len(colours)] for i, c in enumerate(comparison.configurations)}
+    # The legend's lines and labels, from the first panel that drew a run.
+    # They go to figure.legend explicitly: matplotlib would silently drop a
+    # label it collected itself that starts with "_" (a run named "_base").
+    handles, labels = [], []
+    for axis, panel in zip(panels, _panels(comparison)):
+        entries = _draw_panel(axis, panel, comparison, colour_of)
+        if entries and not handles:
+            handles, labels = (list(column) for column in zip(*entries))
+    if sweep_cells is not None:
+        _draw_sweep(figure, sweep_cells, comparison)
+    if handles:
+        figure.legend(handles, labels, loc="outside lower center", ncol=min(3, len(handles)), fontsize="small")
+    # With a sweep, the recommendation is the answer; the verdicts of every
+    # factor against the baseline are in the table.
+    verdict = _shown(" ".join(sweep_sentences(comparison) if comparison.sweep else verdict_sentences(comparison)))
+    figure.suptitle("l2board compare: solid = validation, dashed = training\n" + verdict, fontsize="medium", wrap=True)
+    return figure
+
+
 def plot_comparison(comparison, path):
     """Writes the comparison's curves to a PNG, SVG or PDF file.
 
@@ -125,7 +297,11 @@ def plot_comparison(comparison, path):
     overfitting measures use (likewise; L2Monitor's data loss where logged),
     the accuracy gap, the validation loss as Keras logs it (penalty
     included), the mean training penalty, and the total weight L2 norm; one
-    colour per configuration, the baseline's first.
+    colour per configuration, the baseline's first. When the configurations
+    are a sweep of L2 factors (`comparison.sweep`), a row below draws the λ
+    curve: the validation data loss at the EarlyStopping epoch per factor
+    (log axis, λ = 0 apart), with its 95% interval over seeds, the lowest
+    mean and the one-standard-error choice marked, and the metric there.
 
     Args:
         comparison: a `Comparison`.
@@ -136,30 +312,9 @@ def plot_comparison(comparison, path):
             cannot be written; an existing file at `path` is then unchanged.
     """
     extension = check_plot_path(path)
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(2, 3, figsize=(15, 8.5), constrained_layout=True)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    # One colour per configuration: the seeds of a configuration share it.
-    colour_of = {c.name: colours[i % len(colours)] for i, c in enumerate(comparison.configurations)}
-    # The legend's lines and labels, from the first panel that drew a run.
-    # They go to figure.legend explicitly: matplotlib would silently drop a
-    # label it collected itself that starts with "_" (a run named "_base").
-    handles, labels = [], []
-    for axis, panel in zip(axes.flat, _panels(comparison)):
-        entries = _draw_panel(axis, panel, comparison, colour_of)
-        if entries and not handles:
-            handles, labels = (list(column) for column in zip(*entries))
-    if handles:
-        figure.legend(handles, labels, loc="outside lower center", ncol=min(3, len(handles)), fontsize="small")
-    verdict = _shown(" ".join(verdict_sentences(comparison)))
-    figure.suptitle("l2board compare: solid = validation, dashed = training\n" + verdict, fontsize="medium", wrap=True)
+    figure = comparison_figure(comparison)
     try:
         _save(figure, path, extension)
     finally:
-        plt.close(figure)
+        _pyplot().close(figure)
     return path
