@@ -144,7 +144,8 @@ def test_jax_logs_open_in_tensorboard(trained, backend):
 def test_the_callback_suites_pass(backend):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     here = os.path.dirname(os.path.abspath(__file__))
-    suites = [os.path.join(here, name) for name in ("test_callback.py", "test_activity_recording.py")]
+    suites = [os.path.join(here, name) for name in ("test_callback.py", "test_activity_recording.py",
+                                                    "test_device_statistics.py")]
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites],
                             capture_output=True, text=True, timeout=600, env=env, cwd=os.path.dirname(here))
     assert result.returncode == 0, result.stdout[-4000:]

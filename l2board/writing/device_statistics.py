@@ -44,20 +44,29 @@ def _variable_statistics(value, initial, bucket_count):
     w0 = ops.reshape(ops.cast(initial, "float32"), (-1,))
     magnitude = ops.abs(w)
     change = w - w0
+    sums = [ops.sum(w * w), ops.sum(magnitude), ops.max(magnitude), ops.sum(change * change)]
+    if not bucket_count:
+        zero = ops.zeros((), "float32")
+        return ops.stack(sums + [zero, zero]), None
     finite = ops.isfinite(w)
     low = ops.min(ops.where(finite, w, np.inf))
     high = ops.max(ops.where(finite, w, -np.inf))
-    row = ops.stack([ops.sum(w * w), ops.sum(magnitude), ops.max(magnitude), ops.sum(change * change), low, high])
-    if not bucket_count:
-        return row, None
+    row = ops.stack(sums + [low, high])
     # As `histogram_buckets` does, in float32: (w - low) * (buckets / span),
     # truncated and clamped. A span float32 cannot scale is redone on the host.
     span = ops.where(high > low, high - low, ops.ones_like(high))
     scale = ops.divide(ops.cast(bucket_count, "float32"), span)
     index = ops.cast(ops.where(finite, (w - low) * scale, 0.0), "int32")
     index = ops.clip(index, 0, bucket_count - 1)
-    counts = ops.segment_sum(ops.cast(finite, "float32"), index, num_segments=bucket_count)
-    return row, counts
+    return row, _bucket_counts(index, ops.cast(finite, "float32"), bucket_count)
+
+
+def _bucket_counts(index, weights, bucket_count):
+    if keras.backend.backend() == "jax":
+        # Compiled: bincount's length would depend on the data; a segment sum's does not.
+        return ops.segment_sum(weights, index, num_segments=bucket_count)
+    # Eager: 7 ms for 3.2M weights on a CPU where TensorFlow's segment sum takes 76.
+    return ops.bincount(index, weights=weights, minlength=bucket_count)
 
 
 class DeviceStatistics:
