@@ -1,4 +1,4 @@
-"""The report's renderers on runs whose names, labels and tags hold hostile text."""
+"""The report's renderers: hostile text in names, labels and tags; intervals over seeds and the λ curve."""
 
 import csv
 import glob
@@ -7,10 +7,14 @@ import json
 import os
 import re
 
+import numpy as np
 import pytest
 from conftest import write_run
+from scipy import stats
+from test_analysis import L2, NO_L2, l2monitor_like_run
+from test_factor_sweep import INTERIOR, write_sweep
 
-from l2board.rendering import report
+from l2board.rendering import report, wording
 from l2board.analysis.comparison import compare_runs
 from l2board.reading.logs import read_runs
 from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
@@ -129,8 +133,242 @@ def test_csv_escapes_names_and_json_keeps_them(hostile):
     assert [row[0] for row in rows[1:]] == [printable(run.name) for run in hostile.runs]
     assert "run\\xff" in [row[0] for row in rows[1:]]
     assert all("\n" not in field for row in rows for field in row)
-    assert {row[3] for row in rows[1:]} == {printable(HOSTILE_METRIC)}
+    assert {row[4] for row in rows[1:]} == {printable(HOSTILE_METRIC)}
     # JSON is for programs: the real names, in ASCII escapes that always encode.
     served = report.render(hostile, "json")
     served.encode("ascii")
     assert sorted(run["name"] for run in json.loads(served)["runs"]) == sorted(run.name for run in hostile.runs)
+
+
+
+# Intervals over seeds and the λ curve, on logs written with known values.
+
+# Final validation accuracy and data loss per seed: L2's accuracy is higher
+# in every seed (the interval excludes zero); its loss is not (it holds zero).
+BASE_ACC, BASE_LOSS = [0.60, 0.64, 0.62], [1.00, 1.10, 1.05]
+L2_ACC, L2_LOSS = [0.66, 0.69, 0.70], [1.02, 1.05, 1.10]
+# Four other seeds: not the baseline's, so compared by Welch's interval.
+WIDE_ACC, WIDE_LOSS = [0.70, 0.72, 0.69, 0.73], [0.95, 0.97, 0.96, 0.99]
+
+
+def logged(values):
+    """The values as the event files hold them (float32), as floats."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
+
+
+def write_seeds(root, name, setup, accuracies, losses, seeds=None):
+    folders = []
+    for seed, accuracy, loss in zip(seeds or range(len(accuracies)), accuracies, losses):
+        folder = root / f"{name}-seed{seed}"
+        l2monitor_like_run(folder, setup, train_acc=[0.5, 0.7, 0.9, 1.0], val_acc=[0.45, 0.55, 0.58, accuracy],
+                           train_data=[1.2, 0.8, 0.5, 0.3], val_data=[1.2, 0.9, 0.95, loss])
+        folders.append(folder)
+    return folders
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("seeds")
+    return {"no_l2": write_seeds(root, "no_l2", NO_L2, BASE_ACC, BASE_LOSS),
+            "l2": write_seeds(root, "l2", L2, L2_ACC, L2_LOSS),
+            "wide": write_seeds(root, "wide", L2, WIDE_ACC, WIDE_LOSS, seeds=(10, 11, 12, 13))}
+
+
+def compare(seeded, *names, seeds=None):
+    return compare_runs(read_runs([folder for name in names for folder in seeded[name][:seeds]]), baseline="no_l2")
+
+
+def section(text, title):
+    """The lines of a report section, after its title line and up to the next empty line."""
+    lines = text.split("\n")
+    (start,) = [i for i, line in enumerate(lines) if line.startswith(title)]
+    end = lines.index("", start)
+    return lines[start + 1:end]
+
+
+def cells(line):
+    return re.split(r" {2,}", line.strip())
+
+
+def pp(difference, low, high, seeds, method):
+    return f"{100 * difference:+.1f} pp [{100 * low:+.1f}, {100 * high:+.1f}], {seeds}, {method}"
+
+
+def test_paired_differences_with_their_intervals(seeded):
+    comparison = compare(seeded, "no_l2", "l2")
+    text = report.render_table(comparison)
+    base, other = logged(BASE_ACC), logged(L2_ACC)
+    interval = stats.ttest_rel(other, base).confidence_interval(0.95)
+    accuracy = pp(np.mean(other - base), interval.low, interval.high, "3 seeds", "paired")
+    assert interval.low > 0  # resolved
+    base, other = logged(BASE_LOSS), logged(L2_LOSS)
+    interval = stats.ttest_rel(other, base).confidence_interval(0.95)
+    assert interval.low < 0 < interval.high  # holds zero: the seeds that would resolve it are said
+    needed = comparison.changes["l2"]["final_val_data_loss"].seeds_needed
+    assert needed and needed > 3
+    loss = (f"{np.mean(other - base):+.3f} [{interval.low:+.3f}, {interval.high:+.3f}], 3 seeds, paired; "
+            f"{needed} seeds per configuration would resolve it")
+    rows = section(text, "Differences against no_l2 (95% confidence intervals over seeds):")
+    assert rows[0] == "  l2:"
+    shown = dict(cells(row) for row in rows[1:])
+    assert shown["final validation accuracy"] == accuracy
+    assert shown["final validation data loss"] == loss
+    assert list(shown) == ["final validation accuracy", "best validation accuracy",
+                           "accuracy gap, final (train - val)", "final validation data loss",
+                           "generalization loss GL at end"]  # no run stops: no EarlyStopping difference
+    # The main table keeps its cells: mean ± std and the change.
+    (row,) = [line for line in text.split("\n") if line.startswith("final validation accuracy ")]
+    change = 100 * np.mean(logged(L2_ACC) - logged(BASE_ACC))
+    assert cells(row)[1:] == ["62.0% ± 2.0%", f"68.3% ± 2.1% ({change:+.1f} pp)"]
+    # Markdown: the same, as a table.
+    markdown = report.render_markdown(comparison)
+    lines = markdown.split("\n")
+    start = lines.index("**Differences against no_l2 (95% confidence intervals over seeds)**")
+    assert lines[start + 1:start + 4] == ["", "| configuration | number | difference [95% CI], seeds, method |",
+                                          "|---|---|---|"]
+    assert f"| l2 | final validation accuracy | {accuracy} |" in markdown.split("\n")
+    assert f"| l2 | final validation data loss | {loss} |" in markdown.split("\n")
+
+
+def test_welch_differences_when_the_seeds_differ(seeded):
+    comparison = compare(seeded, "no_l2", "wide")
+    base, other = logged(BASE_ACC), logged(WIDE_ACC)
+    interval = stats.ttest_ind(other, base, equal_var=False).confidence_interval(0.95)
+    expected = pp(other.mean() - base.mean(), interval.low, interval.high, "4 and 3 seeds", "Welch")
+    rows = section(report.render_table(comparison), "Differences against no_l2")
+    assert dict(cells(row) for row in rows[1:])["final validation accuracy"] == expected
+    assert f"| wide | final validation accuracy | {expected} |" in report.render_markdown(comparison).split("\n")
+
+
+def test_a_change_whose_interval_holds_zero_is_not_coloured(seeded):
+    import click
+
+    coloured = report.render_table(compare(seeded, "no_l2", "l2"), colour=True)
+    lines = {line.split("  ")[0]: line for line in coloured.split("\n")}
+    assert "\x1b[32m" in lines["final validation accuracy"]  # resolved, and better
+    assert "\x1b[" not in lines["final validation data loss"]  # -0.02 [-0.15, +0.11]: not a change to colour
+    assert click.unstyle(coloured) == report.render_table(compare(seeded, "no_l2", "l2"))
+
+
+def test_unreplicated_shows_no_interval(seeded):
+    # One run each: no section of intervals, and the verdict says so.
+    comparison = compare(seeded, "no_l2", "l2", seeds=1)
+    text, markdown = report.render_table(comparison), report.render_markdown(comparison)
+    assert "Differences against" not in text and "Differences against" not in markdown
+    assert "unreplicated: one run per configuration" in text
+    # Three seeds against one run: the section says the differences are unreplicated, without an interval.
+    runs = read_runs(seeded["no_l2"] + seeded["l2"][:1])
+    comparison = compare_runs(runs, baseline="no_l2")
+    rows = section(report.render_table(comparison), "Differences against no_l2")
+    difference = 100 * (logged(L2_ACC)[0] - logged(BASE_ACC).mean())
+    shown = dict(cells(row) for row in rows[1:])
+    assert shown["final validation accuracy"] == f"{difference:+.1f} pp, unreplicated"
+    assert all(row.endswith(", unreplicated") and "[" not in row for row in rows[1:])
+
+
+def sweep_cells(losses, factor, marks):
+    """The expected row of one factor: its mean data loss and accuracy with their t intervals."""
+    loss = logged(losses[factor])
+    accuracy = logged([1.0 - final / 2 for final in losses[factor]])
+    low, high = stats.t.interval(0.95, 2, loc=loss.mean(), scale=stats.sem(loss))
+    a_low, a_high = stats.t.interval(0.95, 2, loc=accuracy.mean(), scale=stats.sem(accuracy))
+    return ([wording.factor_words(factor), "3", f"{loss.mean():.3f} [{low:.3f}, {high:.3f}]",
+             f"{100 * accuracy.mean():.1f}% [{100 * a_low:.1f}%, {100 * a_high:.1f}%]"] + ([marks] if marks else []))
+
+
+SWEEP_TITLE = "L2 factor sweep (validation data loss and accuracy at the EarlyStopping epoch, mean [95% CI])"
+
+
+def test_sweep_section_rows_and_choices(tmp_path):
+    losses = dict(INTERIOR)
+    losses[1e-2] = [0.61, 0.64, 0.63]  # within one standard error of 1e-3's mean: the one-SE choice
+    comparison = compare_runs(read_runs(write_sweep(tmp_path, losses)), baseline="l2_0")
+    text = report.render_table(comparison)
+    rows = section(text, SWEEP_TITLE + ":")
+    assert cells(rows[0]) == ["factor", "runs", "data loss", "accuracy", "choice"]
+    marks = {1e-3: "best", 1e-2: "one-SE"}
+    assert [cells(row) for row in rows[1:-1]] == [sweep_cells(losses, f, marks.get(f)) for f in losses]
+    assert rows[-1] == wording.sweep_sentences(comparison)[0] and rows[-1].startswith("Recommended L2 factor: 0.001")
+    assert cells(rows[1])[0] == "0 (no L2)"
+    # The same rows in Markdown, then the recommendation as a paragraph.
+    markdown = report.render_markdown(comparison).split("\n")
+    start = markdown.index(f"**{SWEEP_TITLE}**")
+    assert markdown[start + 2:start + 4] == ["| factor | runs | data loss | accuracy | choice |",
+                                             "|---:|---:|---|---|---|"]
+    expected = [sweep_cells(losses, f, marks.get(f)) for f in losses]
+    assert markdown[start + 4:start + 9] == ["| " + " | ".join(row + [""] * (5 - len(row))) + " |"
+                                             for row in expected]
+    assert markdown[start + 10] == " ".join(wording.sweep_sentences(comparison))
+    # The notes stay the only bullets (the TensorBoard tab lists them).
+    assert [line for line in markdown if line.startswith("- ")] == [
+        f"- {note}" for note in report._notes(comparison)]
+
+
+def test_sweep_with_one_seed_per_factor(tmp_path):
+    comparison = compare_runs(read_runs(write_sweep(tmp_path, INTERIOR, seeds=1)), baseline="l2_0")
+    text = report.render_table(comparison)
+    assert "Differences against" not in text  # nothing is replicated
+    rows = section(text, SWEEP_TITLE + ":")
+    best = [cells(row) for row in rows[1:] if row.rstrip().endswith("best, one-SE")]
+    assert best == [["0.001", "1", f"{logged([0.60])[0]:.3f}", f"{100 * logged([0.70])[0]:.1f}%", "best, one-SE"]]
+    assert "one seed per factor" in rows[-1]
+
+
+def test_json_numbers_are_the_tables(tmp_path, seeded):
+    comparison = compare_runs(read_runs(write_sweep(tmp_path, INTERIOR)), baseline="l2_0")
+    text = report.render(comparison, "table")
+    data = json.loads(report.render(comparison, "json"))
+    assert data["format_version"] == 3
+    rows = {cells(row)[0]: cells(row) for row in section(text, SWEEP_TITLE + ":")[1:-1]}
+    for point in data["sweep"]["points"]:
+        loss, accuracy = point["loss"], point["metric"]
+        row = rows[wording.factor_words(point["factor"])]
+        assert row[1] == str(point["runs"]) == str(loss["n"])
+        assert row[2] == f"{loss['mean']:.3f} [{loss['low']:.3f}, {loss['high']:.3f}]"
+        assert row[3] == (f"{100 * accuracy['mean']:.1f}% "
+                          f"[{100 * accuracy['low']:.1f}%, {100 * accuracy['high']:.1f}%]")
+    chosen = data["sweep"]["recommendation"]
+    assert rows[wording.factor_words(chosen["best_factor"])][-1] == "best, one-SE"
+    assert data["recommendation"] == wording.sweep_sentences(comparison)
+    # The differences and their intervals, paired.
+    comparison = compare(seeded, "no_l2", "l2")
+    text = report.render(comparison, "table")
+    data = json.loads(report.render(comparison, "json"))
+    shown = dict(cells(row) for row in section(text, "Differences against no_l2")[1:])
+    change = data["changes"]["l2"]["final_val_metric"]
+    assert (change["method"], change["n_baseline"], change["n_value"], change["resolved"]) == ("paired", 3, 3, True)
+    assert shown["final validation accuracy"] == pp(change["difference"], change["low"], change["high"], "3 seeds",
+                                                    "paired")
+    change = data["changes"]["l2"]["final_val_data_loss"]
+    assert change["resolved"] is False and change["seeds_needed"] > 3 and 0 < change["p_value"] < 1
+    assert shown["final validation data loss"].startswith(
+        f"{change['difference']:+.3f} [{change['low']:+.3f}, {change['high']:+.3f}], 3 seeds, paired; "
+        f"{change['seeds_needed']} seeds per configuration")
+    configuration = data["configurations"][1]
+    mean, std = configuration["mean"]["final_val_metric"], configuration["std"]["final_val_metric"]
+    assert configuration["values"]["final_val_metric"] == pytest.approx(list(logged(L2_ACC)))
+    assert configuration["seeds"] == [0, 1, 2] and [r["seed"] for r in data["runs"]] == [0, 1, 2] * 2
+    (row,) = [line for line in text.split("\n") if line.startswith("final validation accuracy ")]
+    assert cells(row)[2].startswith(f"{100 * mean:.1f}% ± {100 * std:.1f}% ")
+
+
+def test_json_of_a_sweep_is_valid_with_one_seed(tmp_path):
+    # One seed: standard errors, intervals and p-values are null, never NaN.
+    comparison = compare_runs(read_runs(write_sweep(tmp_path, INTERIOR, seeds=1)), baseline="l2_0")
+    data = json.loads(report.render(comparison, "json"))
+    point = data["sweep"]["points"][0]
+    assert point["loss"]["standard_error"] is None and point["loss"]["low"] is None and point["loss"]["n"] == 1
+    change = data["changes"]["l2_0.001"]["final_val_data_loss"]
+    assert (change["method"], change["low"], change["p_value"], change["resolved"]) == (
+        "unreplicated", None, None, None)
+
+
+def test_csv_and_pandas_have_each_runs_seed(seeded):
+    comparison = compare(seeded, "no_l2", "wide")
+    rows = list(csv.DictReader(io.StringIO(report.render(comparison, "csv"))))
+    assert list(rows[0])[:5] == ["name", "label", "configuration", "seed", "metric"]
+    assert [(row["name"], row["seed"]) for row in rows] == [
+        (f"no_l2-seed{s}", str(s)) for s in range(3)] + [(f"wide-seed{s}", str(s)) for s in range(10, 14)]
+    frame = comparison.to_pandas()
+    assert list(frame.columns) == [field for field in report.CSV_FIELDS if field != "skipped"]
+    assert list(frame["seed"]) == [0, 1, 2, 10, 11, 12, 13]

@@ -18,7 +18,7 @@ import math
 
 import click
 
-from l2board.analysis.comparison import LAYER_NORM_PREFIX, REPORT_FORMAT_VERSION, SUMMARY_FIELDS
+from l2board.analysis.comparison import HEADLINE_FIELDS, LAYER_NORM_PREFIX, REPORT_FORMAT_VERSION, SUMMARY_FIELDS
 from l2board.analysis.run_analysis import DATA_LOSS_BASES
 from l2board.rendering import wording
 from l2board.safe_text import display_width, markdown_cell, printable
@@ -49,6 +49,13 @@ ROWS = (
 # left out when the runs share none.
 _METRIC_FIELDS = {"final_val_metric", "best_val_metric", "best_epoch", "final_train_metric",
                   "metric_gap_final_pp", "metric_gap_best_pp", "data_loss_gap_best"}
+
+# Each row's title and kind, by field.
+_ROW_OF = {field: (template, kind) for template, field, kind, _ in ROWS}
+# How a difference of each kind is worded with its interval: (unit, scale).
+# Fractions are shown in accuracy points, GL's percentages in points.
+_INTERVAL_UNITS = {"fraction": ("pp", 100.0), "pp": ("pp", 1.0), "percent": ("pp", 1.0), "loss": ("", 1.0),
+                   "epoch": ("epochs", 1.0), "stop": ("epochs", 1.0)}
 
 
 def _number(value, kind):
@@ -171,8 +178,108 @@ def _legend(comparison, names):
     return lines
 
 
+def _replicated(comparison):
+    """Whether any configuration has several runs (then the differences have intervals)."""
+    return any(len(configuration.runs) > 1 for configuration in comparison.configurations)
+
+
+def _differences_title(comparison):
+    return f"Differences against {printable(comparison.baseline)} (95% confidence intervals over seeds)"
+
+
+def _differences(comparison):
+    """`[(configuration name, [(row title, difference words)])]` for the headline numbers, when replicated.
+
+    Each difference is worded with its interval, seeds, method and, when the
+    interval holds zero, the seeds that would resolve it (`wording.interval_words`).
+    """
+    if not _replicated(comparison):
+        return []
+    sections = []
+    for configuration in comparison.configurations[1:]:
+        changes = comparison.changes.get(configuration.name) or {}
+        rows = []
+        for field in HEADLINE_FIELDS:
+            change = changes.get(field)
+            if change is None or change.difference is None:
+                continue
+            template, kind = _ROW_OF[field]
+            unit, scale = _INTERVAL_UNITS[kind]
+            rows.append((_title(template, comparison).strip(), wording.interval_words(change, unit, scale)))
+        if rows:
+            sections.append((configuration.name, rows))
+    return sections
+
+
+def _sweep_title(comparison):
+    metric = f" and {printable(comparison.metric)}" if comparison.metric else ""
+    return f"L2 factor sweep (validation data loss{metric} at the EarlyStopping epoch, mean [95% CI])"
+
+
+def _sweep_rows(comparison):
+    """The sweep's header and one row per factor: factor, runs, loss, metric (with a metric), choice."""
+    sweep = comparison.sweep
+    header = ["factor", "runs", "data loss"] + ([printable(comparison.metric)] if comparison.metric else [])
+    rows = []
+    for index, point in enumerate(sweep.points):
+        marks = [mark for mark, chosen in (("best", sweep.recommendation.best_index),
+                                           ("one-SE", sweep.recommendation.one_se_index)) if chosen == index]
+        row = [wording.factor_words(point.factor), str(point.runs), wording.mean_interval_words(point.loss)]
+        if comparison.metric:
+            row.append(wording.mean_interval_words(point.metric, 100.0, 1, "%"))
+        rows.append(row + [", ".join(marks)])
+    return header + ["choice"], rows
+
+
+def _aligned(rows, indent="  "):
+    """Rows of cells as lines, each column left-aligned to its widest cell."""
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [(indent + "  ".join(_pad(cell, width) for cell, width in zip(row, widths))).rstrip() for row in rows]
+
+
+def _table_sections(comparison):
+    """The terminal lines after the main table: the differences with intervals, then the λ curve."""
+    lines = []
+    differences = _differences(comparison)
+    if differences:
+        lines += ["", _differences_title(comparison) + ":"]
+        for name, rows in differences:
+            lines.append(f"  {printable(name)}:")
+            lines += _aligned([[title, words] for title, words in rows], indent="    ")
+    if comparison.sweep is not None:
+        header, rows = _sweep_rows(comparison)
+        lines += ["", _sweep_title(comparison) + ":"] + _aligned([header] + rows)
+        lines += [printable(sentence) for sentence in wording.sweep_sentences(comparison)]
+    return lines
+
+
+def _markdown_sections(comparison):
+    """The Markdown after the main table: the same sections as `_table_sections`, as tables."""
+    lines = []
+    differences = _differences(comparison)
+    if differences:
+        lines += ["", f"**{_differences_title(comparison)}**", "",
+                  "| configuration | number | difference [95% CI], seeds, method |", "|---|---|---|"]
+        lines += [f"| {markdown_cell(name)} | {markdown_cell(title)} | {markdown_cell(words)} |"
+                  for name, rows in differences for title, words in rows]
+    if comparison.sweep is not None:
+        header, rows = _sweep_rows(comparison)
+        lines += ["", f"**{_sweep_title(comparison)}**", "",
+                  "| " + " | ".join(markdown_cell(cell) for cell in header) + " |",
+                  "|" + "---:|" * 2 + "---|" * (len(header) - 2)]
+        lines += ["| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in rows]
+        sentences = wording.sweep_sentences(comparison)
+        if sentences:
+            lines += ["", printable(" ".join(sentences))]
+    return lines
+
+
 def render_table(comparison, colour=False, warnings=True):
-    """Returns the terminal report: legend, aligned table, verdict and notes.
+    """Returns the terminal report: legend, aligned table, intervals, λ curve, verdict and notes.
+
+    With several runs in a configuration, the headline differences follow
+    the table with their 95% intervals over seeds; with a factor sweep
+    (`comparison.sweep`), the λ curve and the recommended factor.
 
     Args:
         comparison: a `Comparison`.
@@ -200,6 +307,7 @@ def render_table(comparison, colour=False, warnings=True):
             shown = click.style(diff, fg=colour_name) if colour_name and diff else diff
             line += f"  {text}{shown}{padding}"
         lines.append(line.rstrip())
+    lines += _table_sections(comparison)
     lines.append("")
     lines.append("Verdict: " + printable(" ".join(wording.verdict_sentences(comparison))))
     notes = _notes(comparison, warnings)
@@ -236,7 +344,11 @@ def _notes(comparison, warnings=True):
 
 
 def render_markdown(comparison, warnings=True):
-    """Returns the report as Markdown: a table, the verdict and notes (and warnings, as `render_table`)."""
+    """Returns the report as Markdown: a table, the intervals and λ curve (as `render_table`), the verdict
+    and notes (and warnings, as `render_table`).
+
+    The notes are the only `- ` bullets (the TensorBoard tab lists the same).
+    """
     ordered = comparison.configurations
     lines = ["| | " + " | ".join(markdown_cell(c.name) for c in ordered) + " |",
              "|---|" + "---:|" * len(ordered),
@@ -244,6 +356,7 @@ def render_markdown(comparison, warnings=True):
     for title, cells in _rows(comparison):
         lines.append(f"| {markdown_cell(title.strip())} | "
                      + " | ".join(markdown_cell(text + diff) for text, diff, _, _ in cells) + " |")
+    lines += _markdown_sections(comparison)
     lines += ["", "**Verdict:** " + printable(" ".join(wording.verdict_sentences(comparison)))]
     notes = [f"Skipped (not compared): {wording.skip_sentence(run)}" for run in comparison.skipped]
     notes += _notes(comparison, warnings)
@@ -255,7 +368,7 @@ def render_markdown(comparison, warnings=True):
 # The CSV columns that hold text from the user's files (folder names, setup
 # labels, tags) or words; the rest are numbers and codes.
 _CSV_TEXT_FIELDS = ("name", "label", "configuration", "metric", "skipped")
-CSV_FIELDS = (("name", "label", "configuration", "metric", "epochs") + SUMMARY_FIELDS
+CSV_FIELDS = (("name", "label", "configuration", "seed", "metric", "epochs") + SUMMARY_FIELDS
               + ("last_epoch", "loss_basis", "skipped"))
 
 

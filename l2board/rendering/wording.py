@@ -269,3 +269,42 @@ def sweep_sentences(comparison):
         sentences.append(f"The best factor is the {where} tried: the best may lie {beyond} it"
                          + (f"; try {grid}." if grid else "."))
     return sentences
+
+
+def factor_words(value):
+    """An L2 factor as the report shows it: `0 (no L2)`, or the factor.
+
+    Example:
+
+    >>> factor_words(0.0), factor_words(0.001)
+    ('0 (no L2)', '0.001')
+    """
+    return _factor(value)
+
+
+def mean_interval_words(interval, scale=1.0, digits=3, unit=""):
+    """A `MeanInterval` as `mean [low, high]` (the mean alone for one value, `n/a` for none).
+
+    `scale` and `unit` show fractions as percentages (`100.0`, `"%"`); a
+    number that is not finite is `n/a`, as the JSON's `null`.
+
+    Example:
+
+    >>> from l2board.analysis.statistics import MeanInterval
+    >>> mean_interval_words(MeanInterval(0.62, 0.0115, 0.5703, 0.6697, 3))
+    '0.620 [0.570, 0.670]'
+    >>> mean_interval_words(MeanInterval(0.69, 0.0058, 0.6652, 0.7148, 3), 100.0, 1, "%")
+    '69.0% [66.5%, 71.5%]'
+    """
+    import math
+
+    def shown(value):
+        if value is None or not math.isfinite(value):
+            return "n/a"
+        return f"{scale * value:.{digits}f}{unit}"
+
+    if interval is None:
+        return "n/a"
+    if interval.low is None or interval.high is None:
+        return shown(interval.mean)
+    return f"{shown(interval.mean)} [{shown(interval.low)}, {shown(interval.high)}]"
