@@ -48,3 +48,37 @@ def test_the_tab_shows_the_numbers_of_compare(cases_root, compared, load_fast):
         process.wait(timeout=30)
     assert numbers(served) == numbers(compared)
     assert (served["metric"], served["baseline"]) == (compared["metric"], compared["baseline"])
+
+
+@pytest.fixture(scope="module")
+def sweep_root(tmp_path_factory):
+    from test_factor_sweep import INTERIOR, write_sweep
+
+    root = tmp_path_factory.mktemp("tab_sweep")
+    write_sweep(root, INTERIOR)
+    return root
+
+
+@pytest.mark.parametrize("load_fast", ["true", "false"])
+def test_the_tab_shows_the_lambda_curve_of_compare(sweep_root, load_fast):
+    """A factor sweep: the λ curve, the recommendation, and every change with its interval, as compare gives them."""
+    from test_tensorboard_server import get_json, start_tensorboard
+
+    out = subprocess.run([installed_script("l2board"), "compare", str(sweep_root), "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    compared = json.loads(out)
+    assert compared["format_version"] == 3 and len(compared["sweep"]["points"]) == 5
+    names = [run["name"] for run in compared["runs"]]
+    query = urllib.parse.urlencode([("run", name) for name in names])
+    process, port = start_tensorboard(sweep_root, load_fast)
+    try:
+        get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == len(names))
+        served = get_json(port, f"/data/plugin/l2board/report?{query}",
+                          until=lambda d: all(run["epochs"] == 4 for run in d["runs"]))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert numbers(served) == numbers(compared)
+    for key in ("format_version", "baseline", "configurations", "changes", "verdicts", "verdict", "sweep",
+                "recommendation"):
+        assert served[key] == compared[key], key

@@ -15,6 +15,7 @@ import urllib.parse
 
 import pytest
 from conftest import write_run
+from test_factor_sweep import INTERIOR, write_sweep
 from test_plugin import chromium
 from test_tensorboard_server import get_json, start_tensorboard
 
@@ -148,6 +149,20 @@ def open_tab(port, *extra):
     return chromium(*extra, f"http://127.0.0.1:{port}/data/plugin_entry.html?name=l2board")
 
 
+def rendered_tab(port, tries=3):
+    """The tab's DOM once its refresh has finished (its status says "Updated" or why not).
+
+    Chromium dumps the page when its virtual time budget is spent; a page
+    dumped before the refresh ended is dumped again, up to `tries` times.
+    """
+    for _ in range(tries):
+        page = parse(open_tab(port, "--dump-dom").stdout)
+        status = [e.text for e in page.find_all(lambda e: e.has_class("status"))]
+        if status and status[0].startswith(("Updated", "Could not")):
+            return page
+    raise AssertionError(f"the tab did not finish its refresh: {status}")
+
+
 def serving(logdir, load_fast, until_runs):
     """Starts TensorBoard and waits until /runs lists what `until_runs` expects."""
     process, port = start_tensorboard(logdir, load_fast)
@@ -247,3 +262,94 @@ def assert_one_colour_per_variable(page):
     assert line_colours(page, "distance from initial weights per variable") == norms
     assert legend_colours(page) == norms
     assert len(set(norms.values())) == len(VARIABLES)
+
+
+# Two seeds per factor: the ten runs are all ticked (the tab ticks at most 12 at first).
+SWEEP_SEEDS = 2
+
+
+@pytest.fixture(scope="module")
+def sweep_logdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    write_sweep(root, INTERIOR, seeds=SWEEP_SEEDS)
+    return root
+
+
+def minus(text):
+    """Python's signed numbers as the tab writes them, with a real minus sign."""
+    return text.replace("-", "\u2212")
+
+
+def test_lambda_curve_in_the_browser(sweep_logdir):
+    runs_count = len(INTERIOR) * SWEEP_SEEDS
+    process, port = serving(sweep_logdir, "true", lambda d: len(d["runs"]) == runs_count
+                            and all(r["coverage"] is not None for r in d["runs"]))
+    try:
+        runs = get_json(port, "/data/plugin/l2board/runs")
+        # The report the tab asks for: its baseline first, then the others in name order.
+        baseline = runs["baseline_order"][0]
+        names = [baseline] + [r["name"] for r in runs["runs"] if r["name"] != baseline]
+        query = urllib.parse.urlencode([("run", name) for name in names])
+        report = get_json(port, f"/data/plugin/l2board/report?{query}",
+                          until=lambda d: d["sweep"] is not None and all(r["epochs"] == 4 for r in d["runs"]))
+        page = rendered_tab(port)
+    finally:
+        stop(process)
+    sweep = report["sweep"]
+    assert baseline == "l2_0-seed0" and len(sweep["points"]) == len(INTERIOR)
+    direct = json.loads(compare_runs(read_runs([sweep_logdir / name for name in names])).to_json())
+    assert report["recommendation"] == direct["recommendation"] and report["sweep"] == direct["sweep"]
+
+    (section,) = page.find_all(lambda e: e.has_class("sweep"))
+    assert [h.text for h in section.find_all(lambda e: e.tag == "h2")] == ["\u03bb curve"]
+    (chart,) = section.find_all(lambda e: e.tag == "svg" and e.has_class("lambda-curve"))
+    points = list(chart.find_all(lambda e: e.tag == "circle" and e.has_class("sweep-point")))
+    assert len(points) == len(sweep["points"])
+    # Whiskers: three lines (the interval and its two caps) per replicated point.
+    assert len(list(chart.find_all(lambda e: e.has_class("whisker")))) == 3 * len(sweep["points"])
+    assert len(list(chart.find_all(lambda e: e.has_class("one-se-bound")))) == 1
+    (table,) = section.find_all(lambda e: e.has_class("sweep-points"))
+    rows = [[td.text for td in row.children] for row in table.find_all(lambda e: e.tag == "tr")
+            if row.children[0].tag == "td"]
+    assert [row[0] for row in rows] == ["0 (no L2)", "0.0001", "0.001", "0.01", "0.1"]
+    best = sweep["recommendation"]["best_index"]
+    loss = sweep["points"][best]["loss"]
+    assert rows[best][1:] == [sweep["points"][best]["configuration"], str(SWEEP_SEEDS),
+                              f"{loss['mean']:.3f} [{loss['low']:.3f}, {loss['high']:.3f}]",
+                              rows[best][4], "best, one-SE"]
+    assert rows[best][4].endswith("%]")
+    (recommendation,) = section.find_all(lambda e: e.has_class("recommendation"))
+    assert recommendation.text == " ".join(report["recommendation"])
+    assert recommendation.text.startswith("Recommended L2 factor: 0.001,")
+    assert_changes_with_intervals(page, report)
+
+
+def assert_changes_with_intervals(page, report):
+    """Each change against the baseline with its interval; none holding zero is coloured."""
+    (table,) = page.find_all(lambda e: e.tag == "table" and e.has_class("changes"))
+    cells = 0
+    for row in table.find_all(lambda e: e.tag == "tr"):
+        if row.children[0].tag != "td":
+            continue
+        configuration = row.children[0].text
+        for cell in row.children[2:]:
+            change = report["changes"][configuration][cell.attributes["data-field"]]
+            (difference,) = [c for c in cell.children if c.has_class("difference")]
+            coloured = difference.has_class("better") or difference.has_class("worse")
+            if change["difference"] is None:
+                assert cell.text == "n/a" and not coloured
+                continue
+            assert f"{change['n_value']} seeds, paired" in cell.text
+            if change["resolved"] is False:
+                assert not coloured, (configuration, change)
+                assert cell.text.endswith(("would resolve it", "the same in every seed")), cell.text
+            cells += 1
+    assert cells >= 4 * (len(INTERIOR) - 1)
+    # The final validation data loss of the best factor, as compare's verdict quotes it.
+    change = report["changes"]["l2_0.001"]["final_val_data_loss"]
+    (cell,) = table.find_all(lambda e: e.attributes.get("data-field") == "final_val_data_loss"
+                             and e.attributes.get("data-configuration") == "l2_0.001")
+    (difference,) = [c for c in cell.children if c.has_class("difference")]
+    expected = f"{change['difference']:+.3f} [{change['low']:+.3f}, {change['high']:+.3f}]"
+    assert difference.text == minus(expected) and expected in " ".join(report["verdict"])
+    assert difference.has_class("better")
