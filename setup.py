@@ -37,9 +37,12 @@ setup(
         # layouts the read side recognises (tests/log_writers.py); small, no torch.
         # pandas: the test of the Python API's to_pandas(); jax: L2Monitor's
         # tests on Keras's JAX backend (CPU wheels, about 90 MB); statsmodels:
-        # the reference for the seeds-needed power calculation (12 MB).
+        # the reference for the seeds-needed power calculation (12 MB);
+        # keras-tuner: l2board.tuning's search test.
         "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6", "tensorboardX>=2.6", "pandas>=1.5", "jax>=0.4.30",
-                 "statsmodels>=0.14"],
+                 "statsmodels>=0.14", "keras-tuner>=1.4"],
+        # l2board.tuning: L2Monitor in KerasTuner searches (a run per trial and execution).
+        "tuning": ["keras-tuner>=1.4"],
         # Runs.to_pandas() and Comparison.to_pandas() in notebooks.
         "pandas": ["pandas>=1.5"],
     },

@@ -119,6 +119,7 @@ class ConfigurationReport:
     `values[field]` holds each run's number (in the order of `runs`, `None`
     where a run has none) and `seeds` each run's seed (`None` when its name
     gives none): what the intervals against the baseline are computed from.
+    `hparams` are the hyperparameters its runs logged (the same for all).
     """
 
     name: str
@@ -129,6 +130,7 @@ class ConfigurationReport:
     diverged: bool = False
     values: dict = dataclasses.field(default_factory=dict)
     seeds: list = dataclasses.field(default_factory=list)
+    hparams: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -228,12 +230,15 @@ def summarize_configurations(reports):
     """Groups runs into configurations and averages their numbers."""
     groups = {}
     for report in reports:
-        groups.setdefault((report.configuration, report.label), []).append(report)
+        # Runs with other hyperparameters are other configurations, whatever their names.
+        key = (report.configuration, report.label, json.dumps(report.hparams, sort_keys=True))
+        groups.setdefault(key, []).append(report)
     configurations = []
-    names = [name for name, _ in groups]
-    for (name, label), members in groups.items():
+    names = [name for name, _, _ in groups]
+    labels = [(name, label) for name, label, _ in groups]
+    for (name, label, hparams), members in groups.items():
         if names.count(name) > 1:  # same name pattern, different setups: keep apart
-            name = f"{name} [{label}]"
+            name = f"{name} [{label}]" if labels.count((name, label)) == 1 else f"{name} [{label}; {hparams}]"
         values = {field: [getattr(m, field) for m in members] for field in SUMMARY_FIELDS}
         for variable in sorted(set.intersection(*(set(m.layer_weight_l2) for m in members))):
             values[LAYER_NORM_PREFIX + variable] = [m.layer_weight_l2[variable] for m in members]
@@ -242,7 +247,8 @@ def summarize_configurations(reports):
             mean[field], std[field] = mean_and_std(per_run)
         configurations.append(ConfigurationReport(name, label, [m.name for m in members], mean, std,
                                                   diverged=any(m.diverged_epoch is not None for m in members),
-                                                  values=values, seeds=[m.seed for m in members]))
+                                                  values=values, seeds=[m.seed for m in members],
+                                                  hparams=dict(members[0].hparams)))
     return configurations
 
 

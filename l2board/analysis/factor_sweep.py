@@ -12,6 +12,7 @@ regularized. A best factor at the edge of the grid suggests the next grid.
 """
 
 import dataclasses
+import math
 
 from l2board.analysis.statistics import mean_interval, next_grid, recommend_factor
 from l2board.log_format.regularization_setup import RegularizationSetup
@@ -86,6 +87,34 @@ def l2_factor_of(setup):
     return float(factors.pop()), tuple(sorted(v.path for v in penalized))
 
 
+def differ_only_in_the_factor(factor_and_hparams):
+    """Whether configurations' hyperparameters differ only in the L2 factor itself.
+
+    A hyperparameter may differ between configurations only when it is the
+    factor (a tuner's `l2` whose value is the factor the setup logged, 0 for
+    none); any other difference (units, learning rate, even a co-varying
+    one) means the runs are not a curve of the factor alone.
+
+    Example:
+
+    >>> differ_only_in_the_factor([(0.0, {"l2": 0.0, "units": 8}), (0.1, {"l2": 0.1, "units": 8})])
+    True
+    >>> differ_only_in_the_factor([(0.0, {"l2": 0.0, "units": 8}), (0.1, {"l2": 0.1, "units": 16})])
+    False
+    """
+    keys = set().union(*(set(h) for _, h in factor_and_hparams)) if factor_and_hparams else set()
+    for key in keys:
+        values = [h.get(key) for _, h in factor_and_hparams]
+        if len(set(map(repr, values))) == 1:
+            continue
+        is_the_factor = all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                            and math.isclose(v, factor, rel_tol=1e-6)
+                            for (factor, _), v in zip(factor_and_hparams, values))
+        if not is_the_factor:
+            return False
+    return True
+
+
 def _per_configuration(configurations, reports):
     """`[(factor, layers, configuration)]`, or None when a configuration is not plain L2 with one factor."""
     setups = {report.name: report.setup for report in reports}
@@ -119,6 +148,8 @@ def factor_sweep(configurations, reports, metric):
     factors = [factor for factor, _, _ in found]
     layer_sets = {layers for factor, layers, _ in found if factor > 0}
     if len(set(factors)) != len(factors) or len(layer_sets) != 1:
+        return None
+    if not differ_only_in_the_factor([(factor, c.hparams) for factor, _, c in found]):
         return None
     points = []
     for factor, _, configuration in sorted(found, key=lambda item: item[0]):

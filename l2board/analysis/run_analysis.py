@@ -32,6 +32,9 @@ UNKNOWN_SETUP = "regularization unknown (not logged by L2Monitor)"
 # Metrics of Keras's epoch logs that are not model-quality metrics.
 _NOT_METRICS = {"loss", "learning_rate", "steps_per_second", "data_loss", "penalty", "penalty_share"}
 _SEED_SUFFIX = re.compile(r"^(?P<config>.*?)[-_.]?seed[-_=]?(?P<seed>\d+)$", re.IGNORECASE)
+# KerasTuner's executions of a trial (`<trial_id>/execution<N>`): repeats of
+# one configuration, from unrelated initial weights (never paired).
+_EXECUTION_SUFFIX = re.compile(r"^(?P<config>.*?)[-_./]?execution[-_=]?\d+$", re.IGNORECASE)
 
 # What the loss measures (onset, GL, loss gaps) of a run were computed on.
 DATA_LOSS = "data_loss"  # L2Monitor's epoch_data_loss: penalties excluded, exactly
@@ -80,6 +83,7 @@ class RunReport:
     val_data_loss_at_stop: float | None = None
     val_metric_at_stop: float | None = None
     seed: int | None = None
+    hparams: dict = dataclasses.field(default_factory=dict)
     final_penalty: float | None = None
     final_penalty_share_percent: float | None = None
     final_weight_l2: float | None = None
@@ -120,8 +124,10 @@ def configuration_of(name):
 
     >>> configuration_of("exp/l2-0.01-seed3"), configuration_of("exp/l2-0.01/seed3")
     ('exp/l2-0.01', 'exp/l2-0.01')
+    >>> configuration_of("tuning/0003/execution1")  # a KerasTuner trial's execution
+    'tuning/0003'
     """
-    match = _SEED_SUFFIX.match(name)
+    match = _SEED_SUFFIX.match(name) or _EXECUTION_SUFFIX.match(name)
     base = match.group("config") if match else name
     return base.rstrip("/-_.") or name
 
@@ -229,6 +235,17 @@ def _last(series):
 
 def _finite_or_none(value):
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _hparams(run):
+    """The run's own hyperparameters (`l2board/hparams_json`), or `{}`."""
+    text = run.latest_text(tags.TRAIN_DIR, tags.HPARAMS_JSON)
+    try:
+        values = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in values.items() if isinstance(v, (bool, int, float, str))} \
+        if isinstance(values, dict) else {}
 
 
 def _setup_and_label(run):
@@ -481,7 +498,8 @@ def analyze_run(run, metric, patience=DEFAULT_PATIENCE, loss_includes_penalty=No
     setup, label = _setup_and_label(run)
     report = RunReport(name=run.name, path=run.path, label=label, configuration=configuration_of(run.name),
                        logged_by_l2monitor=run.scalar(tags.TRAIN_DIR, tags.DATA_LOSS) is not None,
-                       metric=metric, epochs=0, last_epoch=None, setup=setup, seed=seed_of(run.name))
+                       metric=metric, epochs=0, last_epoch=None, setup=setup, seed=seed_of(run.name),
+                       hparams=_hparams(run))
     report.warnings = [note.describe() for note in run.notes()]
     _measure_metric(report, run, metric)
     _measure_loss(report, run, loss_includes_penalty)

@@ -31,6 +31,8 @@ HISTOGRAM_PREFIX = "weight_histogram/"
 # Written once per training run (and again when training resumes).
 SETUP_TEXT = "l2board/setup"
 SETUP_JSON = "l2board/setup_json"
+# The run's own hyperparameters (L2Monitor's `hparams`, a tuner trial's), as JSON.
+HPARAMS_JSON = "l2board/hparams_json"
 WARNINGS_TEXT = "l2board/warnings"
 # Written when fit returns: a run without it after its last epoch was cut
 # short (killed, crashed, interrupted).

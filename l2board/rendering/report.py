@@ -170,7 +170,9 @@ def _legend(comparison, names):
         mark = "  (baseline)" if configuration.name == comparison.baseline else ""
         flags = sorted({status[name] for name in configuration.runs if status[name]})
         flag = f"  [{', '.join(flags)}]" if flags else ""
-        lines.append(f"  {shown_name}: {printable(configuration.label)}{seeds}{mark}{flag}")
+        hparams = wording.hparams_words(configuration.hparams)
+        label = configuration.label + (f"; {hparams}" if hparams else "")
+        lines.append(f"  {shown_name}: {printable(label)}{seeds}{mark}{flag}")
     if comparison.skipped:
         lines.append("Skipped (not compared):")
         lines += [f"  {printable(run.name)}: {printable(wording.skip_predicate(run.reason))}"
@@ -353,6 +355,9 @@ def render_markdown(comparison, warnings=True):
     lines = ["| | " + " | ".join(markdown_cell(c.name) for c in ordered) + " |",
              "|---|" + "---:|" * len(ordered),
              "| regularization | " + " | ".join(markdown_cell(c.label) for c in ordered) + " |"]
+    if any(c.hparams for c in ordered):
+        lines.append("| hyperparameters | " + " | ".join(markdown_cell(wording.hparams_words(c.hparams))
+                                                         for c in ordered) + " |")
     for title, cells in _rows(comparison):
         lines.append(f"| {markdown_cell(title.strip())} | "
                      + " | ".join(markdown_cell(text + diff) for text, diff, _, _ in cells) + " |")

@@ -308,3 +308,15 @@ def mean_interval_words(interval, scale=1.0, digits=3, unit=""):
     if interval.low is None or interval.high is None:
         return shown(interval.mean)
     return f"{shown(interval.mean)} [{shown(interval.low)}, {shown(interval.high)}]"
+
+
+def hparams_words(hparams):
+    """A run's own hyperparameters in a few words: `l2=0.001, units=64` (empty when none).
+
+    Example:
+
+    >>> hparams_words({"units": 64, "l2": 0.001})
+    'l2=0.001, units=64'
+    """
+    return ", ".join(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
+                     for name, value in sorted(hparams.items()))

@@ -1,5 +1,6 @@
 """`L2Monitor`: the Keras callback that makes regularization visible in TensorBoard."""
 
+import copy
 import json
 import math
 import numbers
@@ -106,6 +107,11 @@ class L2Monitor(keras.callbacks.Callback):
             `keras.callbacks.TensorBoard` writes to the same folder.
         verbose: 1 or 2 (default 1) prints once where the logs go; 0 is
             silent. A bool means 1 or 0.
+        hparams: the run's own hyperparameters, `{name: number, string or
+            bool}`, written beside the regularization setup for
+            TensorBoard's HParams dashboard and for `l2board compare`, which
+            groups runs by them. In a KerasTuner search made with
+            `l2board.tuning`, each trial's hyperparameters are added.
 
     Every argument is checked when the callback is created: a `ValueError`
     (a `TypeError` for a `log_dir` that is no path) names the one that is
@@ -128,9 +134,11 @@ class L2Monitor(keras.callbacks.Callback):
         bucket_count=DEFAULT_BUCKET_COUNT,
         write_standard_metrics=True,
         verbose=1,
+        hparams=None,
     ):
         super().__init__()
         self.log_dir = _checked_log_dir(log_dir)
+        self.hparams = _checked_hparams(hparams)
         if isinstance(update_freq, str) and update_freq in ("epoch", "batch"):
             update_freq = 1 if update_freq == "batch" else update_freq
         else:
@@ -157,6 +165,10 @@ class L2Monitor(keras.callbacks.Callback):
         self._announced = False
         self._activity = None
         self._statistics = None
+        # Set by l2board.tuning for a tuner's trial: the HParams group, and
+        # the folder each copy (one per execution) writes to.
+        self._hparams_group = None
+        self._copy_folders = None
         self._reset()
 
     def _reset(self):
@@ -395,9 +407,24 @@ class L2Monitor(keras.callbacks.Callback):
     # -- writing and warning ------------------------------------------------
 
     def _write_setup(self, step):
-        train = self._writers[tags.TRAIN_DIR]
-        train.text({tags.SETUP_TEXT: self._setup.markdown(), tags.SETUP_JSON: self._setup.to_json()}, step)
-        self._writers["root"].hparams(self._setup.hparams(), trial_id=os.path.basename(os.path.abspath(self.log_dir or "")))
+        texts = {tags.SETUP_TEXT: self._setup.markdown(), tags.SETUP_JSON: self._setup.to_json()}
+        if self.hparams:
+            texts[tags.HPARAMS_JSON] = json.dumps(self.hparams, sort_keys=True)
+        self._writers[tags.TRAIN_DIR].text(texts, step)
+        group = self._hparams_group or os.path.basename(os.path.abspath(self.log_dir or ""))
+        self._writers["root"].hparams({**self._setup.hparams(), **self.hparams}, trial_id=group)
+
+    def __deepcopy__(self, memo):
+        # KerasTuner copies the callbacks for every execution of a trial;
+        # in a search made with l2board.tuning each copy gets its own folder.
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        for name, value in self.__dict__.items():
+            setattr(copied, name, value if name == "_copy_folders" else copy.deepcopy(value, memo))
+        if self._copy_folders is not None:
+            copied.log_dir = next(self._copy_folders)
+            copied._copy_folders = None
+        return copied
 
     def _write_epoch(self, epoch, train, validation, histograms):
         self._writers[tags.TRAIN_DIR].scalars(train, epoch)
@@ -455,6 +482,23 @@ def _checked_log_dir(log_dir):
     if not isinstance(path, str) or not path or "\0" in path:
         raise ValueError(f"log_dir must be a non-empty text path without NUL characters, got {log_dir!r}.")
     return path
+
+
+def _checked_hparams(hparams):
+    if hparams is None:
+        return {}
+    if not isinstance(hparams, dict):
+        raise ValueError(f"hparams must be a dict of names to numbers, strings or bools, got {hparams!r}.")
+    checked = {}
+    for name, value in hparams.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"hparams names must be non-empty strings, got {name!r}.")
+        if isinstance(value, np.generic):
+            value = value.item()
+        if not isinstance(value, (bool, int, float, str)) or (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError(f"hparams['{name}'] must be a finite number, a string or a bool, got {value!r}.")
+        checked[name] = value
+    return checked
 
 
 def _checked_int(name, value, low, high, expected):

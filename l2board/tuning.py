@@ -1,0 +1,101 @@
+"""L2Monitor inside a KerasTuner search: one run folder per trial and execution, the trial's hyperparameters logged.
+
+KerasTuner gives `keras.callbacks.TensorBoard` a folder per trial and
+execution (`<log_dir>/<trial_id>/execution<N>`) by patching it as it copies
+the callbacks for each execution; a callback of another class learns
+nothing of the trial it runs in. A tuner made here does the same for
+`L2Monitor`, through KerasTuner's public `run_trial`:
+
+```python
+import keras_tuner
+from l2board import L2Monitor
+from l2board.tuning import monitored
+
+tuner = monitored(keras_tuner.GridSearch)(build_model, objective="val_loss", executions_per_trial=3,
+                                          directory="tuning", project_name="l2")
+tuner.search(x, y, validation_data=(x_val, y_val), epochs=20, callbacks=[L2Monitor("logs/tuning")])
+# then: l2board compare logs/tuning   (executions of a trial are its seeds)
+```
+
+`l2board.tuning.GridSearch`, `RandomSearch`, `BayesianOptimization` and
+`Hyperband` are KerasTuner's tuners made so. Each run logs the trial's
+hyperparameters (`l2board/hparams_json`, and in TensorBoard's HParams
+dashboard grouped by trial), and `l2board compare` groups the executions of
+a trial as one configuration and the trials by their hyperparameters; when
+the L2 factor is one of them, the λ curve and its recommendation follow.
+"""
+
+import copy
+import functools
+import itertools
+import os
+
+from l2board.errors import L2BoardError
+from l2board.writing.callback import L2Monitor
+
+_TUNERS = ("GridSearch", "RandomSearch", "BayesianOptimization", "Hyperband")
+
+
+def trial_hparams(trial):
+    """Returns a KerasTuner trial's hyperparameter values as `{name: number, string or bool}`."""
+    return {name: value for name, value in trial.hyperparameters.values.items()
+            if isinstance(value, (bool, int, float, str))}
+
+
+def for_trial(monitor, trial_id, hparams):
+    """Returns a copy of `monitor` whose copies (one per execution) write to `<log_dir>/<trial_id>/execution<N>`.
+
+    Args:
+        monitor: the `L2Monitor` given to `search`.
+        trial_id: the trial's id.
+        hparams: the trial's hyperparameters, added to the monitor's own.
+
+    Raises:
+        L2BoardError: when `monitor` has no `log_dir` (every trial would get
+            an unrelated folder under `logs/`).
+    """
+    if monitor.log_dir is None:
+        raise L2BoardError("L2Monitor needs a log_dir in a tuner search, e.g. L2Monitor('logs/tuning'): every "
+                           "trial and execution gets a folder inside it.")
+    template = copy.copy(monitor)
+    template.hparams = {**monitor.hparams, **hparams}
+    template._hparams_group = str(trial_id)
+    folder = os.path.join(monitor.log_dir, str(trial_id))
+    template._copy_folders = (os.path.join(folder, f"execution{n}") for n in itertools.count())
+    return template
+
+
+def monitored(tuner_class):
+    """Returns a subclass of a KerasTuner tuner in which every `L2Monitor` writes a run per trial and execution.
+
+    Args:
+        tuner_class: a `keras_tuner.Tuner` subclass (`GridSearch`,
+            `RandomSearch`, ... or your own).
+    """
+
+    class Monitored(tuner_class):
+        def run_trial(self, trial, *args, **kwargs):
+            hparams = trial_hparams(trial)
+            kwargs["callbacks"] = [for_trial(c, trial.trial_id, hparams) if isinstance(c, L2Monitor) else c
+                                   for c in kwargs.get("callbacks") or []]
+            return super().run_trial(trial, *args, **kwargs)
+
+    Monitored.__name__ = Monitored.__qualname__ = tuner_class.__name__
+    Monitored.__doc__ = f"KerasTuner's `{tuner_class.__name__}`, with L2Monitor's runs per trial and execution."
+    return Monitored
+
+
+@functools.cache
+def _tuner(name):
+    try:
+        import keras_tuner
+    except ImportError:
+        raise L2BoardError("l2board.tuning needs KerasTuner: pip install keras-tuner.") from None
+    return monitored(getattr(keras_tuner, name))
+
+
+def __getattr__(name):
+    # KerasTuner is imported when a tuner is asked for, not with l2board.
+    if name in _TUNERS:
+        return _tuner(name)
+    raise AttributeError(f"module 'l2board.tuning' has no attribute '{name}'")

@@ -1,0 +1,100 @@
+"""L2Monitor inside a real KerasTuner search: a run per trial and execution, hyperparameters logged, compare groups them."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+pytest.importorskip("keras_tuner")
+
+from l2board import L2Monitor  # noqa: E402
+from l2board.analysis.comparison import compare_runs  # noqa: E402
+from l2board.errors import L2BoardError  # noqa: E402
+from l2board.log_format import tags  # noqa: E402
+from l2board.reading.logs import read_runs  # noqa: E402
+from l2board.rendering.report import render_table  # noqa: E402
+
+FACTORS = [0.0, 0.001, 0.1]
+
+
+def build(hp):
+    factor = hp.Choice("l2", FACTORS)
+    hp.Fixed("units", 16)
+    regularizer = keras.regularizers.L2(factor) if factor else None
+    model = keras.Sequential([
+        keras.Input((8,)),
+        keras.layers.Dense(16, activation="relu", kernel_regularizer=regularizer, name="hidden"),
+        keras.layers.Dense(3, activation="softmax", name="out"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    import l2board.tuning
+
+    root = tmp_path_factory.mktemp("tuning")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(96, 8)).astype("float32"), rng.integers(0, 3, 96)
+    x_val, y_val = rng.normal(size=(32, 8)).astype("float32"), rng.integers(0, 3, 32)
+    tuner = l2board.tuning.GridSearch(build, objective="val_loss", executions_per_trial=2,
+                                      directory=str(root / "kt"), project_name="l2", overwrite=True)
+    tuner.search(x, y, validation_data=(x_val, y_val), epochs=3, batch_size=16, verbose=0,
+                 callbacks=[L2Monitor(str(root / "logs"), verbose=0, hparams={"data": "random"})])
+    return root / "logs", tuner
+
+
+def test_every_trial_and_execution_gets_its_own_run(searched):
+    logs, tuner = searched
+    trials = sorted(t.trial_id for t in tuner.oracle.trials.values())
+    assert len(trials) == len(FACTORS)
+    assert sorted(p.relative_to(logs).as_posix() for p in logs.glob("*/execution*")) == [
+        f"{trial}/execution{n}" for trial in trials for n in (0, 1)]
+    runs = read_runs([logs])
+    assert len(runs) == 2 * len(FACTORS)
+    for run in runs:
+        trial = tuner.oracle.trials[run.name.split("/")[0]]
+        logged = json.loads(run.latest_text(tags.TRAIN_DIR, tags.HPARAMS_JSON))
+        assert logged == {"data": "random", **trial.hyperparameters.values}
+        assert len(run.scalar(tags.VALIDATION_DIR, tags.DATA_LOSS)) == 3
+
+
+def test_compare_groups_executions_and_trials_and_finds_the_curve(searched):
+    logs, tuner = searched
+    comparison = compare_runs(read_runs([logs]))
+    assert len(comparison.configurations) == len(FACTORS)
+    assert all(len(c.runs) == 2 for c in comparison.configurations)
+    factors = {c.name: c.hparams["l2"] for c in comparison.configurations}
+    # Executions of a trial are repeats from unrelated weights: never paired.
+    change = comparison.changes[comparison.configurations[1].name]["final_val_data_loss"]
+    assert change.method == "welch" and change.n_baseline == change.n_value == 2
+    sweep = comparison.sweep
+    assert [p.factor for p in sweep.points] == sorted(FACTORS)
+    assert {p.configuration: p.factor for p in sweep.points} == factors
+    assert sweep.layers == ("hidden/kernel",)
+    table = render_table(comparison)
+    assert "l2=0.001, units=16" in table and "L2 factor sweep" in table
+
+
+def test_tensorboard_groups_the_trials_by_their_hyperparameters(searched):
+    from test_tensorboard_server import get_json, start_tensorboard
+
+    logs, _ = searched
+    process, port = start_tensorboard(logs, "true")
+    try:
+        experiment = get_json(port, "/data/plugin/hparams/experiment", post={"experimentName": ""},
+                              until=lambda d: {"l2", "units"} <= {h["name"] for h in d.get("hparamInfos", [])})
+        names = {h["name"] for h in experiment["hparamInfos"]}
+        assert {"l2", "units", "data", "regularization"} <= names
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_monitor_without_a_folder_is_refused_in_a_search():
+    from l2board.tuning import for_trial
+
+    with pytest.raises(L2BoardError, match="L2Monitor needs a log_dir in a tuner search"):
+        for_trial(L2Monitor(verbose=0), "0001", {"l2": 0.1})
