@@ -492,11 +492,11 @@ def _checked_hparams(hparams):
     checked = {}
     for name, value in hparams.items():
         if not isinstance(name, str) or not name:
-            raise ValueError(f"hparams names must be non-empty strings, got {name!r}.")
+            raise ValueError(f"hparams must be keyed by non-empty strings, got {name!r}.")
         if isinstance(value, np.generic):
             value = value.item()
         if not isinstance(value, (bool, int, float, str)) or (isinstance(value, float) and not math.isfinite(value)):
-            raise ValueError(f"hparams['{name}'] must be a finite number, a string or a bool, got {value!r}.")
+            raise ValueError(f"hparams must be finite numbers, strings or bools, got {value!r} for '{name}'.")
         checked[name] = value
     return checked
 
