@@ -140,6 +140,7 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     then the report of `l2board compare` is printed and its plot written.
     Ctrl-C keeps the finished runs; compare them later with l2board compare.
     """
+    from l2board.training import distributed
     from l2board.training.experiment import default_config, experiment_configs, plan_experiment, run_experiment
     from l2board.output_files import check_outside_runs
     from l2board.rendering.plotting import check_plot_path
@@ -157,10 +158,37 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
         check_plot_path(plot_path, created_folder=logdir)  # LOGDIR itself is created later
     except L2BoardError as error:
         raise click.BadParameter(str(error), param_hint="'--plot'") from None
+    mode = distributed.role()
+    if mode is not None:
+        _experiment_distributed(mode, runs, logdir, overwrite, plot_path)
+        return
     plans = plan_experiment(runs, logdir, overwrite=overwrite)
     _quiet_tensorflow()
     folders = run_experiment(runs, logdir, progress=_progress, plans=plans)
     _report(folders, logdir, plot_path)
+
+
+def _experiment_distributed(mode, runs, logdir, overwrite, plot_path):
+    """The experiment as KerasTuner's distributed grid search: the chief serves and reports, workers train."""
+    from l2board.run_folders import ensure_writable_dir
+    from l2board.training import distributed
+    from l2board.training.experiment import plan_experiment
+
+    tuner_id = os.environ["KERASTUNER_TUNER_ID"]
+    if mode == "chief":
+        if overwrite or not distributed.resuming(logdir):
+            plan_experiment(runs, logdir, overwrite=overwrite)  # refuses what is not ours, before serving
+        ensure_writable_dir(logdir)
+        click.echo(f"Serving {len(runs)} runs to KerasTuner workers on {os.environ['KERASTUNER_ORACLE_IP']}:"
+                   f"{os.environ['KERASTUNER_ORACLE_PORT']}; the comparison follows when all are trained.")
+        _quiet_tensorflow()
+        _report(distributed.run_distributed(runs, logdir, overwrite=overwrite), logdir, plot_path)
+        return
+    _quiet_tensorflow()
+    trained = distributed.run_distributed(
+        runs, logdir, progress=lambda name, _: click.echo(click.style(f"[{tuner_id}] {name}", bold=True)))
+    click.echo(f"{tuner_id}: trained {len(trained)} run(s) into {printable(logdir)}; the chief reports when all "
+               "are done.")
 
 
 DEMO_NOISE, DEMO_TRAIN_SIZE, DEMO_EPOCHS, DEMO_SEED = 0.4, 300, 30, 0
@@ -226,7 +254,8 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, tag_mapp
     """Compare runs with and without L2: did it reduce overfitting?
 
     Each RUN is a log folder (as L2Monitor or keras.callbacks.TensorBoard
-    writes it), a folder holding runs, an event file, or a glob pattern. Runs
+    writes it), a folder holding runs, an event file, or a glob pattern; each
+    may be a URL (s3://bucket/runs, gs://..., through fsspec). Runs
     whose names differ only by a seed suffix (run-seed0, run-seed1 or
     run/seed0, ...) are averaged as one configuration. A run that cannot be
     analysed (no validation values, say) is listed as skipped, with why.
@@ -236,13 +265,15 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, tag_mapp
     from l2board.rendering.report import render
 
     from l2board.output_files import atomic_output, check_outside_runs
+    from l2board.reading.storage import is_url
 
     if output and plot_path and os.path.realpath(output) == os.path.realpath(plot_path):
         raise click.BadParameter(f"'{output}' is also the --plot file; give the report another name.",
                                  param_hint="'--output'")
     comparison = compare_runs(read_runs(runs, tag_map=types.tag_map_of(tag_mappings)), baseline=baseline,
                               metric=metric, patience=patience, loss_includes_penalty=loss_includes_penalty)
-    folders = [run.path for run in comparison.runs]
+    # Outputs are local files: runs read from URLs (s3://...) cannot hold them.
+    folders = [run.path for run in comparison.runs if not is_url(run.path)]
     for path, option in ((output, "--output"), (plot_path, "--plot")):
         if path:
             check_outside_runs(path, option, folders)

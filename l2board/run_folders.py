@@ -109,6 +109,21 @@ def _written_by_l2board(event_files):
     return False
 
 
+def _hold_no_data(event_files):
+    """Whether every event file holds nothing but its file version record, intact: a writer opened it, wrote nothing.
+
+    What a run killed before its first epoch ended leaves (L2Monitor writes
+    at epoch ends); deleting such files loses no data, whoever opened them.
+    """
+    from l2board.reading.event_files import FileDamage, iter_events
+
+    for path in event_files:
+        damage = FileDamage(path)
+        if any(event.WhichOneof("what") != "file_version" for event in iter_events(path, damage)) or damage:
+            return False
+    return True
+
+
 def _own_event_files(folder):
     """The event files of a folder's top and of its train/ and validation/ (not links, not deeper)."""
     found = []
@@ -296,7 +311,7 @@ def plan_run_dir(folder, overwrite=False, explicit=True):
             f"--overwrite replaces only a run folder as l2board writes it (train/, validation/ and event files), "
             f"but '{folder}' also holds {_listing(survey.foreign)}; nothing was deleted: choose another --logdir "
             "or move those away first.")
-    if not _written_by_l2board(survey.event_files):
+    if not (_written_by_l2board(survey.event_files) or _hold_no_data(survey.event_files)):
         raise L2BoardError(
             f"--overwrite replaces only runs l2board wrote, but no event file in '{folder}' holds an l2board "
             "record (a run of another writer, or one stopped in its first epoch); nothing was deleted: choose "

@@ -183,6 +183,21 @@ def test_overwrite_refuses_a_run_that_l2board_did_not_write(tmp_path):
     assert snapshot(run) == before
 
 
+def test_overwrite_replaces_a_run_killed_before_it_wrote_anything(tmp_path):
+    # What a run killed in its first epoch leaves: writers opened, no record but the file version.
+    from l2board.writing.event_writer import EventFileRunWriter
+
+    run = tmp_path / "killed"
+    for folder in (run, run / "train", run / "validation"):
+        EventFileRunWriter(str(folder)).close()
+    plan = plan_run_dir(str(run), overwrite=True)
+    assert len(plan.replace) == 3
+    # One scalar of any writer is data: refused, as above.
+    write_run(tmp_path / "other", train={"epoch_loss": [1.0]})
+    with pytest.raises(L2BoardError, match="holds an l2board record"):
+        plan_run_dir(str(tmp_path / "other"), overwrite=True)
+
+
 def test_a_folder_inside_a_run_is_never_written(tmp_path):
     from l2board.training.experiment import plan_experiment
     from l2board.training.runs import TrainingConfig
