@@ -39,12 +39,21 @@ setup(
         # tests on Keras's JAX backend (CPU wheels, about 90 MB); statsmodels:
         # the reference for the seeds-needed power calculation (12 MB);
         # keras-tuner: l2board.tuning's search test.
+        # moto[server] and s3fs: tests/test_remote_logs.py reads runs from a real S3 server (moto's, on
+        # loopback, started by the test) through s3fs, as compare reads s3:// on AWS; no network.
         "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6", "tensorboardX>=2.6", "pandas>=1.5", "jax>=0.4.30",
-                 "statsmodels>=0.14", "keras-tuner>=1.4"],
+                 "statsmodels>=0.14", "keras-tuner>=1.4", "moto[server]>=5", "s3fs"],
         # l2board.tuning: L2Monitor in KerasTuner searches (a run per trial and execution).
         "tuning": ["keras-tuner>=1.4"],
         # Runs.to_pandas() and Comparison.to_pandas() in notebooks.
         "pandas": ["pandas>=1.5"],
+        # compare and read_runs on URLs, through fsspec (imported only when a URL is given):
+        # each protocol's package, named in the error when it is missing.
+        "remote": ["fsspec"],
+        "s3": ["fsspec", "s3fs"],
+        "gcs": ["fsspec", "gcsfs"],
+        "azure": ["fsspec", "adlfs"],
+        "hdfs": ["fsspec", "pyarrow"],  # and Hadoop's libhdfs, which pip does not install
     },
     entry_points={
         "console_scripts": ["l2board = l2board.cli:main"],

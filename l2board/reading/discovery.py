@@ -5,16 +5,22 @@ not a regular file (a FIFO, a folder, a device) is skipped without being
 opened, and a folder that cannot be listed is left out, each with a note.
 Folders are grouped into runs by `roles.group_folders`, the rule the L2
 tab applies to TensorBoard's runs.
+
+A URL (`s3://bucket/runs`, `gs://...`) is listed through fsspec (see
+`storage`), by the same rules: one recursive listing finds its runs, in the
+order a local walk finds them, and a glob matches keys as a local glob
+matches files. Local paths are listed with `os` as before.
 """
 
 import errno
 import glob
 import os
+import posixpath
 import re
 import stat
 
 from l2board.errors import L2BoardError
-from l2board.reading import roles
+from l2board.reading import roles, storage
 from l2board.reading.event_files import file_kind
 from l2board.reading.run_model import ROOT, SkippedFile, UnlistedFolder
 
@@ -41,6 +47,8 @@ def listing(folder):
         a regular file; and why the folder could not be listed, or `None`
         (also when it does not exist or is not a folder).
     """
+    if storage.is_url(folder):
+        return _remote_listing(folder)
     try:
         entries = [e for e in os.scandir(folder) if is_event_file(e.name)]
     except OSError as error:
@@ -60,6 +68,30 @@ def listing(folder):
         else:
             # Opening a FIFO would wait for a writer, and a device may be anything.
             skipped.append(SkippedFile(entry.path, file_kind(mode)))
+    return sorted(paths), sorted(skipped, key=lambda s: s.path), None
+
+
+def _remote_listing(url):
+    """`listing` of a URL (see `listing`)."""
+    try:
+        remote = storage.Remote(url)
+        entries = remote.fs.ls(remote.path, detail=True)
+    except FileNotFoundError:
+        return [], [], None
+    except L2BoardError as error:
+        return [], [], str(error).rstrip(".")
+    except Exception as error:  # noqa: BLE001 - remote filesystems raise more than OSError
+        return [], [], storage.reason(error, url)
+    paths, skipped = [], []
+    for entry in entries:
+        name = entry["name"].rstrip("/")
+        if name == remote.path or not is_event_file(posixpath.basename(name)):
+            continue  # a key listed as itself: a file, not a folder
+        if entry.get("type") == "file":
+            paths.append(remote.url(name))
+        else:
+            kind = entry.get("type")
+            skipped.append(SkippedFile(remote.url(name), "folder" if kind == "directory" else f"{kind} entry"))
     return sorted(paths), sorted(skipped, key=lambda s: s.path), None
 
 
@@ -112,6 +144,14 @@ def _runs_under(top, unlisted):
 
 def _run_of_file(match):
     """The run folder and members of an event file named on the command line."""
+    if storage.is_url(match):
+        folder = storage.dirname(match)
+        parent = storage.dirname(folder)
+        for top in dict.fromkeys((storage.dirname(parent), parent)):
+            for run, members in _runs_under_near(top).items():
+                if any(storage.normpath(storage.join(run, m)) == folder for m in members if m):
+                    return run, members
+        return folder, [ROOT]
     folder = os.path.normpath(os.path.dirname(match) or ".")
     parent = os.path.dirname(folder) or "."
     grand = os.path.dirname(parent) or "."
@@ -125,12 +165,16 @@ def _run_of_file(match):
 
 
 def _runs_under_near(top):
+    if storage.is_url(top):
+        return _remote_runs_under(storage.Remote(top), max_depth=2)
     groups = roles.group_folders(_event_folders(top, [], max_depth=2))
     return {os.path.normpath(run): sorted(members) for run, members in groups.items()}
 
 
 def _runs_named_by(match, notes):
     """Returns `{run folder: members}` that one path names (see `find_runs`)."""
+    if storage.is_url(match):
+        return _remote_runs_named_by(match)
     try:
         mode = os.stat(match).st_mode
     except FileNotFoundError:
@@ -158,6 +202,74 @@ def _runs_named_by(match, notes):
                        f"{first.reason}{others}).")
 
 
+def _remote_runs_under(remote, max_depth=None):
+    """Returns `{run URL: [member, ...]}` of the runs under a URL, found as `_runs_under` finds them.
+
+    One recursive listing (a single request on object stores for a whole
+    prefix) gives every key; folders holding an event file are grouped
+    by `roles.group_folders` as local ones, in the order of a sorted walk.
+    """
+    root = remote.path
+    # A local walk checks folders max_depth below the top: their files are one deeper.
+    found = remote.fs.find(root, maxdepth=None if max_depth is None else max_depth + 1, withdirs=False, detail=True)
+    folders = set()
+    for name, entry in found.items():
+        name = name.rstrip("/")
+        if entry.get("type", "file") != "directory" and is_event_file(posixpath.basename(name)) and name != root:
+            folders.add(posixpath.dirname(name))
+    # os.walk's order: top-down, each folder's subfolders by name. Whole
+    # paths are grouped, as local ones are: `runs/a/train` named alone is
+    # a member of the run `runs/a`.
+    ordered = sorted(folders, key=lambda f: tuple(f.split("/")))
+    return {storage.normpath(remote.url(run)): sorted(members)
+            for run, members in roles.group_folders(ordered).items()}
+
+
+def _remote_runs_named_by(url):
+    """`_runs_named_by` for a URL."""
+    remote = storage.Remote(url)
+    try:
+        kind = remote.fs.info(remote.path).get("type")
+    except FileNotFoundError:
+        raise L2BoardError(remote.missing(url)) from None
+    except Exception as error:  # noqa: BLE001 - remote filesystems raise more than OSError
+        raise L2BoardError(f"Cannot read '{url}': {storage.reason(error, url)}.") from None
+    if kind == "file":
+        if not is_event_file(storage.basename(url)):
+            raise L2BoardError(f"'{url}' is neither a log folder nor a TensorBoard event file.")
+    try:
+        if kind == "file":
+            return dict([_run_of_file(storage.normpath(url))])
+        runs = _remote_runs_under(remote)
+    except L2BoardError:
+        raise
+    except FileNotFoundError:
+        raise L2BoardError(remote.missing(url)) from None
+    except Exception as error:  # noqa: BLE001
+        raise L2BoardError(f"Could not look inside '{url}': {storage.reason(error, url)}.") from None
+    if not runs:
+        raise L2BoardError(f"No TensorBoard event files in '{url}'.")
+    return runs
+
+
+def _remote_matches(pattern):
+    """The URLs a glob pattern matches, sorted; the pattern itself when it names something."""
+    remote = storage.Remote(pattern)
+    try:
+        if remote.fs.exists(remote.path):
+            return [pattern]
+        matches = remote.fs.glob(remote.path)
+    except FileNotFoundError:
+        matches = []
+    except Exception as error:  # noqa: BLE001 - remote filesystems raise more than OSError
+        raise L2BoardError(f"Cannot read '{pattern}': {storage.reason(error, pattern)}.") from None
+    if not matches:
+        missing = remote.missing(pattern)
+        raise L2BoardError(missing if missing.startswith("No such bucket") else
+                           f"No file or folder matches '{pattern}'.")
+    return sorted(remote.url(m.rstrip("/")) for m in matches)
+
+
 def find_run_folders(paths, notes=None):
     """Like `find_runs`, with each run's member folders: `[(name, folder, members)]`."""
     return name_runs(run_folders(paths, notes))
@@ -167,10 +279,20 @@ def run_folders(paths, notes=None):
     """The runs `paths` name, each once, unnamed: `[(folder, members)]` (see `find_runs`)."""
     found = {}
     notes = [] if notes is None else notes
+    invalidated = set()
     for path in paths:
-        path = os.fspath(path)
+        path = storage.local_form(os.fspath(path))
         matches = [path]
-        if not os.path.exists(path) and glob.has_magic(path):
+        if storage.is_url(path):
+            remote = storage.Remote(path)
+            if remote.fs not in invalidated:
+                # fsspec keeps listings for the life of the process: a run
+                # still being written is listed afresh on each call.
+                remote.fs.invalidate_cache()
+                invalidated.add(remote.fs)
+            if glob.has_magic(path):
+                matches = _remote_matches(path)
+        elif not os.path.exists(path) and glob.has_magic(path):
             matches = sorted(glob.glob(path))
             if not matches:
                 raise L2BoardError(f"No file or folder matches '{path}'.")
@@ -178,7 +300,9 @@ def run_folders(paths, notes=None):
             for run, members in _runs_named_by(match, notes).items():
                 # Each run once, however it was named (a second path, a link): the
                 # same run twice would be averaged with itself as two seeds.
-                found.setdefault(os.path.realpath(run), (os.path.normpath(run), members))
+                key = storage.normpath(run) if storage.is_url(run) else os.path.realpath(run)
+                found.setdefault(key, (storage.normpath(run) if storage.is_url(run) else os.path.normpath(run),
+                                       members))
     return list(found.values())
 
 
@@ -187,11 +311,29 @@ def name_runs(unique):
     `[(name, folder, members)]`; one run alone is named by its folder's name."""
     if len(unique) == 1:
         (run, members), = unique
-        return [(os.path.basename(os.path.abspath(run)), run, members)]
+        return [(_base_name(run), run, members)]
     if not unique:
         return []
+    if any(storage.is_url(r) for r, _ in unique):
+        return _name_remote_runs(unique)
     parent = os.path.commonpath([os.path.dirname(os.path.abspath(r)) for r, _ in unique])
     return [(os.path.relpath(os.path.abspath(r), parent), r, members) for r, members in unique]
+
+
+def _base_name(run):
+    return storage.basename(run) if storage.is_url(run) else os.path.basename(os.path.abspath(run))
+
+
+def _name_remote_runs(unique):
+    """`name_runs` when some runs are URLs: relative to the deepest common folder of one
+    filesystem; runs of several filesystems (or local and remote) keep their whole URL or path."""
+    heads = {r.split("://", 1)[0] + "://" if storage.is_url(r) else None for r, _ in unique}
+    if len(heads) > 1 or None in heads:
+        return [(r, r, members) for r, members in unique]
+    head = heads.pop()
+    paths = [storage.normpath(r)[len(head):] for r, _ in unique]
+    parent = posixpath.commonpath([posixpath.dirname(p) for p in paths])
+    return [(posixpath.relpath(p, parent) if parent else p, r, members) for p, (r, members) in zip(paths, unique)]
 
 
 def find_runs(paths, notes=None):
@@ -216,15 +358,21 @@ def find_runs(paths, notes=None):
 
 def members_of(folder):
     """The member folders of one run folder named directly ("" for its own files)."""
-    runs = _runs_under_near(os.path.normpath(folder))
-    return runs.get(os.path.normpath(folder), [ROOT])
+    normal = storage.normpath(folder) if storage.is_url(folder) else os.path.normpath(folder)
+    try:
+        runs = _runs_under_near(normal)
+    except Exception:  # noqa: BLE001 - a URL that cannot be listed: its files' notes say why
+        if not storage.is_url(folder):
+            raise
+        runs = {}
+    return runs.get(normal, [ROOT])
 
 
 def run_sources(folder, members):
     """Returns `([(member, event file)], skipped)` of a run: what to read, and what is not read."""
     sources, skipped = [], []
     for sub in dict.fromkeys((ROOT, *members, *FOLDERS)):
-        path = os.path.join(folder, sub) if sub else folder
+        path = (storage.join(folder, sub) if storage.is_url(folder) else os.path.join(folder, sub)) if sub else folder
         files, not_files, reason = listing(path)
         sources += [(sub, f) for f in files]
         skipped += not_files

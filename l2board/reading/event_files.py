@@ -25,6 +25,9 @@ the reader pass over an intact record:
   writing, or killed): everything before it is kept;
 * anything that is not a regular file (a FIFO, a folder, a device) is
   reported as unreadable without being waited on.
+
+A URL (`s3://...`, see `storage`) is fetched whole and read from memory by
+the same code: the same checks, the same damage notes.
 """
 
 import dataclasses
@@ -37,6 +40,8 @@ import struct
 import google_crc32c
 import numpy as np
 from tensorboard.compat.proto import event_pb2
+
+from l2board.reading import storage
 
 _HEADER = struct.Struct("<QI")
 _FOOTER = struct.Struct("<I")
@@ -142,11 +147,15 @@ class FileDamage:
 
 
 def _open_bytes(path):
-    """Returns the file's bytes as a buffer (memory-mapped when not empty).
+    """Returns the file's bytes as a buffer (memory-mapped when local and not empty).
+
+    A URL's bytes are fetched whole through fsspec (`storage.read_bytes`).
 
     Raises:
         OSError: when the file cannot be opened or is not a regular file.
     """
+    if storage.is_url(path):
+        return storage.read_bytes(path)
     # Without O_NONBLOCK, opening a FIFO waits for a writer, forever.
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     descriptor = os.open(path, flags)

@@ -1,0 +1,258 @@
+"""`l2board compare` and the Python API on runs in object storage (issue 13).
+
+A real S3 server (moto's, in server mode) runs on loopback, started here;
+runs written by TensorFlow's own writer are uploaded to it and read back
+through s3fs, as from AWS. Nothing leaves the machine: the endpoint is
+loopback (`AWS_ENDPOINT_URL`, botocore's standard variable), the
+credentials are dummies, the EC2 metadata service is off and no AWS
+configuration file is read.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+from conftest import installed_script, write_run
+
+pytest.importorskip("s3fs")
+moto_server = pytest.importorskip("moto.server")
+
+from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable  # noqa: E402
+
+NO_L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True),), optimizer="Adam")
+L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True, "L2", l2=0.01),), optimizer="Adam")
+BUCKET = "l2board-test"
+
+
+def _runs(root):
+    """Two configurations of two seeds each, as L2Monitor lays them out."""
+    for name, setup, gap, penalty in (("no_l2", NO_L2, 0.05, 0.0), ("l2", L2, 0.01, 0.1)):
+        for seed in range(2):
+            train = [1.2 / (e + 1) - 0.01 * seed for e in range(8)]
+            val = [1.0 - 0.05 * e + gap * e * e / 4 + 0.01 * seed for e in range(8)]
+            write_run(root / f"{name}-seed{seed}", setup=setup,
+                      train={"epoch_accuracy": [min(1.0, 0.5 + 0.08 * e) for e in range(8)],
+                             "epoch_data_loss": train, "epoch_loss": [d + penalty for d in train],
+                             "epoch_penalty": [penalty] * 8},
+                      validation={"epoch_accuracy": [0.45 + 0.04 * e - gap * e / 2 for e in range(8)],
+                                  "epoch_data_loss": val, "epoch_loss": [d + penalty for d in val]})
+    return root
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """A moto S3 server on loopback holding `s3://BUCKET/runs/` (and its local twin)."""
+    import s3fs
+
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server.start()  # returns once the server accepts connections
+    endpoint = f"http://127.0.0.1:{server._port}"
+    try:
+        fs = s3fs.S3FileSystem(key="testing", secret="testing", client_kwargs={"endpoint_url": endpoint},
+                               skip_instance_cache=True)
+        fs.mkdir(BUCKET)
+        local = _runs(tmp_path_factory.mktemp("remote") / "runs")
+        fs.put(str(local), f"{BUCKET}/runs", recursive=True)
+        yield {"endpoint": endpoint, "fs": fs, "local": local}
+    finally:
+        server.stop()
+
+
+def _env(s3, credentials=True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL=s3["endpoint"], AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1",
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull)
+    if credentials:
+        env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    return env
+
+
+def compare(s3, *args, credentials=True, python_prelude=None):
+    """Runs `l2board compare ARGS` as a subprocess, or under `python -c` after `python_prelude`."""
+    if python_prelude is None:
+        command = [installed_script("l2board"), "compare", *map(str, args)]
+    else:
+        code = (python_prelude + "\nimport sys\nfrom l2board.cli import main\n"
+                f"sys.argv = ['l2board', 'compare', *{list(map(str, args))!r}]\nmain()\n")
+        command = [sys.executable, "-c", code]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=_env(s3, credentials))
+
+
+def _json_without_roots(result, *roots):
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    for root in roots:
+        text = text.replace(str(root), "ROOT")
+    return json.loads(text)
+
+
+def test_a_folder_of_runs_in_s3_gives_the_numbers_of_the_same_runs_on_disk(s3):
+    local = compare(s3, s3["local"], "--format", "json")
+    remote = compare(s3, f"s3://{BUCKET}/runs", "--format", "json")
+    assert _json_without_roots(remote, f"s3://{BUCKET}/runs") == _json_without_roots(local, s3["local"])
+    assert [r["name"] for r in json.loads(remote.stdout)["runs"]] == ["l2-seed0", "l2-seed1", "no_l2-seed0",
+                                                                      "no_l2-seed1"]
+    assert remote.stderr == local.stderr == ""
+
+
+def test_a_glob_and_single_runs_by_url(s3):
+    local = compare(s3, *sorted(s3["local"].glob("no_l2-*")), "--format", "json", "--baseline", "no_l2")
+    remote = compare(s3, f"s3://{BUCKET}/runs/no_l2-*", "--format", "json", "--baseline", "no_l2")
+    assert _json_without_roots(remote, f"s3://{BUCKET}/runs") == _json_without_roots(local, s3["local"])
+    one = compare(s3, f"s3://{BUCKET}/runs/l2-seed0/", "--format", "json")
+    assert [r["name"] for r in _json_without_roots(one)["runs"]] == ["l2-seed0"]
+    # A run's train/ named beside its folder of runs is that run, counted once, as on disk.
+    local = compare(s3, s3["local"], s3["local"] / "l2-seed0" / "train", "--format", "json")
+    remote = compare(s3, f"s3://{BUCKET}/runs", f"s3://{BUCKET}/runs/l2-seed0/train/", "--format", "json")
+    assert _json_without_roots(remote, f"s3://{BUCKET}/runs") == _json_without_roots(local, s3["local"])
+    # An event file named directly stands for its run, as on disk.
+    (event,) = s3["fs"].glob(f"{BUCKET}/runs/l2-seed1/validation/events.out.tfevents.*")
+    named = compare(s3, f"s3://{event}", f"s3://{BUCKET}/runs/l2-seed0", "--format", "json")
+    assert sorted(r["name"] for r in _json_without_roots(named)["runs"]) == ["l2-seed0", "l2-seed1"]
+
+
+def test_plot_of_remote_runs_is_written_locally(s3, tmp_path):
+    result = compare(s3, f"s3://{BUCKET}/runs", "--plot", tmp_path / "report.png")
+    assert result.returncode == 0, result.stderr
+    assert "Verdict:" in result.stdout and f"Plot written to {tmp_path}/report.png" in result.stdout
+    assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped"])
+def test_a_damaged_file_in_s3_gets_the_note_it_gets_on_disk(s3, tmp_path, damage):
+    local = tmp_path / "runs"
+    shutil.copytree(s3["local"], local)
+    (path,) = (local / "no_l2-seed0" / "validation").glob("events.out.tfevents.*")
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        data = data[:-9]
+    else:
+        data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    prefix = f"{BUCKET}/damaged-{damage}"
+    s3["fs"].put(str(local), prefix, recursive=True)
+    on_disk = compare(s3, local, "--format", "json")
+    remote = compare(s3, f"s3://{prefix}", "--format", "json")
+    assert _json_without_roots(remote, f"s3://{prefix}") == _json_without_roots(on_disk, local)
+    assert on_disk.stderr.replace(str(local), "ROOT") == remote.stderr.replace(f"s3://{prefix}", "ROOT")
+    assert "Warning: " in remote.stderr and ("cut off" if damage == "truncated" else "damaged record") in remote.stderr
+    assert "Traceback" not in remote.stderr
+
+
+def test_the_python_api_reads_urls(s3, monkeypatch):
+    import l2board
+
+    for name, value in _env(s3).items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    runs = l2board.read_runs(f"s3://{BUCKET}/runs")
+    local = l2board.read_runs(str(s3["local"]))
+    assert [r.name for r in runs] == [r.name for r in local]
+    assert [sorted(r.scalars) for r in runs] == [sorted(r.scalars) for r in local]
+    for remote_run, local_run in zip(runs, local):
+        for key, series in local_run.scalars.items():
+            assert list(remote_run.scalars[key].values) == list(series.values)
+    comparison = l2board.compare(f"s3://{BUCKET}/runs", baseline="no_l2")
+    assert comparison.to_dict()["verdict"] == l2board.compare(str(s3["local"]), baseline="no_l2").to_dict()["verdict"]
+
+
+def _one_error_line(result):
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+def test_missing_things_are_one_sentence_each(s3):
+    assert _one_error_line(compare(s3, "s3://no-such-bucket/runs")) == \
+        "Error: No such bucket: 's3://no-such-bucket' (in 's3://no-such-bucket/runs')."
+    assert _one_error_line(compare(s3, "s3://no-such-bucket/runs/*")) == \
+        "Error: No such bucket: 's3://no-such-bucket' (in 's3://no-such-bucket/runs/*')."
+    assert _one_error_line(compare(s3, f"s3://{BUCKET}/nothing")) == \
+        f"Error: No such file or folder: 's3://{BUCKET}/nothing'."
+    assert _one_error_line(compare(s3, f"s3://{BUCKET}/runs/zz-*")) == \
+        f"Error: No file or folder matches 's3://{BUCKET}/runs/zz-*'."
+    s3["fs"].pipe(f"{BUCKET}/notes/readme.txt", b"not a log")
+    assert _one_error_line(compare(s3, f"s3://{BUCKET}/notes")) == \
+        f"Error: No TensorBoard event files in 's3://{BUCKET}/notes'."
+    assert _one_error_line(compare(s3, f"s3://{BUCKET}/notes/readme.txt")) == \
+        f"Error: 's3://{BUCKET}/notes/readme.txt' is neither a log folder nor a TensorBoard event file."
+    assert _one_error_line(compare(s3, "nosuchprotocol://x/runs")) == \
+        "Error: Cannot read 'nosuchprotocol://x/runs': fsspec knows no nosuchprotocol:// protocol."
+
+
+def test_missing_credentials_are_one_sentence_and_never_reach_aws(s3):
+    line = _one_error_line(compare(s3, f"s3://{BUCKET}/runs", credentials=False))
+    assert line == (f"Error: Cannot read 's3://{BUCKET}/runs': no credentials were found (Unable to locate "
+                    "credentials); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, as for the "
+                    "aws command line.")
+
+
+# A real import failure: a finder ahead of all others refuses the named modules.
+BLOCK_IMPORTS = """
+import sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {names!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Refuse())
+"""
+
+
+@pytest.mark.parametrize("blocked, message", [
+    (("s3fs",), "Error: Reading s3:// needs s3fs: pip install 'l2board[s3]'."),
+    (("fsspec", "s3fs"), "Error: Reading s3:// needs fsspec: pip install 'l2board[s3]'."),
+])
+def test_a_missing_package_is_named_with_the_extra_that_installs_it(s3, blocked, message):
+    result = compare(s3, f"s3://{BUCKET}/runs", python_prelude=BLOCK_IMPORTS.format(names=set(blocked)))
+    assert _one_error_line(result) == message
+
+
+def test_local_reading_imports_no_remote_filesystem(s3):
+    code = ("import sys\nfrom l2board.cli import main\n"
+            f"sys.argv = ['l2board', 'compare', {str(s3['local'])!r}, '--format', 'json']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fsspec', 's3fs', 'botocore', 'tensorflow')),"
+            " file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stderr.strip().endswith("[]"), result.stderr
+
+
+def test_the_lowest_level_reports_a_url_it_cannot_fetch_as_unreadable(s3, monkeypatch):
+    from l2board.reading.event_files import FileDamage, iter_records
+
+    for name, value in _env(s3).items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    url = f"s3://{BUCKET}/runs/gone/events.out.tfevents.1.v2"  # listed, then deleted: the same request
+    damage = FileDamage(url)
+    assert list(iter_records(url, damage)) == []
+    assert damage.describe() == f"Could not read {url}: No such file or directory; its run is reported without it."
+    (event,) = s3["fs"].glob(f"{BUCKET}/runs/l2-seed0/train/events.out.tfevents.*")
+    (local,) = (s3["local"] / "l2-seed0" / "train").glob("events.out.tfevents.*")
+    intact = FileDamage(f"s3://{event}")
+    assert list(iter_records(f"s3://{event}", intact)) == list(iter_records(local, FileDamage(str(local))))
+    assert not intact
+
+
+def test_file_urls_are_local_paths(s3):
+    local = compare(s3, s3["local"], "--format", "json")
+    assert compare(s3, s3["local"].as_uri(), "--format", "json").stdout == local.stdout
+
+
+def test_an_endpoint_nobody_answers_is_one_sentence(s3):
+    closed = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    result = subprocess.run([installed_script("l2board"), "compare", f"s3://{BUCKET}/runs"], capture_output=True,
+                            text=True, timeout=120, env=dict(_env(s3), AWS_ENDPOINT_URL=closed))
+    assert _one_error_line(result) == (f"Error: Cannot read 's3://{BUCKET}/runs': Could not connect to the endpoint "
+                                       f"URL: \"{closed}/{BUCKET}/runs\".")
