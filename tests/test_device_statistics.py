@@ -77,3 +77,17 @@ def test_a_failing_regularizer_is_named():
     statistics.start()
     with pytest.raises(RegularizerError, match=r"The regularizer of dense/kernel \(function\) failed: no way"):
         statistics.measure()
+
+
+def test_a_bucket_of_more_than_2_to_the_24_values_is_counted_exactly():
+    # float32 holds every integer only up to 2**24: the counts must not travel as one float32.
+    values = np.zeros(17_000_001, np.float32)
+    values[-1] = 1.0
+    weights = variables(values, [np.nan, 0.0, 1.0])
+    statistics = DeviceStatistics(weights, [], {})
+    statistics.start()
+    _, _, _, histograms = statistics.measure(bucket_count=30)
+    assert histograms[0][:, 2].sum() == 17_000_001
+    assert histograms[0][0, 2] == 17_000_000 and histograms[0][-1, 2] == 1
+    np.testing.assert_array_equal(histograms[0], histogram_buckets(values, 30))
+    np.testing.assert_array_equal(histograms[1], histogram_buckets(np.array([np.nan, 0.0, 1.0], np.float32), 30))
