@@ -178,7 +178,10 @@ def _experiment_distributed(mode, runs, logdir, overwrite, plot_path):
     if mode == "chief":
         if overwrite or not distributed.resuming(logdir):
             plan_experiment(runs, logdir, overwrite=overwrite)  # refuses what is not ours, before serving
+        else:
+            distributed.check_same_runs(runs, logdir)
         ensure_writable_dir(logdir)
+        distributed.save_runs(runs, logdir)
         click.echo(f"Serving {len(runs)} runs to KerasTuner workers on {os.environ['KERASTUNER_ORACLE_IP']}:"
                    f"{os.environ['KERASTUNER_ORACLE_PORT']}; the comparison follows when all are trained.")
         _quiet_tensorflow()

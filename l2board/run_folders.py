@@ -265,7 +265,7 @@ class RunDirPlan:
     note: str | None
 
 
-def plan_run_dir(folder, overwrite=False, explicit=True):
+def plan_run_dir(folder, overwrite=False, explicit=True, replace_empty=False):
     """Decides where a run goes without creating or deleting anything.
 
     A folder that holds other runs below it is never written into (the runs
@@ -278,6 +278,11 @@ def plan_run_dir(folder, overwrite=False, explicit=True):
         folder: the wanted run folder.
         overwrite: replace a run already there.
         explicit: whether the user named the folder.
+        replace_empty: with `overwrite`, also replace a run whose event files
+            hold no record but their file version (a run killed in its first
+            epoch). Only for a folder this very experiment was given (a
+            distributed worker's own run): a live run of another writer
+            looks the same during its first epoch.
 
     Returns:
         A `RunDirPlan`; carry it out with `make_run_dir`.
@@ -311,7 +316,7 @@ def plan_run_dir(folder, overwrite=False, explicit=True):
             f"--overwrite replaces only a run folder as l2board writes it (train/, validation/ and event files), "
             f"but '{folder}' also holds {_listing(survey.foreign)}; nothing was deleted: choose another --logdir "
             "or move those away first.")
-    if not (_written_by_l2board(survey.event_files) or _hold_no_data(survey.event_files)):
+    if not (_written_by_l2board(survey.event_files) or (replace_empty and _hold_no_data(survey.event_files))):
         raise L2BoardError(
             f"--overwrite replaces only runs l2board wrote, but no event file in '{folder}' holds an l2board "
             "record (a run of another writer, or one stopped in its first epoch); nothing was deleted: choose "

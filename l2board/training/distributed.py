@@ -16,6 +16,7 @@ what that run had written; finished runs stay. A chief started again
 without `--overwrite` resumes the search (KerasTuner's `overwrite=False`).
 """
 
+import json
 import os
 
 from l2board.errors import L2BoardError
@@ -47,6 +48,36 @@ def resuming(logdir):
     return os.path.exists(os.path.join(logdir, TUNER_FOLDER, PROJECT, "oracle.json"))
 
 
+def _runs_file(logdir):
+    return os.path.join(logdir, TUNER_FOLDER, "runs.json")
+
+
+def check_same_runs(runs, logdir):
+    """Refuses to resume a search with other runs than it was started with (the saved trials name those).
+
+    Raises:
+        L2BoardError: naming the runs it was started with.
+    """
+    try:
+        with open(_runs_file(logdir), encoding="utf-8") as file:
+            started = json.load(file)
+    except (OSError, ValueError):
+        return
+    if started != [name for name, _ in runs]:
+        raise L2BoardError(
+            f"The search in '{logdir}' was started with the runs {', '.join(started)}; resume it with the same "
+            "options, or pass --overwrite to start it anew.")
+
+
+def save_runs(runs, logdir):
+    """Records the search's runs, so that a resumed one can be checked (see `check_same_runs`)."""
+    from l2board.output_files import atomic_output
+
+    os.makedirs(os.path.dirname(_runs_file(logdir)), exist_ok=True)
+    with atomic_output(_runs_file(logdir), "the list of runs of the search") as file:
+        file.write(json.dumps([name for name, _ in runs]))
+
+
 def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None):
     """Trains `runs` as a KerasTuner grid search in the chief's and workers' processes.
 
@@ -67,10 +98,20 @@ def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None):
         raise L2BoardError("KERASTUNER_TUNER_ID is set: spreading an experiment over machines needs KerasTuner: "
                            "pip install keras-tuner.") from None
     tuner = _run_tuner(keras_tuner)(runs, logdir, verbose, progress, overwrite)
+    chief = role() == "chief"
+    if chief and _all_completed(tuner, len(runs)):
+        # A finished search started again: KerasTuner would serve until a
+        # worker asks; there is nothing left to serve.
+        return [os.path.join(logdir, name) for name, _ in runs]
     tuner.search(verbose=0)
-    if role() == "chief":
+    if chief:
         return [os.path.join(logdir, name) for name, _ in runs]
     return tuner.trained
+
+
+def _all_completed(tuner, count):
+    statuses = [trial.status for trial in tuner.oracle.trials.values()]
+    return len(statuses) >= count and all(status == "COMPLETED" for status in statuses)
 
 
 def _run_tuner(keras_tuner):
@@ -99,7 +140,7 @@ def _run_tuner(keras_tuner):
             # This trial's own folder: what is there is this run's, from a
             # killed worker (the chief refused other runs before serving);
             # only an l2board run is ever replaced.
-            plan = plan_run_dir(os.path.join(self.logdir, name), overwrite=True, explicit=True)
+            plan = plan_run_dir(os.path.join(self.logdir, name), overwrite=True, explicit=True, replace_empty=True)
             config = self.configs[name]
             history = train_run(config, make_run_dir(plan), dataset=_dataset_for(config, self.datasets),
                                 verbose=self.verbose)
