@@ -79,7 +79,19 @@ def test_best_without_l2_is_the_smallest_edge(tmp_path):
     comparison = compare_runs(read_runs(write_sweep(tmp_path, losses)))
     assert comparison.sweep.recommendation.edge == "smallest"
     assert comparison.sweep.next_factors == (1e-6, 1e-5, 1e-4)
-    assert "The best factor is the smallest tried" in sweep_sentences(comparison)[-1]
+    assert sweep_sentences(comparison)[-1] == ("No L2 did best: a factor below 0.001, the smallest tried, may still "
+                                               "help, or none at all; try --l2 1e-06 --l2 1e-05 --l2 0.0001.")
+
+
+def test_a_factor_with_a_diverged_run_is_never_recommended(tmp_path):
+    losses = {factor: list(values) for factor, values in INTERIOR.items()}
+    losses[1e-3][0] = float("nan")  # the best factor's first seed diverges at the end
+    comparison = compare_runs(read_runs(write_sweep(tmp_path, losses)))
+    sweep = comparison.sweep
+    point = next(p for p in sweep.points if p.factor == 1e-3)
+    assert point.diverged == 1 and point.loss.n == 2  # shown over the runs that did not diverge
+    assert sweep.recommendation.best_factor == 1e-2
+    assert sweep_sentences(comparison)[-1] == "Never recommended, as training diverged: 0.001 (1 of 3 runs diverged)."
 
 
 def test_one_seed_per_factor_gives_no_interval(tmp_path):

@@ -33,6 +33,7 @@ class FactorPoint:
     runs: int
     loss: object  # MeanInterval of the validation data loss at the EarlyStopping epoch, or None
     metric: object  # MeanInterval of the validation metric there, or None
+    diverged: int = 0  # runs whose loss became NaN or infinite: the factor is never recommended
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,8 @@ class FactorSweep:
     `points` are sorted by factor; `layers` are the variables under L2 (the
     same in every configuration with a factor); `next_factors` the grid to try
     when the best factor is at an edge of this one (`recommendation.edge`).
+    A factor with a diverged run is shown, and never recommended: its mean is
+    that of the runs that did not diverge.
     """
 
     layers: tuple
@@ -151,6 +154,7 @@ def factor_sweep(configurations, reports, metric):
         return None
     if not differ_only_in_the_factor([(factor, c.hparams) for factor, _, c in found]):
         return None
+    diverged = {report.name for report in reports if report.diverged_epoch is not None}
     points = []
     for factor, _, configuration in sorted(found, key=lambda item: item[0]):
         losses = [v for v in configuration.values.get(MEASURE, ()) if v is not None]
@@ -158,8 +162,12 @@ def factor_sweep(configurations, reports, metric):
             return None
         metrics = [v for v in configuration.values.get(METRIC_MEASURE, ()) if v is not None]
         points.append(FactorPoint(factor, configuration.name, len(configuration.runs), mean_interval(losses),
-                                  mean_interval(metrics) if metrics else None))
-    recommendation = recommend_factor([p.factor for p in points], [p.loss.mean for p in points],
+                                  mean_interval(metrics) if metrics else None,
+                                  diverged=sum(run in diverged for run in configuration.runs)))
+    if all(p.diverged for p in points):
+        return None
+    recommendation = recommend_factor([p.factor for p in points],
+                                      [math.nan if p.diverged else p.loss.mean for p in points],
                                       [p.loss.standard_error for p in points], lower_is_better=True)
     return FactorSweep(layers=layer_sets.pop(), metric=metric, points=tuple(points), recommendation=recommendation,
                        next_factors=tuple(next_grid([p.factor for p in points], recommendation.edge)),

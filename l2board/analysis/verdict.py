@@ -114,6 +114,8 @@ def judge(baseline, other, changes, metric, loss_is_data_loss=True):
         verdict.kind = NOT_COMPARABLE
         return verdict
     verdict.gap = changes[verdict.measure]
+    # Several runs each, but the measure in one run of one of them: judged as unreplicated.
+    verdict.replicated = verdict.replicated and verdict.gap.method != "unreplicated"
     gl, val, loss = changes[GENERALIZATION_LOSS], changes[FINAL_VAL_METRIC], changes[FINAL_VAL_DATA_LOSS]
     verdict.generalization_loss = gl if gl.difference is not None else None
     verdict.final_val_metric = val if val.difference is not None else None

@@ -226,7 +226,8 @@ def _sweep_rows(comparison):
     for index, point in enumerate(sweep.points):
         marks = [mark for mark, chosen in (("best", sweep.recommendation.best_index),
                                            ("one-SE", sweep.recommendation.one_se_index)) if chosen == index]
-        row = [wording.factor_words(point.factor), str(point.runs), wording.mean_interval_words(point.loss)]
+        runs = f"{point.runs} ({point.diverged} diverged)" if point.diverged else str(point.runs)
+        row = [wording.factor_words(point.factor), runs, wording.mean_interval_words(point.loss)]
         if comparison.metric:
             row.append(wording.mean_interval_words(point.metric, 100.0, 1, "%"))
         rows.append(row + [", ".join(marks)])

@@ -172,6 +172,9 @@ def _overfitting_sentence(verdict):
     if not verdict.replicated:
         first = f"{other} {_DIRECTIONS[verdict.direction]} {base}: {gap_part}"
         first += f", {gl_part}" if gl is not None else ""
+        if gap.n_baseline > 1 or gap.n_value > 1:  # several runs, the measure in one of them
+            alone = other if gap.n_value <= 1 else base
+            return first + f"; unreplicated: only one run of {alone} has it."
         return first + "; unreplicated: one run per configuration."
     if verdict.decided_by == GENERALIZATION_LOSS:
         return (f"{other} overfits {verdict.direction} than {base} by its validation {loss}, which "
@@ -253,21 +256,32 @@ def sweep_sentences(comparison):
     best, one_se = points[chosen.best_index], points[chosen.one_se_index]
     sentences = [f"Recommended L2 factor: {_factor(best.factor)}, the lowest mean validation data loss at the "
                  f"EarlyStopping epoch ({_mean_words(best.loss)})"]
-    if best.loss.standard_error is None:
+    if best.loss.standard_error is None and best.runs == 1:
         sentences[0] += ("; with one seed per factor there is no standard error, so no one-standard-error choice "
                          "(--seeds 3 gives one).")
+    elif best.loss.standard_error is None:
+        sentences[0] += (f"; only one of its {best.runs} runs has a value there, so there is no standard error "
+                         "and no one-standard-error choice.")
     elif one_se is best:
         sentences[0] += "; no larger factor is within one standard error of it (the one-standard-error rule)."
     else:
         sentences[0] += (f"; by the one-standard-error rule, {_factor(one_se.factor)} ({_mean_words(one_se.loss)}), "
                          f"the largest factor within one standard error ({best.loss.standard_error:.3f}) of it: "
                          "as good within the noise, and more regularized.")
-    if chosen.edge is not None:
-        where = "largest" if chosen.edge == "largest" else "smallest"
-        beyond = "above" if chosen.edge == "largest" else "below"
-        grid = " ".join(f"--l2 {factor:g}" for factor in sweep.next_factors)
-        sentences.append(f"The best factor is the {where} tried: the best may lie {beyond} it"
-                         + (f"; try {grid}." if grid else "."))
+    grid = " ".join(f"--l2 {factor:g}" for factor in sweep.next_factors)
+    try_next = f"; try {grid}." if grid else "."
+    if chosen.edge == "largest":
+        sentences.append("The best factor is the largest tried: the best may lie above it" + try_next)
+    elif chosen.edge == "smallest" and best.factor == 0:
+        smallest = min(p.factor for p in points if p.factor > 0)
+        sentences.append(f"No L2 did best: a factor below {smallest:g}, the smallest tried, may still help, or "
+                         "none at all" + try_next)
+    elif chosen.edge == "smallest":
+        sentences.append("The best factor is the smallest tried: the best may lie below it, or be no L2 at all"
+                         + try_next)
+    unsafe = [f"{_factor(p.factor)} ({p.diverged} of {p.runs} runs diverged)" for p in points if p.diverged]
+    if unsafe:
+        sentences.append(f"Never recommended, as training diverged: {', '.join(unsafe)}.")
     return sentences
 
 
