@@ -37,9 +37,15 @@ _TUNERS = ("GridSearch", "RandomSearch", "BayesianOptimization", "Hyperband")
 
 
 def trial_hparams(trial):
-    """Returns a KerasTuner trial's hyperparameter values as `{name: number, string or bool}`."""
+    """Returns a KerasTuner trial's hyperparameter values as `{name: number, string or bool}`.
+
+    Hyperband's own bookkeeping (`tuner/epochs`, `tuner/round`, ...) is left
+    out: it says how long a trial trained, not what it tried, and would keep
+    the trials of one factor apart. (Hyperband's later rounds continue an
+    earlier trial's weights, so their executions are not independent seeds.)
+    """
     return {name: value for name, value in trial.hyperparameters.values.items()
-            if isinstance(value, (bool, int, float, str))}
+            if isinstance(value, (bool, int, float, str)) and not name.startswith("tuner/")}
 
 
 def for_trial(monitor, trial_id, hparams):
@@ -57,12 +63,28 @@ def for_trial(monitor, trial_id, hparams):
     if monitor.log_dir is None:
         raise L2BoardError("L2Monitor needs a log_dir in a tuner search, e.g. L2Monitor('logs/tuning'): every "
                            "trial and execution gets a folder inside it.")
+    folder = os.path.join(monitor.log_dir, str(trial_id))
+    from l2board.run_folders import holds_a_run
+
+    if holds_a_run(os.path.join(folder, "execution0")):
+        # Trial ids start again at 0000 in every search: a second search (or
+        # overwrite=True) would mix its runs into the first one's.
+        _stop_search(f"'{folder}' already holds the runs of a trial {trial_id} of an earlier search; give "
+                     "L2Monitor a log_dir of its own for this search.")
     template = copy.copy(monitor)
     template.hparams = {**monitor.hparams, **hparams}
     template._hparams_group = str(trial_id)
-    folder = os.path.join(monitor.log_dir, str(trial_id))
     template._copy_folders = (os.path.join(folder, f"execution{n}") for n in itertools.count())
     return template
+
+
+def _stop_search(message):
+    # A plain exception would fail one trial and let the search go on.
+    try:
+        from keras_tuner.errors import FatalValueError
+    except ImportError:  # not in a search: the sentence is enough
+        raise L2BoardError(message) from None
+    raise FatalValueError(message)
 
 
 def monitored(tuner_class):

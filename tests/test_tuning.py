@@ -98,3 +98,30 @@ def test_a_monitor_without_a_folder_is_refused_in_a_search():
 
     with pytest.raises(L2BoardError, match="L2Monitor needs a log_dir in a tuner search"):
         for_trial(L2Monitor(verbose=0), "0001", {"l2": 0.1})
+
+
+def test_a_second_search_into_the_same_folder_is_stopped_before_it_mixes_runs(searched, tmp_path):
+    import l2board.tuning
+
+    logs, _ = searched
+    before = sorted(p.relative_to(logs).as_posix() for p in logs.rglob("*") if p.is_file())
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(32, 8)).astype("float32"), rng.integers(0, 3, 32)
+    tuner = l2board.tuning.GridSearch(build, objective="val_loss", directory=str(tmp_path / "kt"),
+                                      project_name="again", overwrite=True)
+    with pytest.raises(Exception, match="already holds the runs of a trial 0000 of an earlier search"):
+        tuner.search(x, y, validation_split=0.25, epochs=1, verbose=0, callbacks=[L2Monitor(str(logs), verbose=0)])
+    assert sorted(p.relative_to(logs).as_posix() for p in logs.rglob("*") if p.is_file()) == before
+
+
+def test_hyperbands_bookkeeping_is_not_a_hyperparameter():
+    import keras_tuner
+
+    from l2board.tuning import trial_hparams
+
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("l2", [0.0, 0.01])
+    hp.Fixed("tuner/epochs", 3)
+    hp.Fixed("tuner/round", 1)
+    trial = keras_tuner.engine.trial.Trial(hp)
+    assert trial_hparams(trial) == {"l2": 0.0}
