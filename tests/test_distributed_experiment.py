@@ -92,6 +92,17 @@ def test_a_chief_and_two_workers_train_every_run_once_and_report_as_one_machine(
                       "epochs", "complete"):
             assert spread[name][field] == pytest.approx(alone[name][field], rel=1e-6), (name, field)
 
+    # The chief started again on the finished search reports at once, serving nothing.
+    again = finished(experiment(logdir, "chief", free_port()), timeout=120)
+    assert "Verdict:" in again and sorted(comparison(logdir)) == sorted(RUNS)
+    # Resumed with other runs: refused before anything is served or trained.
+    other = subprocess.run([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--l2", "0.1", "--logdir",
+                            str(logdir)], capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
+                                    KERASTUNER_ORACLE_PORT=str(free_port())))
+    assert other.returncode == 1 and "was started with the runs no-l2-seed0" in other.stderr
+    assert "Traceback" not in other.stderr
+
 
 def test_an_incomplete_environment_is_one_sentence(tmp_path):
     env = dict(os.environ, KERASTUNER_TUNER_ID="tuner0")
