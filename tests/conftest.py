@@ -1,10 +1,17 @@
 """Shared fixtures: small real trainings whose event files several tests read."""
 
+import atexit
 import glob
 import os
+import shutil
+import tempfile
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No test reads or writes the user's own cache (l2board.reading.parse_cache): the
+# session, and every process it starts, caches parsed event files in a folder of its own.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="l2board-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 import numpy as np
 import pytest

@@ -1,17 +1,19 @@
 """One event file -> raw records: its scalars, texts and other tags, in written order.
 
 No rule is applied here: repeated and earlier steps are kept as written,
-for `run_builder`, the one place that merges records into a run. Large
-sets of files are read by one worker process per core.
+for `run_builder`, the one place that merges records into a run. A file
+read before and unchanged since is served by `parse_cache`; large sets of
+files are read by one worker process per core.
 """
 
-import itertools
 import os
 import struct
 
 import numpy as np
+from tensorboard.compat.proto import event_pb2
 
-from l2board.reading.event_files import FileDamage, iter_events, tensor_to_array, tensor_to_float
+from l2board.reading import parse_cache
+from l2board.reading.event_files import FileDamage, iter_records, tensor_to_array, tensor_to_float
 from l2board.reading.run_model import RecordSource
 
 _FLOAT32 = struct.Struct("<f")
@@ -31,7 +33,31 @@ def _scalar_of_unknown_plugin(value):
 
 
 def read_event_file(path, folder):
-    """Reads one event file's records.
+    """Reads one event file's records, from the parse cache when the file is unchanged since it was cached.
+
+    Args:
+        path: the event file.
+        folder: its folder relative to the run ("" for the run's top).
+
+    Returns:
+        A `RecordSource` (see `parse_event_file`).
+    """
+    root = parse_cache.cache_root()
+    key = parse_cache.file_key(path) if root else None
+    source = parse_cache.load(path, folder, key, root) if key else None
+    return source or _parse_and_store(path, folder, key, root)
+
+
+def _parse_and_store(path, folder, key, root):
+    """Parses a file and caches the result when the file did not change while it was read."""
+    source = parse_event_file(path, folder)
+    if key and not source.damage.unreadable and parse_cache.file_key(path) == key:
+        parse_cache.store(source, key, root)
+    return source
+
+
+def parse_event_file(path, folder):
+    """Reads one event file's records from the file itself.
 
     This is the reader's inner loop, once per summary value: it looks the
     plugin of a tag up once (TensorFlow writes the metadata only with a
@@ -42,14 +68,24 @@ def read_event_file(path, folder):
         folder: its folder relative to the run ("" for the run's top).
 
     Returns:
-        A `RecordSource`; damage is in its `damage`, never in its values.
+        A `RecordSource` whose scalars are `(int64 steps, float64 values)`
+        arrays; damage is in its `damage` (a `FileDamage`, also when
+        intact), never in its values.
     """
     damage = FileDamage(path)
     scalars, texts, other_tags, plugins = {}, {}, {}, {}
     unpack_float = _FLOAT32.unpack
-    events = iter_events(path, damage)
-    first = next(events, None)
-    for event in itertools.chain(() if first is None else (first,), events):
+    from_string = event_pb2.Event.FromString
+    first_wall_time = None
+    # iter_events's loop, inlined: one generator fewer per record.
+    for data in iter_records(path, damage):
+        try:
+            event = from_string(data)
+        except Exception:  # noqa: BLE001 - protobuf raises DecodeError and others
+            damage.bad_records += 1
+            continue
+        if first_wall_time is None:
+            first_wall_time = event.wall_time
         step = event.step
         for value in event.summary.value:
             key = value.tag
@@ -86,7 +122,9 @@ def read_event_file(path, folder):
                 series = scalars[key] = ([], [])
             series[0].append(step)
             series[1].append(number)
-    return RecordSource(path, folder, scalars, texts, other_tags, damage, None if first is None else first.wall_time)
+    arrays = {tag: (np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64))
+              for tag, (steps, values) in scalars.items()}
+    return RecordSource(path, folder, arrays, texts, other_tags, damage, first_wall_time)
 
 
 def text_of(array):
@@ -102,34 +140,66 @@ def text_of(array):
     return item.decode("utf-8", errors="replace") if isinstance(item, bytes) else str(item)
 
 
+def _worker_started():
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: a terminated worker ends quietly
+
+
 def _read_job(job):
-    return read_event_file(*job)
+    return _parse_and_store(*job)
 
 
 def read_event_files(jobs):
-    """Reads `[(path, folder)]`, in worker processes when that pays and is safe.
+    """Reads `[(path, folder)]`: unchanged files from the parse cache, the others in worker processes when that pays.
 
     Returns:
         The `RecordSource` of each job, in the order given.
     """
-    return _read_in_parallel(jobs) or [read_event_file(path, folder) for path, folder in jobs]
+    root = parse_cache.cache_root()
+    keys = [parse_cache.file_key(path) if root else None for path, _ in jobs]
+    results = [parse_cache.load(path, folder, key, root) if key else None for (path, folder), key in zip(jobs, keys)]
+    missing = [i for i, source in enumerate(results) if source is None]
+    if not missing:
+        return results
+    work = [(*jobs[i], keys[i], root) for i in missing]
+    fresh = _read_in_parallel(work) or [_read_job(job) for job in work]
+    for i, source in zip(missing, fresh):
+        results[i] = source
+    if root and any(keys[i] for i in missing):
+        parse_cache.prune(root)
+    return results
 
 
-def _read_in_parallel(jobs):
-    """Reads files in worker processes when that pays and is safe, else returns None."""
+def _read_in_parallel(work):
+    """Reads `[(path, folder, key, root)]` in worker processes when that pays and is safe, else returns None."""
     import multiprocessing
     import sys
 
     workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(jobs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 2 or len(work) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
     if "tensorflow" in sys.modules:
         return None  # forking a process that runs TensorFlow's threads is unsafe
     try:
-        size = sum(os.path.getsize(path) for path, _ in jobs)
+        size = sum(key[1] if key else os.path.getsize(path) for path, _, key, _ in work)
     except OSError:
         return None
     if size < PARALLEL_MIN_BYTES:
         return None
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(_read_job, jobs, chunksize=1)
+    # Larger files first, in small chunks, so that no worker is left with the largest at the end.
+    order = sorted(range(len(work)), key=lambda i: -(work[i][2][1] if work[i][2] else 0))
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_started)
+    try:
+        chunk = max(1, min(16, len(work) // (workers * 16)))
+        done = pool.map(_read_job, [work[i] for i in order], chunksize=chunk)
+        pool.close()  # the workers end by themselves, not by SIGTERM
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    results = [None] * len(work)
+    for i, source in zip(order, done):
+        results[i] = source
+    return results
