@@ -195,8 +195,10 @@ class Comparison:
         return report_dict(self)
 
     def to_json(self):
-        """Returns `to_dict()` as JSON text (NaN and infinities as null)."""
-        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        """Returns `to_dict()` as JSON text (NaN and infinities as null; on one line above 100 runs)."""
+        from l2board.rendering.report import report_json
+
+        return report_json(self)
 
     def to_pandas(self):
         """Returns one row per run (baseline's first) with every summary number, as a pandas DataFrame.

@@ -17,6 +17,7 @@ import json
 import math
 
 import click
+import numpy as np
 
 from l2board.analysis.comparison import HEADLINE_FIELDS, LAYER_NORM_PREFIX, REPORT_FORMAT_VERSION, SUMMARY_FIELDS
 from l2board.analysis.run_analysis import DATA_LOSS_BASES
@@ -402,14 +403,39 @@ def render_csv(comparison):
     return out.getvalue()
 
 
-def _clean(value):
+def _plain(value):
+    """Dataclasses as dicts, tuples as lists and non-finite floats as None, in one pass.
+
+    (`dataclasses.asdict` deep-copies every curve first, and a second walk
+    replaced the non-finite values: on 1,000 runs of 100 epochs, 1.2 s.)
+    """
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list) and value and isinstance(value[0], float):
+        # A curve: kept as it is when every value is a finite number.
+        try:
+            if np.isfinite(np.asarray(value, dtype=np.float64)).all():
+                return list(value)
+        except (TypeError, ValueError):
+            pass
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
     return value
+
+
+# Above this many runs the JSON is written on one line: the indenting
+# encoder is pure Python, twice as slow on a large report.
+INDENTED_JSON_RUNS = 100
+
+
+def report_json(comparison):
+    """Returns `report_dict` as JSON text (NaN and infinities as null): indented, on one line above 100 runs."""
+    indent = 2 if len(comparison.runs) <= INDENTED_JSON_RUNS else None
+    return json.dumps(report_dict(comparison), indent=indent, allow_nan=False)
 
 
 def report_dict(comparison):
@@ -419,7 +445,7 @@ def report_dict(comparison):
     their words (`missing`, `verdict`, `skipped[].text`) side by side: a
     program reads the first, a person (and the TensorBoard tab) the second.
     """
-    data = dataclasses.asdict(comparison)
+    data = _plain(comparison)
     for run_data, run in zip(data["runs"], comparison.runs):
         run_data["notes"] = [note.to_dict() for note in run.notes]
         run_data["missing"] = [wording.note_sentence(note) for note in run.notes]
@@ -428,7 +454,7 @@ def report_dict(comparison):
     data["verdict"] = wording.verdict_sentences(comparison)
     data["recommendation"] = wording.sweep_sentences(comparison)
     data["format_version"] = REPORT_FORMAT_VERSION
-    return _clean(data)
+    return data
 
 
 def render(comparison, output_format, colour=False, warnings=True):
@@ -443,7 +469,7 @@ def render(comparison, output_format, colour=False, warnings=True):
     program reading it can find the folder again.
     """
     if output_format == "json":
-        return json.dumps(report_dict(comparison), indent=2, allow_nan=False)
+        return report_json(comparison)
     if output_format == "csv":
         return render_csv(comparison).rstrip("\n")
     if output_format == "markdown":
