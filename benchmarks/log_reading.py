@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 
+from rust_data_server import serve_all_scalars  # benchmarks/, beside this script
+
 RUNS, EPOCHS, TAGS_PER_FOLDER, HISTOGRAM_TAGS = 20, 200, 15, 10
 EXPECTED_POINTS = RUNS * EPOCHS * TAGS_PER_FOLDER * 2
 
@@ -108,41 +110,7 @@ def run_python_reader(name, logdir):
 
 
 def run_rust_server(logdir):
-    import grpc
-    import tensorboard_data_server
-    from tensorboard.data.proto import data_provider_pb2, data_provider_pb2_grpc
-
-    with tempfile.TemporaryDirectory() as scratch:
-        port_file = os.path.join(scratch, "port")
-        start = time.perf_counter()
-        server = subprocess.Popen(
-            [tensorboard_data_server.server_binary(), "--logdir", logdir, "--host", "127.0.0.1", "--port", "0",
-             "--port-file", port_file, "--checksum", "--reload", "once", "--samples-per-plugin", "scalars=all",
-             "--die-after-stdin"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
-                time.sleep(0.005)
-            port = int(open(port_file).read())
-            channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-            stub = data_provider_pb2_grpc.TensorBoardDataProviderStub(channel)
-            listening = time.perf_counter()
-            points = 0
-            while points < EXPECTED_POINTS and time.perf_counter() - start < 300:
-                request = data_provider_pb2.ReadScalarsRequest(plugin_filter=data_provider_pb2.PluginFilter(
-                    plugin_name="scalars"))
-                request.downsample.num_points = EPOCHS * 10
-                response = stub.ReadScalars(request)
-                points = sum(len(tag.data.step) for run in response.runs for tag in run.tags)
-                if points < EXPECTED_POINTS:
-                    time.sleep(0.01)
-            total = time.perf_counter() - start
-            channel.close()
-        finally:
-            server.stdin.close()
-            server.kill()
-            server.wait()
-    return total, total - (listening - start), points
+    return serve_all_scalars(logdir, EXPECTED_POINTS, EPOCHS * 10, deadline=300)
 
 
 def main():

@@ -46,6 +46,8 @@ import sys
 import tempfile
 import time
 
+from rust_data_server import serve_all_scalars  # benchmarks/, beside this script
+
 RUNS, EPOCHS, HISTOGRAM_EVERY = 1000, 100, 10
 SEEDS = 50
 VARIABLES = (("conv1/kernel", 2400), ("conv1/bias", 32), ("conv2/kernel", 51200), ("conv2/bias", 64),
@@ -208,44 +210,7 @@ def expected_scalar_points(root):
 
 def run_rust_server(logdir, expected_points):
     """Seconds from launching the Rust data server until it serves every scalar point over gRPC."""
-    import grpc
-    import tensorboard_data_server
-    from tensorboard.data.proto import data_provider_pb2, data_provider_pb2_grpc
-
-    with tempfile.TemporaryDirectory() as scratch:
-        port_file = os.path.join(scratch, "port")
-        start = time.perf_counter()
-        server = subprocess.Popen(
-            [tensorboard_data_server.server_binary(), "--logdir", logdir, "--host", "127.0.0.1", "--port", "0",
-             "--port-file", port_file, "--checksum", "--reload", "once", "--samples-per-plugin", "scalars=all",
-             "--die-after-stdin"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
-                time.sleep(0.005)
-            port = int(open(port_file).read())
-            channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
-                ("grpc.max_receive_message_length", 1 << 30)])
-            stub = data_provider_pb2_grpc.TensorBoardDataProviderStub(channel)
-            points, polls = 0, 0
-            while points < expected_points and time.perf_counter() - start < 900:
-                request = data_provider_pb2.ReadScalarsRequest(plugin_filter=data_provider_pb2.PluginFilter(
-                    plugin_name="scalars"))
-                request.downsample.num_points = EPOCHS * 10
-                try:
-                    points = sum(len(tag.data.step) for response in [stub.ReadScalars(request)]
-                                 for run in response.runs for tag in run.tags)
-                except grpc.RpcError:
-                    points = 0
-                polls += 1
-                if points < expected_points:
-                    time.sleep(0.05)
-            total = time.perf_counter() - start
-            channel.close()
-        finally:
-            server.stdin.close()
-            server.kill()
-            server.wait()
+    total, _, points = serve_all_scalars(logdir, expected_points, EPOCHS * 10)
     return total, points
 
 

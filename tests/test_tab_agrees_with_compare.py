@@ -32,20 +32,25 @@ def numbers(report):
 
 
 @pytest.mark.parametrize("load_fast", ["true", "false"])
-def test_the_tab_shows_the_numbers_of_compare(cases_root, compared, load_fast):
+def served_report(root, load_fast, names, epochs, query=()):
+    """The tab's /report of `names`, from a real tensorboard over `root`, once every run has `epochs` epochs."""
     from test_tensorboard_server import get_json, start_tensorboard
 
-    names = [run["name"] for run in compared["runs"]]
-    assert sorted(names) == sorted(CASES)
-    query = urllib.parse.urlencode([("run", name) for name in names] + [("patience", PATIENCE)])
-    process, port = start_tensorboard(cases_root, load_fast)
+    process, port = start_tensorboard(root, load_fast)
     try:
-        get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == len(CASES))
-        served = get_json(port, f"/data/plugin/l2board/report?{query}",
-                          until=lambda d: all(run["epochs"] == 6 for run in d["runs"]))
+        get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == len(names))
+        return get_json(port, "/data/plugin/l2board/report?" + urllib.parse.urlencode(
+            [("run", name) for name in names] + list(query)),
+            until=lambda d: all(run["epochs"] == epochs for run in d["runs"]))
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_the_tab_shows_the_numbers_of_compare(cases_root, compared, load_fast):
+    names = [run["name"] for run in compared["runs"]]
+    assert sorted(names) == sorted(CASES)
+    served = served_report(cases_root, load_fast, names, epochs=6, query=[("patience", PATIENCE)])
     assert numbers(served) == numbers(compared)
     assert (served["metric"], served["baseline"]) == (compared["metric"], compared["baseline"])
 
@@ -62,22 +67,11 @@ def sweep_root(tmp_path_factory):
 @pytest.mark.parametrize("load_fast", ["true", "false"])
 def test_the_tab_shows_the_lambda_curve_of_compare(sweep_root, load_fast):
     """A factor sweep: the λ curve, the recommendation, and every change with its interval, as compare gives them."""
-    from test_tensorboard_server import get_json, start_tensorboard
-
     out = subprocess.run([installed_script("l2board"), "compare", str(sweep_root), "--format", "json"],
                          capture_output=True, text=True, check=True).stdout
     compared = json.loads(out)
     assert compared["format_version"] == 3 and len(compared["sweep"]["points"]) == 5
-    names = [run["name"] for run in compared["runs"]]
-    query = urllib.parse.urlencode([("run", name) for name in names])
-    process, port = start_tensorboard(sweep_root, load_fast)
-    try:
-        get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == len(names))
-        served = get_json(port, f"/data/plugin/l2board/report?{query}",
-                          until=lambda d: all(run["epochs"] == 4 for run in d["runs"]))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    served = served_report(sweep_root, load_fast, [run["name"] for run in compared["runs"]], epochs=4)
     assert numbers(served) == numbers(compared)
     for key in ("format_version", "baseline", "configurations", "changes", "verdicts", "verdict", "sweep",
                 "recommendation"):
