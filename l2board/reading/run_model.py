@@ -41,8 +41,10 @@ class RecordSource:
             notes name it.
         folder: the run's folder it belongs to ("" for the run's top,
             "train", "Loss/val", ...).
-        scalars: `{tag: (steps, values)}`, lists in written order,
-            unmerged: repeated and earlier steps are kept for the builder.
+        scalars: `{tag: (steps, values)}` in written order (int64 and
+            float64 arrays from event files, lists from TensorBoard's data
+            provider), unmerged: repeated and earlier steps are kept for the
+            builder.
         texts: `{tag: [(step, str), ...]}`.
         other_tags: `{tag: plugin name}` of summaries not read.
         damage: a `FileDamage` when the source is a damaged file, else `None`.
