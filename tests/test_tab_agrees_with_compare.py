@@ -31,7 +31,6 @@ def numbers(report):
     return {run["name"]: {k: v for k, v in run.items() if k not in NOT_NUMBERS} for run in report["runs"]}
 
 
-@pytest.mark.parametrize("load_fast", ["true", "false"])
 def served_report(root, load_fast, names, epochs, query=()):
     """The tab's /report of `names`, from a real tensorboard over `root`, once every run has `epochs` epochs."""
     from test_tensorboard_server import get_json, start_tensorboard
@@ -47,6 +46,7 @@ def served_report(root, load_fast, names, epochs, query=()):
         process.wait(timeout=30)
 
 
+@pytest.mark.parametrize("load_fast", ["true", "false"])
 def test_the_tab_shows_the_numbers_of_compare(cases_root, compared, load_fast):
     names = [run["name"] for run in compared["runs"]]
     assert sorted(names) == sorted(CASES)
