@@ -253,6 +253,6 @@ def test_file_urls_are_local_paths(s3):
 def test_an_endpoint_nobody_answers_is_one_sentence(s3):
     closed = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
     result = subprocess.run([installed_script("l2board"), "compare", f"s3://{BUCKET}/runs"], capture_output=True,
-                            text=True, timeout=120, env=dict(_env(s3), AWS_ENDPOINT_URL=closed))
+                            text=True, timeout=120, env=dict(_env(s3), AWS_ENDPOINT_URL=closed, AWS_MAX_ATTEMPTS="1"))
     assert _one_error_line(result) == (f"Error: Cannot read 's3://{BUCKET}/runs': Could not connect to the endpoint "
                                        f"URL: \"{closed}/{BUCKET}/runs\".")
