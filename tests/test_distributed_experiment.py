@@ -18,8 +18,8 @@ import pytest
 pytest.importorskip("keras_tuner")
 
 ARGS = ["--dataset", "digits", "--train-size", "60", "--epochs", "2", "--l2", "0", "--l2", "0.01",
-        "--l2-layers", "all", "--seeds", "2"]
-RUNS = ["no-l2-seed0", "no-l2-seed1", "l2-0.01-all-seed0", "l2-0.01-all-seed1"]
+        "--l2-layers", "all"]
+RUNS = ["no-l2", "l2-0.01-all"]
 
 
 def experiment(logdir, tuner_id=None, port=None):
@@ -82,7 +82,7 @@ def test_a_chief_and_two_workers_train_every_run_once_and_report_as_one_machine(
 
     trained = trained_by(outputs["tuner0"], "tuner0") + trained_by(outputs["tuner1"], "tuner1")
     assert sorted(trained) == sorted(RUNS)  # each exactly once after the restart
-    assert "Verdict:" in report and "Serving 4 runs to KerasTuner workers" in report
+    assert "Verdict:" in report and "Serving 2 runs to KerasTuner workers" in report
     for run in RUNS:  # one training each: the killed run's partial folder was replaced
         assert len(os.listdir(logdir / run / "train")) == 1
     spread, alone = comparison(logdir), comparison(tmp_path / "one")
@@ -100,7 +100,7 @@ def test_a_chief_and_two_workers_train_every_run_once_and_report_as_one_machine(
                             str(logdir)], capture_output=True, text=True, timeout=120,
                            env=dict(os.environ, KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
                                     KERASTUNER_ORACLE_PORT=str(free_port())))
-    assert other.returncode == 1 and "was started with the runs no-l2-seed0" in other.stderr
+    assert other.returncode == 1 and "was started with the runs no-l2, l2-0.01-all" in other.stderr
     assert "Traceback" not in other.stderr
 
 
