@@ -6,6 +6,8 @@ JSON, the plot and the TensorBoard tab. Nothing here computes a number or
 decides anything: it words what the analysis decided.
 """
 
+import math
+
 from l2board.analysis.verdict import COMPARED, DIVERGED, GENERALIZATION_LOSS, METRIC_GAP, SINGLE
 
 # Run notes: code -> sentence (no final period: notes are listed after run
@@ -230,15 +232,8 @@ def verdict_sentences(comparison):
     return [sentence for verdict in comparison.verdicts for sentence in verdict_of(verdict)]
 
 
-def _factor(value):
-    return "0 (no L2)" if value == 0 else f"{value:g}"
-
-
-def _mean_words(interval, scale=1.0, digits=3):
-    text = f"{scale * interval.mean:.{digits}f}"
-    if interval.low is None:
-        return text + ", one seed"
-    return text + f" [{scale * interval.low:.{digits}f}, {scale * interval.high:.{digits}f}], {interval.n} seeds"
+def _mean_words(interval):
+    return mean_interval_words(interval) + (", one seed" if interval.low is None else f", {interval.n} seeds")
 
 
 def sweep_sentences(comparison):
@@ -254,7 +249,7 @@ def sweep_sentences(comparison):
         return []
     points, chosen = sweep.points, sweep.recommendation
     best, one_se = points[chosen.best_index], points[chosen.one_se_index]
-    sentences = [f"Recommended L2 factor: {_factor(best.factor)}, the lowest mean validation data loss at the "
+    sentences = [f"Recommended L2 factor: {factor_words(best.factor)}, the lowest mean validation data loss at the "
                  f"EarlyStopping epoch ({_mean_words(best.loss)})"]
     if best.loss.standard_error is None and best.runs == 1:
         sentences[0] += ("; with one seed per factor there is no standard error, so no one-standard-error choice "
@@ -265,7 +260,7 @@ def sweep_sentences(comparison):
     elif one_se is best:
         sentences[0] += "; no larger factor is within one standard error of it (the one-standard-error rule)."
     else:
-        sentences[0] += (f"; by the one-standard-error rule, {_factor(one_se.factor)} ({_mean_words(one_se.loss)}), "
+        sentences[0] += (f"; by the one-standard-error rule, {factor_words(one_se.factor)} ({_mean_words(one_se.loss)}), "
                          f"the largest factor within one standard error ({best.loss.standard_error:.3f}) of it: "
                          "as good within the noise, and more regularized.")
     grid = " ".join(f"--l2 {factor:g}" for factor in sweep.next_factors)
@@ -279,7 +274,7 @@ def sweep_sentences(comparison):
     elif chosen.edge == "smallest":
         sentences.append("The best factor is the smallest tried: the best may lie below it, or be no L2 at all"
                          + try_next)
-    unsafe = [f"{_factor(p.factor)} ({p.diverged} of {p.runs} runs diverged)" for p in points if p.diverged]
+    unsafe = [f"{factor_words(p.factor)} ({p.diverged} of {p.runs} runs diverged)" for p in points if p.diverged]
     if unsafe:
         sentences.append(f"Never recommended, as training diverged: {', '.join(unsafe)}.")
     return sentences
@@ -293,7 +288,7 @@ def factor_words(value):
     >>> factor_words(0.0), factor_words(0.001)
     ('0 (no L2)', '0.001')
     """
-    return _factor(value)
+    return "0 (no L2)" if value == 0 else f"{value:g}"
 
 
 def mean_interval_words(interval, scale=1.0, digits=3, unit=""):
@@ -310,8 +305,6 @@ def mean_interval_words(interval, scale=1.0, digits=3, unit=""):
     >>> mean_interval_words(MeanInterval(0.69, 0.0058, 0.6652, 0.7148, 3), 100.0, 1, "%")
     '69.0% [66.5%, 71.5%]'
     """
-    import math
-
     def shown(value):
         if value is None or not math.isfinite(value):
             return "n/a"
