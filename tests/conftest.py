@@ -26,6 +26,15 @@ def installed_script(name):
     return beside if os.path.exists(beside) else shutil.which(name)
 
 
+def free_port():
+    """A port nothing listens on at the moment, on loopback: for servers the tests start."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def read_events(folder):
     """Reads every summary in a run folder's event files with TensorFlow's own reader.
 

@@ -172,11 +172,9 @@ print(json.dumps({"process": jax.process_index(), "processes": jax.process_count
 
 @pytest.mark.parametrize("backend", BACKENDS[:1])
 def test_only_process_zero_writes_in_multi_process_jax(tmp_path, backend):
-    import socket
+    from conftest import free_port
 
-    with socket.socket() as probe:  # a free port on loopback for JAX's coordinator
-        probe.bind(("127.0.0.1", 0))
-        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    address = f"127.0.0.1:{free_port()}"  # for JAX's coordinator
     env = dict(os.environ, KERAS_BACKEND=backend)
     processes = [subprocess.Popen([sys.executable, "-c", MULTI_PROCESS, address, str(index), str(tmp_path / "run")],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

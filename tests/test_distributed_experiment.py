@@ -8,12 +8,12 @@ trained exactly once. The comparison equals a one-machine experiment's.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
+from conftest import free_port
 
 pytest.importorskip("keras_tuner")
 
@@ -36,12 +36,6 @@ def finished(process, timeout=300):
     output, _ = process.communicate(timeout=timeout)
     assert process.returncode == 0, output[-3000:]
     return output
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def first_run_started(logdir, process, deadline=240):

@@ -3,14 +3,13 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
-from conftest import read_run
+from conftest import free_port, read_run
 
 MIRRORED = textwrap.dedent("""
     import os, sys, json
@@ -97,12 +96,6 @@ for epoch in range(3):
 callbacks.on_train_end()
 print("DONE", json.loads(os.environ["TF_CONFIG"])["task"]["index"], flush=True)
 """)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_multi_worker_only_the_chief_writes(tmp_path):

@@ -11,12 +11,11 @@ configuration file is read.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
 import pytest
-from conftest import installed_script, write_run
+from conftest import free_port, installed_script, write_run
 
 pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -43,18 +42,12 @@ def _runs(root):
     return root
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """A moto S3 server on loopback holding `s3://BUCKET/runs/` (and its local twin)."""
     import s3fs
 
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()  # returns once the server accepts connections
     endpoint = f"http://127.0.0.1:{server._port}"
     try:
@@ -251,7 +244,7 @@ def test_file_urls_are_local_paths(s3):
 
 
 def test_an_endpoint_nobody_answers_is_one_sentence(s3):
-    closed = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     result = subprocess.run([installed_script("l2board"), "compare", f"s3://{BUCKET}/runs"], capture_output=True,
                             text=True, timeout=120, env=dict(_env(s3), AWS_ENDPOINT_URL=closed, AWS_MAX_ATTEMPTS="1"))
     assert _one_error_line(result) == (f"Error: Cannot read 's3://{BUCKET}/runs': Could not connect to the endpoint "
