@@ -403,7 +403,9 @@ function sweepTable(sweep) {
   sweep.points.forEach((p, index) => {
     const row = el('tr');
     const marks = [index === best ? 'best' : null, index === oneSe ? 'one-SE' : null].filter(Boolean);
-    for (const text of [factorText(p.factor), p.configuration, `${p.runs}`, meanInterval(p.loss),
+    // As the terminal's table: a factor with diverged runs says how many (it is never recommended).
+    const runs = p.diverged ? `${p.runs} (${p.diverged} diverged)` : `${p.runs}`;
+    for (const text of [factorText(p.factor), p.configuration, runs, meanInterval(p.loss),
                         p.metric ? meanInterval(p.metric, 100, 1, '%') : 'n/a', marks.join(', ')]) {
       row.appendChild(el('td', {}, text));
     }
