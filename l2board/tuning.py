@@ -31,6 +31,7 @@ import itertools
 import os
 
 from l2board.errors import L2BoardError
+from l2board.log_format import tags
 from l2board.writing.callback import L2Monitor
 
 _TUNERS = ("GridSearch", "RandomSearch", "BayesianOptimization", "Hyperband")
@@ -45,7 +46,7 @@ def trial_hparams(trial):
     earlier trial's weights, so their executions are not independent seeds.)
     """
     return {name: value for name, value in trial.hyperparameters.values.items()
-            if isinstance(value, (bool, int, float, str)) and not name.startswith("tuner/")}
+            if isinstance(value, tags.HPARAM_TYPES) and not name.startswith("tuner/")}
 
 
 def for_trial(monitor, trial_id, hparams):

@@ -244,7 +244,7 @@ def _hparams(run):
         values = json.loads(text) if text else {}
     except ValueError:
         return {}
-    return {str(k): v for k, v in values.items() if isinstance(v, (bool, int, float, str))} \
+    return {str(k): v for k, v in values.items() if isinstance(v, tags.HPARAM_TYPES)} \
         if isinstance(values, dict) else {}
 
 

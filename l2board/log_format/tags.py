@@ -33,6 +33,8 @@ SETUP_TEXT = "l2board/setup"
 SETUP_JSON = "l2board/setup_json"
 # The run's own hyperparameters (L2Monitor's `hparams`, a tuner trial's), as JSON.
 HPARAMS_JSON = "l2board/hparams_json"
+# What a hyperparameter's value may be there (as in TensorBoard's HParams).
+HPARAM_TYPES = (bool, int, float, str)
 WARNINGS_TEXT = "l2board/warnings"
 # Written when fit returns: a run without it after its last epoch was cut
 # short (killed, crashed, interrupted).

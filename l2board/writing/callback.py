@@ -495,7 +495,7 @@ def _checked_hparams(hparams):
             raise ValueError(f"hparams must be keyed by non-empty strings, got {name!r}.")
         if isinstance(value, np.generic):
             value = value.item()
-        if not isinstance(value, (bool, int, float, str)) or (isinstance(value, float) and not math.isfinite(value)):
+        if not isinstance(value, tags.HPARAM_TYPES) or (isinstance(value, float) and not math.isfinite(value)):
             raise ValueError(f"hparams must be finite numbers, strings or bools, got {value!r} for '{name}'.")
         checked[name] = value
     return checked
