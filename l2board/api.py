@@ -95,15 +95,25 @@ def compare(*paths_or_runs, **options):
             `l2board.analysis.comparison.compare_runs`.
 
     Returns:
-        The `Comparison`: `runs` (a report per run), `configurations`,
-        `changes` against the baseline, `verdicts`, `skipped` runs and
-        `warnings`, with `to_dict()` (which words the verdict and notes as
-        `l2board compare` does), `to_json()` and `to_pandas()`.
+        The `Comparison` (a `ComparisonReport`): `runs` (a report per run),
+        `configurations`, `changes` against the baseline, `verdicts`,
+        `skipped` runs and `file_notes`, with `to_dict()` (which words the
+        verdict and notes as `l2board compare` does), `to_json()` and
+        `to_pandas()`.
     """
     from l2board.analysis.comparison import compare_runs
+    from l2board.rendering.report import ComparisonReport
+    from l2board.rendering.wording import error_sentence
 
     if len(paths_or_runs) == 1 and isinstance(paths_or_runs[0], Runs):
         runs = paths_or_runs[0]
     else:
         runs = read_runs(*paths_or_runs)
-    return compare_runs(runs, **options)
+    try:
+        return ComparisonReport.of(compare_runs(runs, **options))
+    except L2BoardError as error:
+        # The analysis's coded errors, worded as the command line words them.
+        message = error_sentence(error)
+        if message == str(error):
+            raise
+        raise L2BoardError(message) from None

@@ -280,8 +280,10 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, tag_mapp
     for path, option in ((output, "--output"), (plot_path, "--plot")):
         if path:
             check_outside_runs(path, option, folders)
-    for warning in comparison.warnings:
-        click.echo(f"Warning: {printable(warning)}", err=True)
+    from l2board.rendering.wording import file_note_sentence
+
+    for note in comparison.file_notes:
+        click.echo(f"Warning: {printable(file_note_sentence(note))}", err=True)
     if plot_path:
         from l2board.rendering.plotting import plot_comparison
 
@@ -356,7 +358,9 @@ def main(argv=None):
         error.show()
         sys.exit(error.exit_code)
     except L2BoardError as error:
-        click.echo(f"Error: {printable(error)}", err=True)
+        from l2board.rendering.wording import error_sentence
+
+        click.echo(f"Error: {printable(error_sentence(error))}", err=True)
         sys.exit(getattr(error, "exit_code", 1))
     except KeyboardInterrupt:  # before a command started, or after it ended
         click.echo("Interrupted.", err=True)

@@ -26,6 +26,25 @@ def installed_script(name):
     return beside if os.path.exists(beside) else shutil.which(name)
 
 
+def refusal(runs, **options):
+    """The one sentence a user reads when `compare_runs` refuses (the analysis's coded errors, worded)."""
+    from l2board.analysis.comparison import compare_runs
+    from l2board.errors import L2BoardError
+    from l2board.rendering.wording import error_sentence
+
+    with pytest.raises(L2BoardError) as raised:
+        compare_runs(runs, **options)
+    return error_sentence(raised.value)
+
+
+def said(record):
+    """The sentence a user reads of a read-side record (damage, a skipped file, a restart): rendering's words."""
+    from l2board.analysis.notes import record_note
+    from l2board.rendering.wording import file_note_sentence
+
+    return file_note_sentence(record_note(record))
+
+
 def free_port():
     """A port nothing listens on at the moment, on loopback: for servers the tests start."""
     import socket

@@ -24,7 +24,7 @@ def test_table_report(real_runs):
     assert "no_l2: no regularization  (baseline)" in out
     assert "l2: L2 0.01 on every layer (99% of weights)" in out
     assert "accuracy gap, final (train - val)" in out and "generalization loss GL at end" in out
-    assert "Verdict: l2 overfits" in out and "pp" in out
+    assert "Verdict: In these runs, l2 " in out and "pp" in out
     assert "  hidden/kernel " in out and "  output/kernel " in out  # per-layer weight norms
     assert "\x1b[" not in out  # no colour codes when not on a terminal
 
@@ -36,9 +36,10 @@ def test_colour_marks_better_and_worse_only_when_asked(real_runs):
     from l2board.reading.logs import read_runs
     from l2board.rendering.report import render_table
 
+    # One run each: nothing is claimed, so nothing is coloured (test_report colours claims resolved over seeds).
     comparison = compare_runs(read_runs([real_runs / "no_l2", real_runs / "l2"]))
     coloured = render_table(comparison, colour=True)
-    assert "\x1b[32m" in coloured or "\x1b[31m" in coloured
+    assert "\x1b[" not in coloured
     assert click.unstyle(coloured) == render_table(comparison, colour=False)
 
 
@@ -180,7 +181,7 @@ def test_a_folder_of_mixed_runs_compares_those_it_can(real_runs, tmp_path):
     # Before: exit 1, "The runs share no accuracy metric to compare", for a run without validation.
     assert result.returncode == 0, result.stderr
     assert "Skipped (not compared):\n  train_only: has no validation values" in result.stdout
-    assert "Verdict: no_l2 overfits" in result.stdout
+    assert "Verdict: In these runs, no_l2 " in result.stdout
     data = json.loads(run_command(tmp_path, "--format", "json").stdout)
     (skipped,) = data["skipped"]
     assert skipped["name"] == "train_only" and skipped["reason"]["code"] == "no_validation"
@@ -217,9 +218,8 @@ def test_the_user_says_whether_a_logged_loss_includes_the_penalty(tmp_path):
     assert [r["loss_basis"] for r in unknown["runs"]] == ["logged_loss", "logged_loss"]
     assert {"code": "loss_may_include_penalty"} in unknown["runs"][0]["notes"]
     assert unknown["runs"][0]["generalization_loss_percent"] == pytest.approx(100 * (0.9 / 0.8 - 1))
-    assert unknown["verdict"][0].startswith(
-        "b overfits less than a: final loss gap (validation minus training) 0.350 against 0.500 (-0.150), "
-        "validation loss ended 6% above its minimum against 12%")
+    assert unknown["verdict"][0] == ("In these runs, b overfit less than a: final loss gap (validation minus "
+                                     "training) 0.350 against 0.500 (-0.150).")
     said = invoke(tmp_path, "--loss-excludes-penalty")
     assert said.exit_code == 0 and "may include penalties" not in said.output
     assert "data-loss gap, final (val - train)" in said.output

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import said
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,7 +52,7 @@ def test_intact_file_reads_exactly_what_was_written(event_file, tmp_path):
     path.write_bytes(data)
     found, damage = scalars_in(path)
     assert found == written
-    assert not damage and damage.describe() == ""
+    assert not damage
 
 
 def test_framing_matches_tensorflow(event_file):
@@ -69,7 +70,7 @@ def test_truncated_last_record_keeps_everything_before(event_file, tmp_path):
     found, damage = scalars_in(path)
     assert damage.truncated and damage.bad_records == 0
     assert found < written and len(found) == len(written) - 1
-    assert "cut off" in damage.describe()
+    assert "cut off" in said(damage)
 
 
 def test_flipped_data_bit_skips_one_record_and_goes_on(event_file, tmp_path):
@@ -104,7 +105,7 @@ def test_empty_unreadable_and_foreign_files(tmp_path):
     assert found == set() and not damage
     missing = FileDamage(str(tmp_path / "nope"))
     assert list(iter_records(str(tmp_path / "nope"), missing)) == []
-    assert missing.unreadable and "Could not read" in missing.describe()
+    assert missing.unreadable and "Could not read" in said(missing)
     foreign = tmp_path / "events.out.tfevents.png"
     foreign.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     found, damage = scalars_in(foreign)
@@ -175,7 +176,7 @@ def test_foreign_bytes_that_look_like_lengths_never_stop_the_search(tmp_path, ki
     assert found == [b"record %05d" % i for i in range(163)]
     assert (damage.resyncs, damage.skipped_bytes, damage.bad_records) == (1, 800_000, 0)
     assert not damage.truncated and not damage.unframed_tail
-    assert damage.describe() == f"{path}: 800000 bytes of broken framing passed over."
+    assert said(damage) == f"{path}: 800000 bytes of broken framing passed over."
 
 
 def with_length(record, length):
@@ -194,7 +195,7 @@ def test_huge_length_with_a_valid_checksum_mid_file_is_damage_not_the_end(tmp_pa
     assert found == [b"record %05d" % i for i in range(20) if i != 5]
     assert not damage.truncated and damage.resyncs == 1
     assert damage.skipped_bytes == len(records[5])
-    assert "cut off" not in damage.describe()
+    assert "cut off" not in said(damage)
 
 
 def test_a_wrong_length_with_a_valid_checksum_never_hides_intact_records(tmp_path):
@@ -225,7 +226,7 @@ def test_a_cut_record_is_still_a_truncation_and_garbage_at_the_end_is_named(tmp_
     tail.write_bytes(b"".join(records) + foreign_bytes("zeros mixed with bytes", 100_000))
     found, damage = read_all(tail)
     assert len(found) == 8 and damage.unframed_tail and damage.skipped_bytes == 100_000
-    assert damage.describe().endswith("no intact record in the rest of the file.")
+    assert said(damage).endswith("no intact record in the rest of the file.")
 
 
 def test_many_damaged_records_and_a_wrong_length_lose_only_themselves(tmp_path):

@@ -22,6 +22,7 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from l2board.rendering.report import report_json
 from l2board.analysis.comparison import compare_runs
 from l2board.errors import UnwritableLogDirError
 from l2board.log_format import tags
@@ -179,7 +180,7 @@ def test_hparams_are_byte_for_byte_those_of_the_hparams_api(tmp_path):
 def test_compare_reads_the_twins_alike(twins):
     runs = read_runs([twins / "tf_summary", twins / "tf_free"])
     assert not runs.notes
-    report = json.loads(compare_runs(runs).to_json())
+    report = json.loads(report_json(compare_runs(runs)))
     tf_written, tf_free = (run for run in report["runs"])
     for run in (tf_written, tf_free):
         run.pop("name"), run.pop("path"), run.pop("configuration")  # the folder's name

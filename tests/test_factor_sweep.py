@@ -49,11 +49,19 @@ def test_interior_best_with_one_standard_error_choice(tmp_path):
     assert sweep.recommendation.one_se_factor == 1e-3 and sweep.recommendation.edge is None
     assert sweep.next_factors == ()
     sentences = sweep_sentences(comparison)
-    assert sentences[0].startswith("Recommended L2 factor: 0.001, the lowest mean validation data loss at the "
-                                   "EarlyStopping epoch (0.620 [")
-    assert len(sentences) == 1
+    assert sentences[0] == ("Lowest mean validation data loss at the EarlyStopping epoch: 0.001 "
+                            "(0.620 [0.570, 0.670], 3 seeds).")
+    # Every other factor's loss is higher in every seed: each lead is resolved, after the report's adjustment.
+    assert sentences[1].startswith("Resolved as higher than at 0.001: 0 (no L2) by +0.300 [+0.300, +0.300], "
+                                   "0.0001 by +0.193 [")
+    assert [sweep.versus_best(i).outcome for i in (0, 1, 3, 4)] == ["larger"] * 4 and sweep.versus_best(2) is None
+    assert sentences[2] == ("No larger factor's mean lies within one standard error (0.012) of the lowest, so the "
+                            "one-standard-error rule also gives 0.001.")
+    assert len(sentences) == 3
     data = report_dict(comparison)
     assert data["sweep"]["recommendation"]["best_factor"] == 1e-3 and data["recommendation"] == sentences
+    # Ten pairs of factors and 4 x 3 verdict claims, adjusted together.
+    assert len(sweep.pairs) == 10 and comparison.family_size == 22
 
 
 def test_one_standard_error_rule_picks_a_larger_factor(tmp_path):
@@ -62,7 +70,11 @@ def test_one_standard_error_rule_picks_a_larger_factor(tmp_path):
     comparison = compare_runs(read_runs(write_sweep(tmp_path, losses)))
     recommendation = comparison.sweep.recommendation
     assert (recommendation.best_factor, recommendation.one_se_factor) == (1e-3, 1e-2)
-    assert "by the one-standard-error rule, 0.01 (0.627 [" in sweep_sentences(comparison)[0]
+    sentences = sweep_sentences(comparison)
+    assert ("By the one-standard-error rule (the largest factor whose mean lies within one standard error (0.012) "
+            "of the lowest; glmnet's lambda.1se): 0.01 (0.627 [") in " ".join(sentences)
+    # 0.01's difference from the lowest (+0.007) is not told apart: what would resolve it is said.
+    assert any(s.startswith("Not told apart from 0.001: 0.01 by +0.007 [") for s in sentences), sentences
 
 
 def test_best_at_the_edge_suggests_the_next_grid(tmp_path):
@@ -70,8 +82,8 @@ def test_best_at_the_edge_suggests_the_next_grid(tmp_path):
     comparison = compare_runs(read_runs(write_sweep(tmp_path, losses)))
     sweep = comparison.sweep
     assert sweep.recommendation.edge == "largest" and sweep.next_factors == (1.0, 10.0, 100.0)
-    assert sweep_sentences(comparison)[-1] == ("The best factor is the largest tried: the best may lie above it; "
-                                               "try --l2 1 --l2 10 --l2 100.")
+    assert sweep_sentences(comparison)[-1] == ("The lowest mean is at the largest factor tried: the best may lie "
+                                               "above it; try --l2 1 --l2 10 --l2 100.")
 
 
 def test_best_without_l2_is_the_smallest_edge(tmp_path):
@@ -79,8 +91,9 @@ def test_best_without_l2_is_the_smallest_edge(tmp_path):
     comparison = compare_runs(read_runs(write_sweep(tmp_path, losses)))
     assert comparison.sweep.recommendation.edge == "smallest"
     assert comparison.sweep.next_factors == (1e-6, 1e-5, 1e-4)
-    assert sweep_sentences(comparison)[-1] == ("No L2 did best: a factor below 0.001, the smallest tried, may still "
-                                               "help, or none at all; try --l2 1e-06 --l2 1e-05 --l2 0.0001.")
+    assert sweep_sentences(comparison)[-1] == ("The lowest mean is without L2: a factor below 0.001, the smallest "
+                                               "tried, may still help, or none at all; try --l2 1e-06 --l2 1e-05 "
+                                               "--l2 0.0001.")
 
 
 def test_a_factor_with_a_diverged_run_is_never_recommended(tmp_path):
@@ -99,7 +112,8 @@ def test_one_seed_per_factor_gives_no_interval(tmp_path):
     sweep = comparison.sweep
     assert not sweep.replicated and all(p.loss.low is None for p in sweep.points)
     assert sweep.recommendation.one_se_factor == sweep.recommendation.best_factor == 1e-3
-    assert "one seed per factor" in sweep_sentences(comparison)[0]
+    assert sweep_sentences(comparison)[1].startswith("With one seed per factor there is no interval and no standard "
+                                                     "error: this is what these runs showed, not a conclusion")
     change = comparison.changes[comparison.configurations[1].name]["final_val_data_loss"]
     assert change.method == "unreplicated" and change.low is None and change.resolved is None
 
@@ -123,3 +137,17 @@ def test_no_sweep_when_configurations_differ_in_more_than_the_factor(tmp_path):
 ])
 def test_what_counts_as_plain_l2_with_one_factor(setup, expected):
     assert l2_factor_of(setup.to_dict() if setup is not None else None) == expected
+
+
+def test_a_one_standard_error_choice_at_the_top_of_the_grid_asks_for_larger_factors(tmp_path):
+    # The README's own sweep: the lowest mean inside the grid, the one-SE choice its largest factor.
+    losses = {0: [0.90, 0.94, 0.92], 1e-3: [0.80, 0.83, 0.81], 1e-2: [0.60, 0.64, 0.62], 1e-1: [0.61, 0.65, 0.62]}
+    comparison = compare_runs(read_runs(write_sweep(tmp_path, losses)))
+    sweep = comparison.sweep
+    recommendation = sweep.recommendation
+    assert (recommendation.best_factor, recommendation.one_se_factor) == (1e-2, 1e-1)
+    assert (recommendation.edge, recommendation.one_se_edge) == (None, "largest")
+    assert sweep.next_factors == (1.0, 10.0, 100.0)
+    assert sweep_sentences(comparison)[-1] == (
+        "The one-standard-error choice, 0.1, is the largest factor tried, so the rule's answer is capped by the "
+        "grid: a larger factor may be within one standard error too; try --l2 1 --l2 10 --l2 100.")

@@ -149,4 +149,4 @@ def test_resuming_epoch_by_epoch_with_one_callback_keeps_every_epoch(tmp_path):
     (report,) = comparison.runs
     assert report.curves["data_loss_epochs"] == list(range(12))
     assert report.epochs == 12 and report.complete is True
-    assert not [w for w in comparison.warnings if "goes back" in w]  # nothing was replaced
+    assert not [note for note in comparison.file_notes if note.code == "restart"]  # nothing was replaced

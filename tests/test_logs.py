@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import write_run
+from conftest import said, write_run
 
 from l2board.errors import L2BoardError
 from l2board.reading.event_files import frame_record
@@ -52,7 +52,7 @@ def test_restarted_run_replaces_points_from_the_restart_step_and_says_so(tmp_pat
     assert run.scalar("train", "epoch_accuracy").steps.tolist() == [0, 1, 2]
     later = max((tmp_path / "run" / "train").glob("events.out.tfevents.*"), key=os.path.getmtime)
     assert run.restarts == [Restart(str(later), 2, 4)]
-    assert run.restarts[0].describe() == (f"{later} goes back to step 2: its values replace 4 points logged before "
+    assert said(run.restarts[0]) == (f"{later} goes back to step 2: its values replace 4 points logged before "
                                           "from step 2 on, as TensorBoard shows a restarted run.")
 
 
@@ -82,7 +82,7 @@ def test_a_restart_within_one_file_is_reported_too(tmp_path):
     run = read_run(tmp_path)
     assert run.scalar("train", "epoch_loss").values.tolist() == [0.0, 3.0, 4.0, 5.0]
     assert run.restarts == [Restart(str(path), 1, 4, within_file=True)]
-    assert "goes back within itself to step 1: its values replace 4 points" in run.restarts[0].describe()
+    assert "goes back within itself to step 1: its values replace 4 points" in said(run.restarts[0])
 
 
 def test_files_are_read_in_the_order_they_were_written_not_by_name(tmp_path):
@@ -155,7 +155,7 @@ def test_damaged_and_unreadable_files_are_reported_and_the_rest_read(tmp_path):
     run = read_run(tmp_path / "run")
     assert run.scalar("train", "epoch_loss").values.tolist() == [3.0, 2.0]
     assert len(run.damage) == 1 and run.damage[0].truncated
-    assert "cut off" in run.damage[0].describe()
+    assert "cut off" in said(run.damage[0])
     assert run.skipped == [SkippedFile(str(tmp_path / "run" / "train" / "events.out.tfevents.9.broken"), "folder")]
 
 

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import said
 
 from l2board.log_format import tags
 from l2board.reading import event_records, parse_cache
@@ -61,7 +62,7 @@ def snapshot(runs):
         "scalars": {key: (series.steps.dtype.str, series.steps.tolist(), series.values.dtype.str,
                           series.values.tolist()) for key, series in sorted(run.scalars.items())},
         "texts": run.texts, "other_tags": run.other_tags, "event_files": run.event_files,
-        "notes": [note.describe() for note in run.notes()], "folders": run.folders, "flat": run.flat,
+        "notes": [said(note) for note in run.notes()], "folders": run.folders, "flat": run.flat,
     } for run in runs]
 
 

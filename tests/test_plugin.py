@@ -12,6 +12,7 @@ import pytest
 from conftest import installed_script, write_run
 from werkzeug.test import Client
 
+from l2board.rendering.report import report_json
 from l2board.analysis.comparison import compare_runs
 from l2board.reading.logs import read_runs
 
@@ -98,7 +99,7 @@ def test_report_has_the_numbers_of_compare(client, logdir):
     status, body, content_type = get(client, "/data/plugin/l2board/report?run=no_l2&run=l2")
     assert status == 200 and content_type.startswith("application/json")
     served = json.loads(body)
-    direct = json.loads(compare_runs(read_runs([logdir / "no_l2", logdir / "l2"])).to_json())
+    direct = json.loads(report_json(compare_runs(read_runs([logdir / "no_l2", logdir / "l2"]))))
     for served_run, direct_run in zip(served["runs"], direct["runs"]):
         served_run.pop("path"), direct_run.pop("path")
         assert served_run == direct_run  # the same core on the same values: identical numbers
@@ -243,7 +244,7 @@ def test_real_tensorboard_serves_the_tab(logdir, load_fast):
                           until=lambda d: d["runs"][0]["epochs"] == 12)
         direct = compare_runs(read_runs([logdir / "no_l2", logdir / "l2"]))
         assert report["runs"][1]["metric_gap_final_pp"] == pytest.approx(direct.runs[1].metric_gap_final_pp)
-        assert report["verdict"] == json.loads(direct.to_json())["verdict"]
+        assert report["verdict"] == json.loads(report_json(direct))["verdict"]
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -273,7 +274,7 @@ def test_browser_shows_runs_numbers_and_names_as_text(logdir, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
-    assert "<table class=\"runs\">" in dom and "<svg" in dom
+    assert "<table class=\"report\">" in dom and "<svg" in dom
     direct = compare_runs(read_runs([logdir / HOSTILE_NAME, logdir / "keras_only", logdir / "l2",
                                      logdir / "no_l2"]))
     gap = next(r for r in direct.runs if r.name == "l2").metric_gap_final_pp

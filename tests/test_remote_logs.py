@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import free_port, installed_script, write_run
+from conftest import free_port, installed_script, said, write_run
 
 pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -230,7 +230,7 @@ def test_the_lowest_level_reports_a_url_it_cannot_fetch_as_unreadable(s3, monkey
     url = f"s3://{BUCKET}/runs/gone/events.out.tfevents.1.v2"  # listed, then deleted: the same request
     damage = FileDamage(url)
     assert list(iter_records(url, damage)) == []
-    assert damage.describe() == f"Could not read {url}: No such file or directory; its run is reported without it."
+    assert said(damage) == f"Could not read {url}: No such file or directory; its run is reported without it."
     (event,) = s3["fs"].glob(f"{BUCKET}/runs/l2-seed0/train/events.out.tfevents.*")
     (local,) = (s3["local"] / "l2-seed0" / "train").glob("events.out.tfevents.*")
     intact = FileDamage(f"s3://{event}")

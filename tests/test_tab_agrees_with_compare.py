@@ -12,7 +12,7 @@ from log_writers import CASES, PATIENCE, write_all
 
 # Notes may differ in wording of their source (a file, a TensorBoard run) and
 # in what TensorBoard purged before the tab saw it; the numbers may not.
-NOT_NUMBERS = ("path", "warnings", "notes")
+NOT_NUMBERS = ("path", "warnings", "notes", "file_notes")
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +70,9 @@ def test_the_tab_shows_the_lambda_curve_of_compare(sweep_root, load_fast):
     out = subprocess.run([installed_script("l2board"), "compare", str(sweep_root), "--format", "json"],
                          capture_output=True, text=True, check=True).stdout
     compared = json.loads(out)
-    assert compared["format_version"] == 3 and len(compared["sweep"]["points"]) == 5
+    assert compared["format_version"] == 4 and len(compared["sweep"]["points"]) == 5
     served = served_report(sweep_root, load_fast, [run["name"] for run in compared["runs"]], epochs=4)
     assert numbers(served) == numbers(compared)
     for key in ("format_version", "baseline", "configurations", "changes", "verdicts", "verdict", "sweep",
-                "recommendation"):
+                "recommendation", "adjustment"):
         assert served[key] == compared[key], key

@@ -23,7 +23,7 @@ from l2board.analysis.comparison import compare_runs
 from l2board.log_format import tags
 from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
 from l2board.reading.logs import read_runs
-from l2board.rendering.report import render_markdown
+from l2board.rendering.report import render_markdown, report_json
 
 EPOCHS = 10
 VARIABLES = {"conv1/kernel": 2400, "conv1/bias": 32, "fc1/kernel": 97600, "fc1/bias": 100}
@@ -150,17 +150,46 @@ def open_tab(port, *extra):
 
 
 def rendered_tab(port, tries=3):
-    """The tab's DOM once its refresh has finished (its status says "Updated" or why not).
+    """The tab's DOM once its refresh has finished (its status's `data-state` is `updated` or `failed`).
 
     Chromium dumps the page when its virtual time budget is spent; a page
     dumped before the refresh ended is dumped again, up to `tries` times.
     """
     for _ in range(tries):
         page = parse(open_tab(port, "--dump-dom").stdout)
-        status = [e.text for e in page.find_all(lambda e: e.has_class("status"))]
-        if status and status[0].startswith(("Updated", "Could not")):
+        status = [e.attributes.get("data-state") for e in page.find_all(lambda e: e.has_class("status"))]
+        if status and status[0] in ("updated", "failed"):
             return page
     raise AssertionError(f"the tab did not finish its refresh: {status}")
+
+
+def assert_tab_draws_the_view(page, view):
+    """The page shows the report's view as the server worded it: legend, table, verdict, notes, differences."""
+    legend = [li.text for ul in page.find_all(lambda e: e.has_class("configuration-list")) for li in ul.children]
+    assert legend == [entry["text"] for entry in view["legend"]["configurations"]]
+    (table,) = page.find_all(lambda e: e.tag == "table" and e.has_class("report"))
+    header, *rows = list(table.find_all(lambda e: e.tag == "tr"))
+    assert [th.text for th in header.children[1:]] == view["table"]["columns"]
+    for row, expected in zip(rows, view["table"]["rows"], strict=True):
+        assert row.children[0].text == expected["title"]
+        for cell, shown in zip(row.children[1:], expected["cells"], strict=True):
+            assert cell.text == shown["text"] + shown["change"]
+            changes = [c for c in cell.children if c.has_class("change")]
+            tones = {name for c in changes for name in ("better", "worse") if c.has_class(name)}
+            assert tones == ({shown["tone"]} if shown["tone"] else set())
+    paragraphs = [p.text for p in page.find_all(lambda e: e.tag == "p" and e.has_class("verdict"))]
+    assert paragraphs == view["verdict"]["paragraphs"]
+    adjustment = [p.text for p in page.find_all(lambda e: e.has_class("adjustment"))]
+    assert adjustment == ([view["verdict"]["adjustment"]] if view["verdict"]["adjustment"] else [])
+    notes = [li.text for ul in page.find_all(lambda e: e.has_class("notes")) for li in ul.children]
+    assert notes == view["note_lines"]
+    differences = [[td.text for td in tr.children]
+                   for table in page.find_all(lambda e: e.tag == "table" and e.has_class("differences"))
+                   for tr in table.children]
+    expected = [[section["configuration"] if i == 0 else "", row["title"], row["text"]]
+                for section in (view["differences"] or {"sections": []})["sections"]
+                for i, row in enumerate(section["rows"])]
+    assert differences == expected
 
 
 def serving(logdir, load_fast, until_runs):
@@ -206,8 +235,8 @@ def test_tab_is_listed_for_runs_without_l2monitor(tmp_path):
     finally:
         stop(process)
     assert listing["l2board"]["enabled"]
-    (row,) = [r for r in page.find_all(lambda e: e.tag == "tr") if r.children[0].tag == "td"]
-    assert row.children[0].text == "keras-only"
+    (entry,) = [li.text for ul in page.find_all(lambda e: e.has_class("configuration-list")) for li in ul.children]
+    assert entry == "keras-only: regularization unknown (not logged by L2Monitor)  (baseline)"
     assert not any(e.has_class("status") and e.text.startswith("Could not") for e in page.find_all(lambda e: True))
 
 
@@ -235,9 +264,11 @@ def test_demo_runs_in_the_browser(demo_logdir, tmp_path):
     # The tab's verdict is compare's, with the run without L2 as baseline.
     names = ["no-l2", KERAS_ONLY, "l2-0.01-all", "tutorial-l2-0.01-conv1"]
     direct = compare_runs(read_runs([demo_logdir / n for n in names]))
-    (verdict,) = page.find_all(lambda e: e.has_class("verdict"))
-    assert verdict.text == " ".join(json.loads(direct.to_json())["verdict"])
-    assert "than no-l2" in verdict.text and "than l2-0.01-all" not in verdict.text
+    view = json.loads(report_json(direct))["view"]
+    assert_tab_draws_the_view(page, view)
+    verdict = " ".join(p.text for p in page.find_all(lambda e: e.tag == "p" and e.has_class("verdict")))
+    assert verdict == " ".join(json.loads(report_json(direct))["verdict"])
+    assert "than no-l2" in verdict and "than l2-0.01-all" not in verdict
     assert_notes_are_text(page, direct)
     assert_one_colour_per_variable(page)
     assert screenshot.stat().st_size > 10_000
@@ -297,7 +328,7 @@ def test_lambda_curve_in_the_browser(sweep_logdir):
         stop(process)
     sweep = report["sweep"]
     assert baseline == "l2_0-seed0" and len(sweep["points"]) == len(INTERIOR)
-    direct = json.loads(compare_runs(read_runs([sweep_logdir / name for name in names])).to_json())
+    direct = json.loads(report_json(compare_runs(read_runs([sweep_logdir / name for name in names]))))
     assert report["recommendation"] == direct["recommendation"] and report["sweep"] == direct["sweep"]
 
     (section,) = page.find_all(lambda e: e.has_class("sweep"))
@@ -309,47 +340,28 @@ def test_lambda_curve_in_the_browser(sweep_logdir):
     assert len(list(chart.find_all(lambda e: e.has_class("whisker")))) == 3 * len(sweep["points"])
     assert len(list(chart.find_all(lambda e: e.has_class("one-se-bound")))) == 1
     (table,) = section.find_all(lambda e: e.has_class("sweep-points"))
-    rows = [[td.text for td in row.children] for row in table.find_all(lambda e: e.tag == "tr")
-            if row.children[0].tag == "td"]
+    header, *rows = [[cell.text for cell in row.children] for row in table.find_all(lambda e: e.tag == "tr")]
+    assert header == report["view"]["sweep"]["header"] and rows == report["view"]["sweep"]["rows"]
     assert [row[0] for row in rows] == ["0 (no L2)", "0.0001", "0.001", "0.01", "0.1"]
     best = sweep["recommendation"]["best_index"]
     loss = sweep["points"][best]["loss"]
-    assert rows[best][1:] == [sweep["points"][best]["configuration"], str(SWEEP_SEEDS),
-                              f"{loss['mean']:.3f} [{loss['low']:.3f}, {loss['high']:.3f}]",
-                              rows[best][4], "best, one-SE"]
-    assert rows[best][4].endswith("%]")
+    assert rows[best][1:3] == [str(SWEEP_SEEDS), f"{loss['mean']:.3f} [{loss['low']:.3f}, {loss['high']:.3f}]"]
+    assert rows[best][-1] == "best, one-SE" and rows[best][3].endswith("%]")
     (recommendation,) = section.find_all(lambda e: e.has_class("recommendation"))
-    assert recommendation.text == " ".join(report["recommendation"])
-    assert recommendation.text.startswith("Recommended L2 factor: 0.001,")
-    assert_changes_with_intervals(page, report)
+    assert recommendation.text == " ".join(report["recommendation"]) == " ".join(direct["recommendation"])
+    assert recommendation.text.startswith("Lowest mean validation data loss at the EarlyStopping epoch: 0.001 ")
+    assert_tab_draws_the_view(page, direct["view"])
+    assert_claimed_changes_are_coloured(report)
 
 
-def assert_changes_with_intervals(page, report):
-    """Each change against the baseline with its interval; none holding zero is coloured."""
-    (table,) = page.find_all(lambda e: e.tag == "table" and e.has_class("changes"))
-    cells = 0
-    for row in table.find_all(lambda e: e.tag == "tr"):
-        if row.children[0].tag != "td":
-            continue
-        configuration = row.children[0].text
-        for cell in row.children[2:]:
-            change = report["changes"][configuration][cell.attributes["data-field"]]
-            (difference,) = [c for c in cell.children if c.has_class("difference")]
-            coloured = difference.has_class("better") or difference.has_class("worse")
-            if change["difference"] is None:
-                assert cell.text == "n/a" and not coloured
-                continue
-            assert f"{change['n_value']} seeds, paired" in cell.text
-            if change["resolved"] is False:
-                assert not coloured, (configuration, change)
-                assert cell.text.endswith(("would resolve it", "the same in every seed")), cell.text
-            cells += 1
-    assert cells >= 4 * (len(INTERIOR) - 1)
-    # The final validation data loss of the best factor, as compare's verdict quotes it.
-    change = report["changes"]["l2_0.001"]["final_val_data_loss"]
-    (cell,) = table.find_all(lambda e: e.attributes.get("data-field") == "final_val_data_loss"
-                             and e.attributes.get("data-configuration") == "l2_0.001")
-    (difference,) = [c for c in cell.children if c.has_class("difference")]
-    expected = f"{change['difference']:+.3f} [{change['low']:+.3f}, {change['high']:+.3f}]"
-    assert difference.text == minus(expected) and expected in " ".join(report["verdict"])
-    assert difference.has_class("better")
+def assert_claimed_changes_are_coloured(report):
+    """A cell's change is toned only when the verdict claims it, resolved after the report's adjustment."""
+    columns = report["view"]["table"]["columns"]
+    toned = 0
+    for row in report["view"]["table"]["rows"]:
+        for name, cell in zip(columns[1:], row["cells"][1:]):
+            change = report["changes"][name].get(row["field"])
+            claimed = change is not None and change["claimed"] and change["outcome"] in ("larger", "smaller")
+            assert (cell["tone"] is not None) == claimed, (row["field"], name, cell, change)
+            toned += cell["tone"] is not None
+    assert toned > 0

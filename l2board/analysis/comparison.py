@@ -14,10 +14,11 @@ import dataclasses
 import json
 import math
 
-from l2board.analysis.notes import SkippedRun
+from l2board.analysis import claims
+from l2board.analysis.changes import Change, change_of, compare_configurations  # noqa: F401 (callers import them here)
+from l2board.analysis.notes import SkippedRun, record_note
 from l2board.analysis.factor_sweep import factor_sweep
 from l2board.analysis.overfitting import mean_and_std
-from l2board.analysis.statistics import difference_interval, seeds_needed
 from l2board.analysis.run_analysis import (  # noqa: F401 (the names callers import from here)
     DATA_LOSS_BASES,
     DEFAULT_PATIENCE,
@@ -29,7 +30,7 @@ from l2board.analysis.run_analysis import (  # noqa: F401 (the names callers imp
     no_shared_values_reason,
     no_validation_reason,
 )
-from l2board.analysis.verdict import judge, nothing_to_compare
+from l2board.analysis.verdict import decide, judge, nothing_to_compare
 from l2board.errors import L2BoardError
 from l2board.log_format import tags
 
@@ -41,7 +42,13 @@ from l2board.log_format import tags
 # the interval excludes zero; `sweep` and `recommendation` (the λ curve);
 # runs have `seed`, `val_data_loss_at_stop` and `val_metric_at_stop`;
 # configurations `values` and `seeds`; verdicts `val_data_loss`, no `spread`.
-REPORT_FORMAT_VERSION = 3
+# 4: claims are adjusted together (`adjustment`; each change's `claimed`,
+# `adjusted_*`, `outcome`, `practical_size`); verdicts' `direction` may be
+# `unresolved`, and GL no longer decides it (`decided_by` is the measure or
+# null); a non-finite value of one seed leaves that seed out of a paired
+# difference instead of turning it into Welch's (`left_out`); `warnings`
+# and runs' `warnings` are sentences made from `file_notes` (codes); `view`.
+REPORT_FORMAT_VERSION = 4
 
 
 def reads_tag(tag):
@@ -104,8 +111,6 @@ HEADLINE_FIELDS = (
     "final_val_metric", "best_val_metric", "metric_gap_final_pp", "final_val_data_loss",
     "generalization_loss_percent", "early_stopping_epoch",
 )
-CONFIDENCE = 0.95
-POWER = 0.8
 
 
 # Per-variable weight norms join the summary numbers under this prefix.
@@ -134,45 +139,18 @@ class ConfigurationReport:
 
 
 @dataclasses.dataclass
-class Change:
-    """How a configuration differs from the baseline in one number.
-
-    `difference` is the difference of the means; `low` and `high` its 95%
-    confidence interval over seeds (`method`: `paired` by seed when both
-    configurations ran the same seeds, else `welch`; `unreplicated`, without
-    an interval, when either has one run). `resolved` says whether the
-    interval excludes zero (`None` unreplicated); when it does not,
-    `seeds_needed` is the seeds per configuration that would resolve a
-    difference this large at this spread with 80% power (`None` when none
-    would, up to 1,000, or nothing is known of the spread).
-    """
-
-    field: str
-    baseline: float | None
-    value: float | None
-    difference: float | None
-    relative_percent: float | None
-    resolved: bool | None
-    low: float | None = None
-    high: float | None = None
-    method: str | None = None
-    p_value: float | None = None
-    n_baseline: int = 0
-    n_value: int = 0
-    seeds_needed: int | None = None
-
-
-@dataclasses.dataclass
 class Comparison:
     """Everything `l2board compare` reports, as numbers and codes.
 
     `runs` and `configurations` start with the baseline's. `verdicts` holds
     one `Verdict` per configuration compared with the baseline; `skipped`
-    a `SkippedRun` for each run that could not be analysed. `warnings` are
-    the read side's sentences about damaged, skipped or restarted files.
-    `sweep` is the `FactorSweep` (the λ curve and the recommended factor)
-    when the configurations differ only in their L2 factor, else `None`.
-    `l2board.rendering` words the verdicts and notes.
+    a `SkippedRun` for each run that could not be analysed. `file_notes`
+    are `Note`s about damaged, skipped or restarted files (every run's, and
+    folders that could not be searched). `sweep` is the `FactorSweep` (the
+    λ curve and the recommended factor) when the configurations differ only
+    in their L2 factor, else `None`. `family_size` is the number of claims
+    adjusted together (Holm, at `alpha`); `metric_is_fraction` says
+    whether the metric lies in [0, 1]. `l2board.rendering` words it all.
     """
 
     metric: str | None
@@ -182,50 +160,28 @@ class Comparison:
     configurations: list
     changes: dict
     verdicts: list
-    warnings: list
+    file_notes: list
     skipped: list = dataclasses.field(default_factory=list)
     sweep: object = None
-
-    def to_dict(self):
-        """Returns the documented JSON structure (docs/compare-json.md), sentences included."""
-        # The documented JSON carries the verdict and notes as sentences too,
-        # and sentences are worded in one place, the renderers.
-        from l2board.rendering.report import report_dict
-
-        return report_dict(self)
-
-    def to_json(self):
-        """Returns `to_dict()` as JSON text (NaN and infinities as null; on one line above 100 runs)."""
-        from l2board.rendering.report import report_json
-
-        return report_json(self)
-
-    def to_pandas(self):
-        """Returns one row per run (baseline's first) with every summary number, as a pandas DataFrame.
-
-        The columns are the CSV's (`l2board.rendering.report.CSV_FIELDS`)
-        but `skipped`, with names as they are; needs pandas.
-        """
-        try:
-            import pandas
-        except ImportError:
-            raise L2BoardError('to_pandas() needs pandas: pip install "l2board[pandas]" (or pandas).') from None
-        from l2board.rendering.report import CSV_FIELDS
-
-        columns = [field for field in CSV_FIELDS if field != "skipped"]
-        return pandas.DataFrame([[getattr(run, field) for field in columns] for run in self.runs], columns=columns)
+    family_size: int = 0
+    alpha: float = claims.ALPHA
+    metric_is_fraction: bool = True
 
 
 class NoRunToCompare(L2BoardError):
-    """No run could be analysed; `skipped` holds each run's reason."""
+    """No run could be analysed; `skipped` holds each run's reason (`l2board.rendering.wording` words it)."""
 
     def __init__(self, skipped):
-        # An error reaches the user as one sentence, and skip reasons are
-        # worded once, by the renderers.
-        from l2board.rendering.wording import nothing_analysed
-
-        super().__init__(nothing_analysed(skipped))
+        super().__init__(f"None of the {len(skipped)} runs can be compared.")
         self.skipped = skipped
+
+
+class SkippedBaseline(L2BoardError):
+    """The baseline asked for is a run that was skipped; `run` is its `SkippedRun`."""
+
+    def __init__(self, run):
+        super().__init__(f"Run '{run.name}' cannot be the baseline: it was skipped.")
+        self.run = run
 
 
 def summarize_configurations(reports):
@@ -252,37 +208,6 @@ def summarize_configurations(reports):
                                                   values=values, seeds=[m.seed for m in members],
                                                   hparams=dict(members[0].hparams)))
     return configurations
-
-
-def _finite_with_seeds(values, seeds):
-    kept = [(v, s) for v, s in zip(values, seeds) if v is not None and math.isfinite(v)]
-    return [v for v, _ in kept], [s for _, s in kept]
-
-
-def change_of(field, baseline, other):
-    """How `other` differs from `baseline` (two `ConfigurationReport`s) in one number, with its interval."""
-    a, b = baseline.mean.get(field), other.mean.get(field)
-    if a is None or b is None:
-        return Change(field, a, b, None, None, None)
-    base_values, base_seeds = _finite_with_seeds(baseline.values[field], baseline.seeds)
-    values, seeds = _finite_with_seeds(other.values[field], other.seeds)
-    paired = None not in base_seeds and None not in seeds
-    estimate = difference_interval(base_values, values, base_seeds if paired else None, seeds if paired else None,
-                                   confidence=CONFIDENCE)
-    change = Change(field, a, b, b - a, 100.0 * (b - a) / abs(a) if a else None, None, method=estimate.method,
-                    n_baseline=estimate.n_baseline, n_value=estimate.n_other)
-    if estimate.method == "unreplicated":
-        return change
-    change.low, change.high, change.p_value = estimate.low, estimate.high, estimate.p_value
-    change.resolved = estimate.excludes_zero
-    if not change.resolved:
-        change.seeds_needed = seeds_needed(estimate.difference, estimate.spread, estimate.method, power=POWER)
-    return change
-
-
-def compare_configurations(baseline, other):
-    """Returns `{field: Change}` of `other` against `baseline`."""
-    return {field: change_of(field, baseline, other) for field in other.mean}
 
 
 def _screen(runs, metric):
@@ -319,9 +244,7 @@ def _find_baseline(configurations, baseline, reports, skipped):
         return matches[0]
     for run in skipped:
         if run.name == baseline:
-            from l2board.rendering.wording import skip_sentence
-
-            raise L2BoardError(f"Run '{baseline}' cannot be the baseline: {skip_sentence(run)}")
+            raise SkippedBaseline(run)
     names = ", ".join(r.name for r in reports)
     raise L2BoardError(f"No run or configuration named '{baseline}'; the runs are: {names}.")
 
@@ -335,7 +258,7 @@ def _baseline_first(base, configurations, reports):
 
 
 def _judge_all(base, configurations, reports, metric):
-    """The changes and verdict of every configuration against the baseline."""
+    """The changes and verdict of every configuration against the baseline (directions decided later)."""
     on_data_loss = {c.name: all(r.loss_basis in DATA_LOSS_BASES for r in reports if r.name in c.runs)
                     for c in configurations}
     changes, verdicts = {}, []
@@ -348,12 +271,71 @@ def _judge_all(base, configurations, reports, metric):
     return changes, verdicts
 
 
+def metric_is_fraction(reports):
+    """Whether every value of the compared metric lies in [0, 1] (accuracy, AUC...): its sizes are then points.
+
+    >>> from types import SimpleNamespace as R
+    >>> metric_is_fraction([R(curves={"val_metric": [0.5, 0.9]})]), metric_is_fraction([R(curves={"val_metric": [3.2]})])
+    (True, False)
+    """
+    for report in reports:
+        for key in ("train_metric", "val_metric"):
+            values = [v for v in report.curves.get(key, ()) if v is not None and math.isfinite(v)]
+            if values and (min(values) < 0 or max(values) > 1):
+                return False
+    return True
+
+
+def _adjust_claims(base, verdicts, changes, sweep, fraction, alpha):
+    """Sizes and adjusts every claim of the report together; then decides each verdict's direction.
+
+    Returns the number of claims in the family.
+    """
+    family = []
+    for verdict in verdicts:
+        for change in verdict.claims():
+            change.practical_size = claims.practical_size(change.field, base.mean, fraction)
+            family.append(change)
+    if sweep is not None:
+        family += sweep.pair_changes()
+    size = claims.adjust(family, alpha)
+    for verdict in verdicts:
+        decide(verdict)
+    return size
+
+
+def compare_reports(reports, skipped=(), baseline=None, metric=None, patience=DEFAULT_PATIENCE,
+                    file_notes=(), alpha=claims.ALPHA):
+    """The `Comparison` of analysed runs: configurations, changes, verdicts, λ curve, claims adjusted together.
+
+    Args:
+        reports: the `RunReport`s of the runs that could be analysed.
+        skipped: the `SkippedRun`s of those that could not.
+        baseline: the run or configuration to compare against (default: the first).
+        metric: the metric the runs were analysed on, or `None`.
+        patience: the EarlyStopping patience replayed.
+        file_notes: `Note`s about the files read.
+        alpha: the chance of any false direction among the report's claims.
+    """
+    configurations = summarize_configurations(reports)
+    base = _find_baseline(configurations, baseline, reports, list(skipped))
+    configurations, reports = _baseline_first(base, configurations, reports)
+    changes, verdicts = _judge_all(base, configurations, reports, metric)
+    sweep = factor_sweep(configurations, reports, metric)
+    fraction = metric_is_fraction(reports)
+    family = _adjust_claims(base, verdicts, changes, sweep, fraction, alpha)
+    return Comparison(metric=metric, patience=patience, baseline=base.name, runs=reports,
+                      configurations=configurations, changes=changes, verdicts=verdicts,
+                      file_notes=list(file_notes), skipped=list(skipped), sweep=sweep, family_size=family,
+                      alpha=alpha, metric_is_fraction=fraction)
+
+
 def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, loss_includes_penalty=None):
     """Compares runs on overfitting.
 
     Args:
         runs: `RunLog`s (see `l2board.reading.logs.read_runs`); the `notes` of a
-            `RunLogs` become warnings too.
+            `RunLogs` become file notes too.
         baseline: the name of the run (or configuration) to compare against;
             default: the first run's configuration.
         metric: the accuracy-like metric; default: the accuracy-like metric
@@ -369,7 +351,8 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
 
     Raises:
         L2BoardError: when no run can be analysed (`NoRunToCompare`), no
-            run logs the requested metric, or for an unknown baseline.
+            run logs the requested metric, or for an unknown or skipped
+            baseline (`SkippedBaseline`).
 
     Example:
 
@@ -387,15 +370,8 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
     analysable, skipped, metric = _screen(runs, metric)
     reports = [analyze_run(run, metric, patience, loss_includes_penalty=loss_includes_penalty)
                for run in analysable]
-    configurations = summarize_configurations(reports)
-    base = _find_baseline(configurations, baseline, reports, skipped)
-    configurations, reports = _baseline_first(base, configurations, reports)
-    changes, verdicts = _judge_all(base, configurations, reports, metric)
-    sweep = factor_sweep(configurations, reports, metric)
     # Every run's file notes, skipped runs' too; folders that could not be
     # searched for runs belong to no run.
-    warnings = [note.describe() for run in runs for note in run.notes()]
-    warnings += [n.describe() for n in getattr(runs, "notes", ())]
-    return Comparison(metric=metric, patience=patience, baseline=base.name, runs=reports,
-                      configurations=configurations, changes=changes, verdicts=verdicts, warnings=warnings,
-                      skipped=skipped, sweep=sweep)
+    records = [record for run in runs for record in run.notes()] + list(getattr(runs, "notes", ()))
+    return compare_reports(reports, skipped, baseline=baseline, metric=metric, patience=patience,
+                           file_notes=[record_note(record) for record in records])

@@ -9,11 +9,18 @@ one with the lowest mean validation data loss and, by the one-standard-error
 rule (Breiman et al. 1984; glmnet's `lambda.1se`), the largest factor
 within one standard error of it: as good within the noise, and more
 regularized. A best factor at the edge of the grid suggests the next grid.
+
+Whether the lowest mean is really lower is a claim like any other: every
+pair of factors is compared on the same measure (`pairs`, paired by seed),
+and those comparisons join the report's claims, adjusted together
+(`l2board.analysis.claims`).
 """
 
 import dataclasses
 import math
 
+from l2board.analysis.changes import change_of
+from l2board.analysis.claims import practical_size
 from l2board.analysis.statistics import mean_interval, next_grid, recommend_factor
 from l2board.log_format.regularization_setup import RegularizationSetup
 
@@ -37,14 +44,25 @@ class FactorPoint:
 
 
 @dataclasses.dataclass(frozen=True)
+class FactorPair:
+    """Two factors of the sweep compared on the measure: `change` is `higher`'s minus `lower`'s (point indices)."""
+
+    lower: int
+    higher: int
+    change: object
+
+
+@dataclasses.dataclass(frozen=True)
 class FactorSweep:
     """The λ curve and the recommendation (`statistics.Recommendation`).
 
     `points` are sorted by factor; `layers` are the variables under L2 (the
     same in every configuration with a factor); `next_factors` the grid to try
-    when the best factor is at an edge of this one (`recommendation.edge`).
-    A factor with a diverged run is shown, and never recommended: its mean is
-    that of the runs that did not diverge.
+    when the best factor, or the one-standard-error choice, is at an edge of
+    this one (`recommendation.edge`, `recommendation.one_se_edge`). A factor
+    with a diverged run is shown, and never recommended: its mean is that of
+    the runs that did not diverge, and it is in no pair. `pairs` compares
+    every two other factors on the measure (a `FactorPair` each).
     """
 
     layers: tuple
@@ -53,6 +71,24 @@ class FactorSweep:
     recommendation: object
     next_factors: tuple
     replicated: bool
+    pairs: tuple = ()
+
+    def pair_changes(self):
+        """The `Change` of every pair: claims of the report, adjusted with the others."""
+        return [pair.change for pair in self.pairs]
+
+    def versus_best(self, index):
+        """The `Change` of point `index` against the best point (its value minus the best's), or `None`.
+
+        The pair's change is reoriented when the best is the pair's `higher`.
+        """
+        best = self.recommendation.best_index
+        for pair in self.pairs:
+            if (pair.lower, pair.higher) == (best, index):
+                return pair.change
+            if (pair.lower, pair.higher) == (index, best):
+                return reoriented(pair.change)
+        return None
 
 
 def l2_factor_of(setup):
@@ -169,6 +205,36 @@ def factor_sweep(configurations, reports, metric):
     recommendation = recommend_factor([p.factor for p in points],
                                       [math.nan if p.diverged else p.loss.mean for p in points],
                                       [p.loss.standard_error for p in points], lower_is_better=True)
+    edge = recommendation.edge or recommendation.one_se_edge
+    configurations = {c.name: c for _, _, c in found}
     return FactorSweep(layers=layer_sets.pop(), metric=metric, points=tuple(points), recommendation=recommendation,
-                       next_factors=tuple(next_grid([p.factor for p in points], recommendation.edge)),
-                       replicated=all(p.loss.n > 1 for p in points))
+                       next_factors=tuple(next_grid([p.factor for p in points], edge)),
+                       replicated=all(p.loss.n > 1 for p in points),
+                       pairs=_pairs(points, configurations, recommendation.best_index))
+
+
+def _pairs(points, configurations, best):
+    """Every two factors without a diverged run, compared on the measure, sized against the best's mean."""
+    size = practical_size(MEASURE, {MEASURE: points[best].loss.mean})
+    kept = [i for i, point in enumerate(points) if not point.diverged]
+    pairs = []
+    for position, lower in enumerate(kept):
+        for higher in kept[position + 1:]:
+            change = change_of(MEASURE, configurations[points[lower].configuration],
+                               configurations[points[higher].configuration])
+            change.practical_size = size
+            pairs.append(FactorPair(lower, higher, change))
+    return tuple(pairs)
+
+
+def reoriented(change):
+    """The same comparison the other way round: `baseline` and `value` swapped, every difference negated."""
+    def negated(value):
+        return None if value is None else -value
+
+    return dataclasses.replace(
+        change, baseline=change.value, value=change.baseline, difference=negated(change.difference),
+        relative_percent=None if not change.value else 100.0 * -change.difference / abs(change.value),
+        low=negated(change.high), high=negated(change.low), n_baseline=change.n_value, n_value=change.n_baseline,
+        adjusted_low=negated(change.adjusted_high), adjusted_high=negated(change.adjusted_low),
+        outcome={"larger": "smaller", "smaller": "larger"}.get(change.outcome, change.outcome))

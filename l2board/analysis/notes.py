@@ -38,13 +38,32 @@ Codes of skip reasons:
 - `no_validation` (`tags`): scalars, but no validation loss or metric.
 - `unrecognised` (`tags`, as logged): scalars none of which is recognised as
   a loss or metric (docs/log-layouts.md); `--tag` maps them.
-- `unreadable_validation` (`files`: `[{"path", "problem"}]`): the files
-  that could hold validation values are damaged, unreadable or skipped.
+- `unreadable_validation` (`files`: file notes, below, with `path`
+  relative to the run): the files that could hold validation values are
+  damaged, unreadable or skipped.
 - `no_shared_values` (`metric`): neither a validation loss nor the metric
   the other runs are compared on.
+
+Codes of file notes (what the read side found in the files, `record_note`):
+
+- `damaged_file` (`path`, `bad_records`, `resyncs`, `skipped_bytes`,
+  `truncated`, `unframed_tail`): records skipped for a failed checksum,
+  broken framing passed over, a cut-off last record.
+- `unreadable_file` (`path`, `reason`): the file could not be opened; its run
+  is reported without it.
+- `not_a_file` (`path`, `kind`): named like an event file, but a folder,
+  FIFO, socket...: left unopened.
+- `unlisted_folder` (`path`, `reason`): a folder that could not be listed.
+- `restart` (`path`, `step`, `replaced`, `within_file`): a source went back
+  to an earlier step; its values replace `replaced` points from `step` on,
+  as TensorBoard shows a restarted run.
 """
 
 import dataclasses
+import os
+
+from l2board.reading.event_files import FileDamage
+from l2board.reading.run_model import Restart, SkippedFile, UnlistedFolder
 
 
 class Note:
@@ -91,3 +110,31 @@ class SkippedRun:
     name: str
     path: str
     reason: Note
+
+
+def record_note(record, relative_to=None):
+    """Returns the file note (a `Note`) of what the read side found: damage, a skipped file, a restart...
+
+    Args:
+        record: a `FileDamage`, `SkippedFile`, `UnlistedFolder` or `Restart`.
+        relative_to: a run folder to give the path relative to, or `None`.
+
+    Example:
+
+    >>> record_note(Restart("/r/events.2", 3, 4))
+    Note('restart', path='/r/events.2', step=3, replaced=4, within_file=False)
+    """
+    path = record.path if relative_to is None else os.path.relpath(record.path, relative_to)
+    if isinstance(record, FileDamage):
+        if record.unreadable:
+            return Note("unreadable_file", path=path, reason=record.unreadable)
+        return Note("damaged_file", path=path, bad_records=record.bad_records, resyncs=record.resyncs,
+                    skipped_bytes=record.skipped_bytes, truncated=record.truncated,
+                    unframed_tail=record.unframed_tail)
+    if isinstance(record, SkippedFile):
+        return Note("not_a_file", path=path, kind=record.kind)
+    if isinstance(record, UnlistedFolder):
+        return Note("unlisted_folder", path=path, reason=record.reason)
+    if isinstance(record, Restart):
+        return Note("restart", path=path, step=record.step, replaced=record.replaced, within_file=record.within_file)
+    raise TypeError(f"No file note for {type(record).__name__}.")

@@ -10,12 +10,11 @@ a `Note` (a code and its numbers); `l2board.rendering.wording` words it.
 import dataclasses
 import json
 import math
-import os
 import re
 
 import numpy as np
 
-from l2board.analysis.notes import Note
+from l2board.analysis.notes import Note, record_note
 from l2board.analysis.overfitting import (
     best_index,
     early_stopping_epoch,
@@ -95,7 +94,7 @@ class RunReport:
     setup: dict | None = None
     curves: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
-    warnings: list = dataclasses.field(default_factory=list)
+    file_notes: list = dataclasses.field(default_factory=list)
 
 
 # Measures of overfitting that a diverged run does not get. The EarlyStopping
@@ -173,8 +172,7 @@ def no_validation_reason(run):
         return None
     troubles = run.troubles_in(tags.VALIDATION_DIR)
     if troubles:
-        files = [{"path": os.path.relpath(t.path, run.path), "problem": t.in_brief()} for t in troubles]
-        return Note("unreadable_validation", files=files)
+        return Note("unreadable_validation", files=[record_note(t, relative_to=run.path).to_dict() for t in troubles])
     if not run.scalars:
         # Empty or header-only files, or only histograms (images, ...): no
         # amount of validation data would make these comparable.
@@ -500,7 +498,7 @@ def analyze_run(run, metric, patience=DEFAULT_PATIENCE, loss_includes_penalty=No
                        logged_by_l2monitor=run.scalar(tags.TRAIN_DIR, tags.DATA_LOSS) is not None,
                        metric=metric, epochs=0, last_epoch=None, setup=setup, seed=seed_of(run.name),
                        hparams=_hparams(run))
-    report.warnings = [note.describe() for note in run.notes()]
+    report.file_notes = [record_note(record) for record in run.notes()]
     _measure_metric(report, run, metric)
     _measure_loss(report, run, loss_includes_penalty)
     _replay_early_stopping(report, run, patience)

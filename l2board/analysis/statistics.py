@@ -1,24 +1,26 @@
-"""Statistics over seeds: intervals, sample sizes and the choice of λ.
+"""Statistics over seeds: intervals, sample sizes, adjustment for several claims, and the choice of λ.
 
-Pure functions of plain numbers, with SciPy's tests. Results are frozen
-dataclasses of numbers and codes, which `l2board.rendering` words:
+Pure functions of plain numbers. The t and noncentral t distributions are
+SciPy's (`scipy.special`, imported when a first interval is asked for: a
+report without seeds never loads SciPy). Results are frozen dataclasses of
+numbers and codes, which `l2board.rendering` words:
 
 - `Difference.method`: `paired` (same seeds: a t interval of the per-seed
   differences), `welch` (Welch's t interval), `unreplicated` (one value on
   a side: no interval).
 - `Recommendation.edge`: `smallest` (the best factor is the smallest tried,
   0 included: the optimum may be below, or there may be none), `largest`
-  (the optimum may be above), or `None`.
+  (the optimum may be above), or `None`; `one_se_edge`: `largest` when the
+  one-standard-error choice is the largest factor tried (the rule's answer
+  is then capped by the grid), else `None`.
 """
 
 import bisect
 import dataclasses
 import math
 import numbers
-import warnings
 
 import numpy as np
-from scipy import stats
 
 from l2board.analysis import overfitting
 
@@ -28,6 +30,13 @@ EDGES = ("smallest", "largest")
 DEFAULT_RATIO = 10.0
 
 
+def _special():
+    """SciPy's special functions, imported on first use (about 0.3 s; `scipy.stats` takes three times that)."""
+    import scipy.special
+
+    return scipy.special
+
+
 @dataclasses.dataclass(frozen=True)
 class Difference:
     """`mean(other) - mean(baseline)`, its interval and p-value (`None`s unreplicated).
@@ -35,6 +44,10 @@ class Difference:
     `n_baseline` and `n_other` count the values used (pairs when paired).
     `spread` is what `seeds_needed` takes: the SD of the per-seed
     differences (paired) or the pooled SD of the two sides (Welch).
+    `standard_error` and `df` give the interval at any other confidence
+    level (`interval_at`): the adjusted intervals of a report's claims.
+    `floored` says the spread was raised to the measure's resolution (whole
+    epochs that happened to agree in every seed are not known exactly).
     """
 
     difference: float
@@ -45,11 +58,42 @@ class Difference:
     method: str
     p_value: float | None
     spread: float | None = None
+    standard_error: float | None = None
+    df: float | None = None
+    floored: bool = False
 
     @property
     def excludes_zero(self):
         """Whether the interval lies strictly on one side of 0."""
         return self.low is not None and (self.low > 0 or self.high < 0)
+
+    def interval_at(self, confidence):
+        """Returns `(low, high)` at another confidence level; `(None, None)` unreplicated.
+
+        Example:
+
+        >>> d = difference_interval([0.80, 0.82, 0.81], [0.85, 0.86, 0.86], [1, 2, 3], [1, 2, 3])
+        >>> [round(v, 4) for v in d.interval_at(0.95)] == [round(d.low, 4), round(d.high, 4)]
+        True
+        """
+        return t_interval(self.difference, self.standard_error, self.df, confidence)
+
+
+def t_interval(difference, standard_error, df, confidence):
+    """Returns `(low, high)`, the t interval of `difference` (`(None, None)` without a standard error).
+
+    Example:
+
+    >>> [round(v, 4) for v in t_interval(1.0, 0.5, 4, 0.95)]
+    [-0.3882, 2.3882]
+    """
+    _check_confidence(confidence)
+    if standard_error is None:
+        return None, None
+    if standard_error == 0:
+        return difference, difference
+    half = float(_special().stdtrit(df, 0.5 + confidence / 2)) * standard_error
+    return difference - half, difference + half
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +121,7 @@ class Recommendation:
     one_se_index: int
     edge: str | None
     one_se_bound: float | None = None
+    one_se_edge: str | None = None
 
 
 def _values(values, name):
@@ -110,24 +155,48 @@ def _pairs(baseline, other, baseline_seeds, other_seeds):
     return baseline[kept], paired_other[kept]
 
 
-def _zero_spread(difference, method, n_baseline, n_other):
-    # Identical runs (a deterministic setup): SciPy's t statistic is 0/0, but
-    # the difference is known exactly.
-    return Difference(difference, difference, difference, n_baseline, n_other, method,
-                      0.0 if difference != 0 else 1.0, 0.0)
+def _t_result(difference, standard_error, df, confidence, spread, method, n_baseline, n_other, floored):
+    """The `Difference` of a t statistic: interval and two-sided p-value from SciPy's t distribution."""
+    if standard_error == 0:
+        # Identical runs (a deterministic setup): the difference is known exactly.
+        p_value = 0.0 if difference != 0 else 1.0
+        return Difference(difference, difference, difference, n_baseline, n_other, method, p_value, 0.0,
+                          0.0, df, floored)
+    special = _special()
+    half = float(special.stdtrit(df, 0.5 + confidence / 2)) * standard_error
+    p_value = float(2 * special.stdtr(df, -abs(difference) / standard_error))
+    return Difference(difference, difference - half, difference + half, n_baseline, n_other, method,
+                      min(p_value, 1.0), spread, standard_error, df, floored)
 
 
-def _paired(base, oth, confidence):
-    n, difference = base.size, float(np.mean(oth - base))
-    if np.ptp(oth - base) == 0:
-        return _zero_spread(difference, "paired", n, n)
-    result = stats.ttest_rel(oth, base)
-    interval = result.confidence_interval(confidence)
-    return Difference(difference, float(interval.low), float(interval.high), n, n, "paired",
-                      float(result.pvalue), float(np.std(oth - base, ddof=1)))
+def _paired(base, oth, confidence, resolution):
+    n, differences = base.size, oth - base
+    difference, sd = float(np.mean(differences)), float(np.std(differences, ddof=1))
+    # Values on a grid of `resolution` (whole epochs) differ by at least its
+    # rounding noise: the difference of two values rounded to the grid has
+    # variance resolution² / 6.
+    floor = resolution / math.sqrt(6) if resolution else 0.0
+    floored = sd < floor
+    sd = max(sd, floor)
+    return _t_result(difference, sd / math.sqrt(n), n - 1, confidence, sd, "paired", n, n, floored)
 
 
-def difference_interval(baseline, other, baseline_seeds=None, other_seeds=None, confidence=0.95):
+def _welch(base, oth, confidence, resolution):
+    floor = resolution ** 2 / 12 if resolution else 0.0
+    var_base, var_oth = float(np.var(base, ddof=1)), float(np.var(oth, ddof=1))
+    floored = min(var_base, var_oth) < floor
+    var_base, var_oth = max(var_base, floor), max(var_oth, floor)
+    part_base, part_oth = var_base / base.size, var_oth / oth.size
+    error = math.sqrt(part_base + part_oth)
+    difference = float(np.mean(oth) - np.mean(base))
+    # Welch-Satterthwaite; SciPy's ttest_ind(equal_var=False) takes the same.
+    df = ((part_base + part_oth) ** 2 / (part_base ** 2 / (base.size - 1) + part_oth ** 2 / (oth.size - 1))
+          if error else float(base.size + oth.size - 2))
+    pooled = math.sqrt((var_base + var_oth) / 2)
+    return _t_result(difference, error, df, confidence, pooled, "welch", base.size, oth.size, floored)
+
+
+def difference_interval(baseline, other, baseline_seeds=None, other_seeds=None, confidence=0.95, resolution=None):
     """Returns the difference `mean(other) - mean(baseline)` with its t interval.
 
     Args:
@@ -136,57 +205,56 @@ def difference_interval(baseline, other, baseline_seeds=None, other_seeds=None, 
         baseline_seeds: the seed of each baseline run, or `None`.
         other_seeds: the seed of each other run, or `None`.
         confidence: the interval's confidence level.
+        resolution: the grid a measure's values lie on (1 for whole
+            epochs), or `None`: the spread is then taken to be at least the
+            grid's rounding noise, so that two seeds that agree by the grid
+            are not a difference known exactly.
 
     Returns:
         A `Difference`: `paired` when both seed lists hold the same two or
         more distinct seeds, `welch` otherwise when both sides have two
         values, `unreplicated` otherwise. NaN values are dropped first (and
-        their partners when paired). Zero spread (identical runs) gives the
-        interval `[d, d]` and p-value 0 (1 when `d` is 0).
+        their partners when paired). Zero spread (identical runs, without a
+        resolution) gives the interval `[d, d]` and p-value 0 (1 when `d` is 0).
+        Without a floor, the interval and p-value are SciPy's `ttest_rel` and
+        `ttest_ind(equal_var=False)`.
 
     Example:
 
     >>> d = difference_interval([0.80, 0.82, 0.81], [0.85, 0.86, 0.86], [1, 2, 3], [3, 2, 1])
     >>> d.method, round(d.difference, 4), d.excludes_zero
     ('paired', 0.0467, True)
+    >>> e = difference_interval([10, 12, 11], [11, 13, 12], [1, 2, 3], [1, 2, 3], resolution=1)
+    >>> e.difference, e.floored, e.excludes_zero  # one epoch later in each of three seeds: not yet sure
+    (1.0, True, False)
     """
     _check_confidence(confidence)
     baseline, other = _values(baseline, "baseline"), _values(other, "other")
     pairs = _pairs(baseline, other, baseline_seeds, other_seeds)
     if pairs is not None:
-        return _paired(*pairs, confidence)
+        return _paired(*pairs, confidence, resolution)
     base, oth = baseline[~np.isnan(baseline)], other[~np.isnan(other)]
     if base.size == 0 or oth.size == 0:
         raise ValueError("baseline and other each need at least one value that is not NaN.")
     difference = float(np.mean(oth) - np.mean(base))
     if base.size < 2 or oth.size < 2:
         return Difference(difference, None, None, base.size, oth.size, "unreplicated", None)
-    if np.ptp(base) == 0 and np.ptp(oth) == 0:
-        return _zero_spread(difference, "welch", base.size, oth.size)
-    with warnings.catch_warnings():
-        # One constant group (a deterministic configuration) has variance 0
-        # exactly; SciPy warns of precision loss all the same.
-        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
-        result = stats.ttest_ind(oth, base, equal_var=False)
-    interval = result.confidence_interval(confidence)
-    pooled = math.sqrt((np.var(base, ddof=1) + np.var(oth, ddof=1)) / 2)
-    return Difference(difference, float(interval.low), float(interval.high), base.size, oth.size,
-                      "welch", float(result.pvalue), pooled)
+    return _welch(base, oth, confidence, resolution)
 
 
 def _power(n, effect, method, alpha):
     """The power of a two-sided t test with `n` seeds per configuration."""
     if method == "paired":
-        df, noncentrality = n - 1, effect * np.sqrt(n)
+        df, noncentrality = n - 1, effect * math.sqrt(n)
     else:
         # Two samples of n each: TTestIndPower's df and noncentrality.
-        df, noncentrality = 2 * n - 2, effect * np.sqrt(n / 2)
-    critical = stats.t.ppf(1 - alpha / 2, df)
-    # Both tails as upper tails: SciPy's nct.cdf far below a large
-    # noncentrality is NaN, its sf at -noncentrality is not.
-    power = stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -noncentrality)
-    # The series still fails for noncentralities over ~6e4, where the power is 1.
-    return np.nan_to_num(power, nan=1.0)
+        df, noncentrality = 2 * n - 2, effect * math.sqrt(n / 2)
+    special = _special()
+    critical = special.stdtrit(df, 1 - alpha / 2)
+    # P(T > c) + P(T < -c) under the noncentral t.
+    power = float(1 - special.nctdtr(df, noncentrality, critical) + special.nctdtr(df, noncentrality, -critical))
+    # Far out in the tails the series can fail, where the power is 1.
+    return 1.0 if math.isnan(power) else power
 
 
 def seeds_needed(difference, spread, method, power=0.8, alpha=0.05, max_seeds=1000):
@@ -199,7 +267,8 @@ def seeds_needed(difference, spread, method, power=0.8, alpha=0.05, max_seeds=10
         method: `"paired"` (one-sample t test on n differences) or `"welch"`
             (two samples of n each, df = 2n - 2).
         power: the probability of detecting the difference.
-        alpha: the two-sided test's significance level.
+        alpha: the two-sided test's significance level (a report's adjusted
+            level for a claim among several).
         max_seeds: the largest answer worth giving.
 
     Returns:
@@ -226,6 +295,38 @@ def seeds_needed(difference, spread, method, power=0.8, alpha=0.05, max_seeds=10
     return candidates[first] if first < len(candidates) else None
 
 
+def seeds_for_sameness(difference, spread, method, size, alpha=0.05, max_seeds=1000):
+    """Returns the seeds per configuration whose interval would fit within `±size` around `difference`.
+
+    Equivalence needs the whole interval inside the practical band: with
+    the observed difference and spread taken as the true ones, the smallest
+    n whose half-width at level `alpha` is at most `size - |difference|`.
+
+    Returns:
+        n >= 2, or `None` when `|difference| >= size`, nothing is known of
+        the spread, or more than `max_seeds` are needed.
+
+    Example:
+
+    >>> seeds_for_sameness(0.2, 1.0, "paired", 1.0), seeds_for_sameness(0.2, 1.0, "welch", 1.0)
+    (9, 14)
+    """
+    if method not in ("paired", "welch"):
+        raise ValueError(f"method must be 'paired' or 'welch', not {method!r}.")
+    room = size - abs(difference)
+    if not (math.isfinite(room) and math.isfinite(spread)) or room <= 0 or spread <= 0:
+        return None
+    special = _special()
+
+    def fits(n):
+        df, scale = (n - 1, 1 / n) if method == "paired" else (2 * n - 2, 2 / n)
+        return special.stdtrit(df, 1 - alpha / 2) * spread * math.sqrt(scale) <= room
+
+    candidates = range(2, int(max_seeds) + 1)
+    first = bisect.bisect_left(candidates, True, key=fits)
+    return candidates[first] if first < len(candidates) else None
+
+
 def mean_interval(values, confidence=0.95):
     """Returns the mean of `values` (NaN dropped) with its t interval.
 
@@ -243,10 +344,59 @@ def mean_interval(values, confidence=0.95):
     mean = float(np.mean(array))
     if array.size < 2:
         return MeanInterval(mean, None, None, None, 1)
-    error = float(stats.sem(array))
-    # SciPy refuses a scale of 0: identical values have the interval [m, m].
-    low, high = (mean, mean) if error == 0 else stats.t.interval(confidence, array.size - 1, mean, error)
-    return MeanInterval(mean, error, float(low), float(high), int(array.size))
+    error = float(np.std(array, ddof=1) / math.sqrt(array.size))
+    if error == 0:  # identical values: the interval [m, m]
+        return MeanInterval(mean, 0.0, mean, mean, int(array.size))
+    half = float(_special().stdtrit(array.size - 1, 0.5 + confidence / 2)) * error
+    return MeanInterval(mean, error, mean - half, mean + half, int(array.size))
+
+
+@dataclasses.dataclass(frozen=True)
+class Adjustment:
+    """Holm's step-down adjustment of several claims, as levels.
+
+    `levels[i]` is the significance level claim `i` is tested at, so that
+    its interval at confidence `1 - levels[i]` excludes zero exactly when
+    Holm's procedure rejects its null hypothesis (claims after the step
+    where the procedure stops keep that step's level, so no interval
+    excludes zero that the procedure does not reject). `alpha` is the
+    chance, over the whole family, of any false rejection.
+    """
+
+    alpha: float
+    levels: tuple
+    rejected: tuple
+
+
+def holm(p_values, alpha=0.05):
+    """Returns Holm's adjustment of a family of claims (`None` p-values: not tested, level `alpha`).
+
+    Holm (1979): sort the p-values; reject the smallest while
+    `p(j) < alpha / (m - j + 1)`; stop at the first that is not. It keeps
+    the chance of any false rejection at most `alpha`, whatever the
+    dependence between the claims.
+
+    Example:
+
+    >>> a = holm([0.01, 0.04, 0.03, None])
+    >>> [round(level, 4) for level in a.levels], a.rejected
+    ([0.0167, 0.025, 0.025, 0.05], (True, False, False, False))
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, not {alpha}.")
+    tested = [i for i, p in enumerate(p_values) if p is not None]
+    m = len(tested)
+    levels, rejected = [alpha] * len(p_values), [False] * len(p_values)
+    order = sorted(tested, key=lambda i: p_values[i])
+    stopped_at = None
+    for step, index in enumerate(order):
+        level = alpha / (m - step) if stopped_at is None else stopped_at
+        levels[index] = level
+        if stopped_at is None and p_values[index] < level:
+            rejected[index] = True
+        elif stopped_at is None:
+            stopped_at = level
+    return Adjustment(alpha, tuple(levels), tuple(rejected))
 
 
 def _factors(factors):
@@ -276,7 +426,8 @@ def recommend_factor(factors, means, standard_errors, lower_is_better=True):
 
     Returns:
         A `Recommendation`; `edge` says whether the best is the smallest
-        or largest factor tried.
+        or largest factor tried, `one_se_edge` whether the one-SE choice
+        (other than the best) is the largest.
 
     Example:
 
@@ -303,7 +454,10 @@ def recommend_factor(factors, means, standard_errors, lower_is_better=True):
         one_se = int(within[np.argmax(array[within])])
     edge = ("smallest" if array[best] == array.min()
             else "largest" if array[best] == array.max() else None)
-    return Recommendation(float(array[best]), float(array[one_se]), best, one_se, edge, bound)
+    # The rule looks for the largest factor within reach: when that is the
+    # largest tried, a larger one might be too.
+    one_se_edge = "largest" if one_se != best and array[one_se] == array.max() else None
+    return Recommendation(float(array[best]), float(array[one_se]), best, one_se, edge, bound, one_se_edge)
 
 
 def next_grid(factors, edge, points=3):

@@ -1,8 +1,11 @@
 """The verdict on a configuration against the baseline, as numbers and decisions.
 
-`judge` decides which measure of overfitting speaks, whether the
-difference is resolved (its 95% interval over seeds excludes zero), and in
-which direction; `l2board.rendering.wording.verdict_sentences` words the result.
+`judge` picks the measure of overfitting and the changes a verdict words
+(the measure, the final validation metric, the final validation data
+loss); `l2board.analysis.claims` adjusts them with the report's other
+claims and decides each one's outcome; `decide` then reads the verdict's
+direction off its measure. `l2board.rendering.wording.verdict_sentences`
+words the result.
 """
 
 import dataclasses
@@ -20,8 +23,8 @@ GENERALIZATION_LOSS = "generalization_loss_percent"
 FINAL_VAL_METRIC = "final_val_metric"
 FINAL_VAL_DATA_LOSS = "final_val_data_loss"
 
-# Below this many accuracy points, a gap difference is "about as much".
-SAME_GAP_PP = 1.0
+# How the overfitting measure's outcome reads as a direction.
+_DIRECTIONS = {"smaller": "less", "larger": "more", "same": "same", "unresolved": "unresolved"}
 
 
 @dataclasses.dataclass
@@ -38,15 +41,17 @@ class Verdict:
         loss_is_data_loss: whether every run of both configurations measured
             its loss without penalties (L2Monitor's data loss, or the user said so).
         gap, generalization_loss, final_val_metric, val_data_loss: the
-            `Change`s (each with its interval) of the measure, of Prechelt's
-            GL, of the final validation metric and of the final validation
-            data loss (`None` each when not shared).
-        replicated: both configurations have several runs.
-        direction: `less`, `more` or `same`: how `configuration` overfits
-            against `baseline`.
-        decided_by: the field that decided `direction` (`measure`, or
-            `generalization_loss_percent` where only its interval excludes
-            zero), `None` when neither does (replicated runs overfit alike).
+            `Change`s of the measure, of Prechelt's GL, of the final
+            validation metric and of the final validation data loss (`None`
+            each when not shared). GL is shown, never claimed.
+        replicated: both configurations have several runs with the measure.
+        direction: `less`, `more`, `same` or `unresolved`: how
+            `configuration` overfits against `baseline`. With seeds, it is
+            the outcome of the measure's adjusted claim; with one run per
+            configuration, what these runs showed (`same` when the
+            difference is under the measure's practical size).
+        decided_by: the measure, when `direction` is a resolved difference
+            or sameness; `None` otherwise.
     """
 
     configuration: str
@@ -64,40 +69,33 @@ class Verdict:
     direction: str | None = None
     decided_by: str | None = None
 
+    def claims(self):
+        """The `Change`s this verdict may word as claims: its measure, final validation metric and data loss."""
+        if self.kind != COMPARED:
+            return []
+        return [change for change in (self.gap, self.final_val_metric, self.val_data_loss) if change is not None]
 
-def _direction(difference, measure):
-    if measure == METRIC_GAP and abs(difference) < SAME_GAP_PP:
-        return "same"
-    return "less" if difference < 0 else "more"
 
-
-def _decide(verdict):
-    """Sets `direction` and `decided_by`.
-
-    Unreplicated, the measure speaks. With seeds, the measure speaks when
-    its interval excludes zero and the difference matters (a gap difference
-    under `SAME_GAP_PP` is "about as much" however sure); otherwise GL speaks
-    when its interval excludes zero; otherwise they overfit alike.
-    """
-    gap, gl = verdict.gap, verdict.generalization_loss
-    by_gap = _direction(gap.difference, verdict.measure)
-    if not verdict.replicated or (gap.resolved and by_gap != "same"):
-        verdict.direction, verdict.decided_by = by_gap, verdict.measure
-    elif gl is not None and gl.resolved:
-        verdict.direction = "less" if gl.difference < 0 else "more"
-        verdict.decided_by = GENERALIZATION_LOSS
+def decide(verdict):
+    """Sets `direction` and `decided_by` from the measure's (adjusted) outcome, once claims are adjusted."""
+    if verdict.kind != COMPARED:
+        return
+    gap = verdict.gap
+    if verdict.replicated:
+        verdict.direction = _DIRECTIONS[gap.outcome]
     else:
-        verdict.direction, verdict.decided_by = "same", verdict.measure if gap.resolved else None
+        size = gap.practical_size
+        verdict.direction = ("same" if size is not None and abs(gap.difference) < size
+                             else "less" if gap.difference < 0 else "more")
+    verdict.decided_by = verdict.measure if verdict.replicated and verdict.direction != "unresolved" else None
 
 
 def judge(baseline, other, changes, metric, loss_is_data_loss=True):
     """Judges `other` against `baseline` (two `ConfigurationReport`s) on overfitting.
 
     The measure is the final accuracy gap (or, without an accuracy-like
-    metric, the final loss gap), seconded by Prechelt's generalization loss
-    of the validation loss. With several seeds per configuration, a
-    difference is claimed only when its 95% interval excludes zero; with
-    one, the verdict is unreplicated.
+    metric, the final loss gap). The direction is decided by `decide`,
+    after the report's claims are adjusted together.
 
     Returns:
         A `Verdict`.
@@ -120,7 +118,6 @@ def judge(baseline, other, changes, metric, loss_is_data_loss=True):
     verdict.generalization_loss = gl if gl.difference is not None else None
     verdict.final_val_metric = val if val.difference is not None else None
     verdict.val_data_loss = loss if loss.difference is not None else None
-    _decide(verdict)
     return verdict
 
 

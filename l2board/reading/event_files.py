@@ -117,34 +117,6 @@ class FileDamage:
     def __bool__(self):
         return bool(self.bad_records or self.resyncs or self.truncated or self.unreadable or self.unframed_tail)
 
-    def _parts(self):
-        parts = []
-        if self.bad_records:
-            parts.append(f"{self.bad_records} damaged record{'s' if self.bad_records != 1 else ''} skipped")
-        if self.resyncs:
-            parts.append(f"{self.skipped_bytes} bytes of broken framing passed over")
-        if self.unframed_tail:
-            parts.append("no intact record in the rest of the file")
-        if self.truncated:
-            parts.append("the last record is cut off, as when the run is still writing or was killed")
-        return parts
-
-    def describe(self):
-        """Returns one sentence for the user, or an empty string when intact."""
-        name = self.path
-        if self.unreadable:
-            return f"Could not read {name}: {self.unreadable}; its run is reported without it."
-        parts = self._parts()
-        if not parts:
-            return ""
-        return f"{name}: " + "; ".join(parts) + "."
-
-    def in_brief(self):
-        """Returns what happened as a predicate for a sentence naming the file ("is damaged (...)")."""
-        if self.unreadable:
-            return f"could not be read ({self.unreadable})"
-        return f"is damaged ({'; '.join(self._parts())})"
-
 
 def _open_bytes(path):
     """Returns the file's bytes as a buffer (memory-mapped when local and not empty).

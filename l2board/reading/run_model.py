@@ -72,14 +72,6 @@ class SkippedFile:
     path: str
     kind: str
 
-    def describe(self):
-        """Returns one sentence for the user."""
-        return f"Skipped {self.path}: it is named like an event file but is a {self.kind}, not a regular file."
-
-    def in_brief(self):
-        """Returns what happened as a predicate for a sentence naming the file."""
-        return f"is a {self.kind}, not a regular file"
-
 
 @dataclasses.dataclass
 class UnlistedFolder:
@@ -92,14 +84,6 @@ class UnlistedFolder:
 
     path: str
     reason: str
-
-    def describe(self):
-        """Returns one sentence for the user."""
-        return f"Could not look inside {self.path}: {self.reason}; what it holds is left out."
-
-    def in_brief(self):
-        """Returns what happened as a predicate for a sentence naming the folder."""
-        return f"could not be listed ({self.reason})"
 
 
 @dataclasses.dataclass
@@ -123,12 +107,6 @@ class Restart:
     replaced: int
     within_file: bool = False
 
-    def describe(self):
-        """Returns one sentence for the user."""
-        where = "within itself " if self.within_file else ""
-        points = f"{self.replaced} point{'s' if self.replaced != 1 else ''}"
-        return (f"{self.path} goes back {where}to step {self.step}: its values replace {points} logged before "
-                f"from step {self.step} on, as TensorBoard shows a restarted run.")
 
 
 @dataclasses.dataclass
@@ -194,7 +172,7 @@ class RunLog:
         return points[-1][1] if points else None
 
     def notes(self):
-        """Returns every record of what the values leave out or replace, each with `describe()`."""
+        """Returns every record of what the values leave out or replace (worded by `l2board.rendering`)."""
         return [*self.damage, *self.skipped, *self.restarts]
 
     def troubles_in(self, folder):

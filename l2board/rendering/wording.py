@@ -1,14 +1,18 @@
-"""The words of the report: verdicts, notes and skip reasons as sentences.
+"""The words of the report: verdicts, the λ recommendation, notes, skip reasons and errors as sentences.
 
-The analysis returns numbers and codes (`Verdict`, `Note`, `SkippedRun`);
-this module alone turns them into English, for the table, Markdown, CSV,
-JSON, the plot and the TensorBoard tab. Nothing here computes a number or
-decides anything: it words what the analysis decided.
+The analysis returns numbers and codes (`Verdict`, `Change.outcome`,
+`Note`, `SkippedRun`); this module alone turns them into English, for the
+table, Markdown, CSV, JSON, the plot and the TensorBoard tab (through
+`l2board.rendering.view`). Nothing here computes a statistic or decides
+anything: it words what the analysis decided, and a sentence states a
+difference or a sameness only when the claim's outcome (its interval
+adjusted with the report's other claims) says so.
 """
 
 import math
 
-from l2board.analysis.verdict import COMPARED, DIVERGED, GENERALIZATION_LOSS, METRIC_GAP, SINGLE
+from l2board.analysis.comparison import NoRunToCompare, SkippedBaseline
+from l2board.analysis.verdict import COMPARED, DIVERGED, METRIC_GAP, SINGLE
 
 # Run notes: code -> sentence (no final period: notes are listed after run
 # names, "a, b: <note>.") from the note's values.
@@ -43,6 +47,53 @@ _NOTES = {
     "no_weight_norms": lambda v: "weight norms and penalties are logged by L2Monitor only",
 }
 
+# File notes: code -> one whole sentence (they are listed alone).
+_FILE_NOTES = {
+    "unreadable_file": lambda v: f"Could not read {v['path']}: {v['reason']}; its run is reported without it.",
+    "damaged_file": lambda v: f"{v['path']}: " + "; ".join(_damage_parts(v)) + ".",
+    "not_a_file": lambda v: (
+        f"Skipped {v['path']}: it is named like an event file but is a {v['kind']}, not a regular file."),
+    "unlisted_folder": lambda v: f"Could not look inside {v['path']}: {v['reason']}; what it holds is left out.",
+    "restart": lambda v: (
+        f"{v['path']} goes back {'within itself ' if v['within_file'] else ''}to step {v['step']}: its values "
+        f"replace {v['replaced']} point{'s' if v['replaced'] != 1 else ''} logged before from step {v['step']} "
+        "on, as TensorBoard shows a restarted run."),
+}
+# The same, as the predicate of a sentence naming the file ("is damaged (...)").
+_FILE_PREDICATES = {
+    "unreadable_file": lambda v: f"could not be read ({v['reason']})",
+    "damaged_file": lambda v: f"is damaged ({'; '.join(_damage_parts(v))})",
+    "not_a_file": lambda v: f"is a {v['kind']}, not a regular file",
+    "unlisted_folder": lambda v: f"could not be listed ({v['reason']})",
+}
+
+
+def _damage_parts(values):
+    parts = []
+    if values.get("bad_records"):
+        count = values["bad_records"]
+        parts.append(f"{count} damaged record{'s' if count != 1 else ''} skipped")
+    if values.get("resyncs"):
+        parts.append(f"{values['skipped_bytes']} bytes of broken framing passed over")
+    if values.get("unframed_tail"):
+        parts.append("no intact record in the rest of the file")
+    if values.get("truncated"):
+        parts.append("the last record is cut off, as when the run is still writing or was killed")
+    return parts
+
+
+def file_note_sentence(note):
+    """Returns a file note (damage, a skipped file, a restart...) as one sentence.
+
+    Example:
+
+    >>> from l2board.analysis.notes import Note
+    >>> file_note_sentence(Note("damaged_file", path="a/events", bad_records=2, resyncs=0, skipped_bytes=0,
+    ...                         truncated=False, unframed_tail=False))
+    'a/events: 2 damaged records skipped.'
+    """
+    return _FILE_NOTES[note.code](note.values)
+
 
 def note_sentence(note):
     """Returns a run note as words, without a final period.
@@ -70,7 +121,7 @@ _SKIP_REASONS = {
         f"logged for training and validation) among its scalar tags {_listing(v['tags'])}; map them with "
         "--tag loss=TRAIN,VAL or --tag METRIC=TRAIN,VAL (docs/log-layouts.md lists the layouts recognised)"),
     "unreadable_validation": lambda v: "has no readable validation values: " + ", ".join(
-        f"{f['path']} {f['problem']}" for f in v["files"]),
+        f"{f['path']} {_FILE_PREDICATES[f['code']](f)}" for f in v["files"]),
     "no_scalars": lambda v: (
         f"holds no scalar values, only {' and '.join(v['other_kinds'])}" if v["other_kinds"] else
         "holds no scalar values: its event file holds no summary" if v["event_files"] == 1 else
@@ -106,114 +157,230 @@ def nothing_analysed(skipped):
     return f"None of the {len(skipped)} runs can be compared: {reasons}."
 
 
+def error_sentence(error):
+    """Returns the one sentence a user reads for an `L2BoardError`, wording the analysis's coded ones.
+
+    `NoRunToCompare` and `SkippedBaseline` carry the skipped runs' reasons
+    as codes; every other error is already a sentence.
+    """
+    if isinstance(error, NoRunToCompare):
+        return nothing_analysed(error.skipped)
+    if isinstance(error, SkippedBaseline):
+        return f"Run '{error.run.name}' cannot be the baseline: {skip_sentence(error.run)}"
+    return str(error)
+
+
 def _pct(fraction):
     return f"{100 * fraction:.1f}%"
 
 
-def _signed(value, unit):
-    text = f"{abs(value):.1f} {unit}".strip() if unit else f"{abs(value):.3f}"
+# How each claimed field is shown: (unit, scale, digits) of its differences.
+# Fractions (accuracy) are shown in points; a metric in other units (mae,
+# perplexity) and losses as numbers.
+def _units(field, metric_is_fraction=True):
+    if field == METRIC_GAP or field == "generalization_loss_percent":
+        return "pp", 1.0, 1
+    if field in ("final_val_metric", "best_val_metric", "val_metric_at_stop") and metric_is_fraction:
+        return "pp", 100.0, 1
+    if field in ("early_stopping_epoch", "onset_epoch", "best_epoch"):
+        return "epochs", 1.0, 1
+    return "", 1.0, 3
+
+
+def _signed(value, unit, digits=None):
+    digits = (1 if unit else 3) if digits is None else digits
+    text = f"{abs(value):.{digits}f}" + (f" {unit}" if unit else "")
     return ("+" if value >= 0 else "-") + text
 
 
-def _plain(value, unit):
-    return f"{value:.1f} {unit}".strip() if unit else f"{value:.3f}"
+def _plain(value, unit, digits=None):
+    digits = (1 if unit else 3) if digits is None else digits
+    return f"{value:.{digits}f}" + (f" {unit}" if unit else "")
 
 
-_DIRECTIONS = {"less": "overfits less than", "more": "overfits more than", "same": "overfits about as much as"}
+def _bounds(low, high, scale, digits):
+    return f"[{scale * low:+.{digits}f}, {scale * high:+.{digits}f}]"
 
 
-def _measure_words(verdict):
-    """The measure's name and unit ("pp" for accuracy points, "" for a loss)."""
-    if verdict.measure == METRIC_GAP:
-        metric = verdict.metric
-        return ("final accuracy gap" if metric and "acc" in metric else f"final {metric} gap"), "pp"
-    loss = "data-loss" if verdict.loss_is_data_loss else "loss"
-    return f"final {loss} gap (validation minus training)", ""
+def _value(change_value, field, metric_is_fraction):
+    """A configuration's value of a claimed field: `73.5%`, `22.8 pp`, `0.947`."""
+    if field in ("final_val_metric", "best_val_metric", "val_metric_at_stop"):
+        return _pct(change_value) if metric_is_fraction else f"{change_value:.4g}"
+    if field == METRIC_GAP:
+        return _plain(change_value, "pp")
+    return _plain(change_value, "")
 
 
-def interval_words(change, unit="", scale=1.0):
-    """The difference with its interval over seeds: `-0.31 [-0.45, -0.17], 3 seeds, paired`.
+def seeds_words(change, names=None):
+    """How many runs a difference rests on, and how they were compared.
 
-    When the interval holds zero, how many seeds per configuration would
-    resolve a difference that large is said too.
+    `3 seeds, paired`; `2 seeds paired, 1 left out (not finite)`; `4 runs of
+    l2 and 3 of none, unpaired (Welch)`. `names` are the configuration and
+    the baseline, to say which count is whose.
+    """
+    if change.method == "paired":
+        text = f"{change.n_value} seeds, paired" if not change.left_out else (
+            f"{change.n_value} seeds paired, {change.left_out // 2} left out (not finite)")
+    elif names:
+        other, base = names
+        text = f"{change.n_value} runs of {other} and {change.n_baseline} of {base}, unpaired (Welch)"
+    else:
+        text = f"{change.n_value} and {change.n_baseline} runs, unpaired (Welch)"
+    if change.method == "welch" and change.left_out:
+        text += f"; {change.left_out} not finite, left out"
+    if change.floored:
+        text += "; spread taken as at least the rounding to whole epochs"
+    return text
+
+
+def interval_words(change, unit="", scale=1.0, names=None, digits=None):
+    """The unadjusted difference with its 95% interval: `-0.31 [-0.45, -0.17], 3 seeds, paired`.
+
+    Numbers only, for the table of differences, which is labelled
+    unadjusted: no word of a difference being resolved.
     """
     if change.difference is None:
         return "not shared"
-    text = _signed(scale * change.difference, unit)
+    digits = (1 if unit else 3) if digits is None else digits
+    text = _signed(scale * change.difference, unit, digits)
     if change.method in (None, "unreplicated"):
-        return text + ", unreplicated"
-    number = "{:+.1f}" if unit else "{:+.3f}"
-    seeds = (f"{change.n_baseline} seeds" if change.n_baseline == change.n_value
-             else f"{change.n_value} and {change.n_baseline} seeds")
-    text += (f" [{number.format(scale * change.low)}, {number.format(scale * change.high)}], {seeds}, "
-             f"{'paired' if change.method == 'paired' else 'Welch'}")
-    if change.resolved:
+        return text + ", one run on a side: no interval"
+    return f"{text} {_bounds(change.low, change.high, scale, digits)}, {seeds_words(change, names)}"
+
+
+def _claim_numbers(change, field, names, metric_is_fraction):
+    """`+3.3 pp [-1.8, +8.5] (3 seeds, paired)`: a claim's difference with its adjusted interval."""
+    unit, scale, digits = _units(field, metric_is_fraction)
+    text = _signed(scale * change.difference, unit, digits)
+    if change.adjusted_low is None:
         return text
+    return (f"{text} {_bounds(change.adjusted_low, change.adjusted_high, scale, digits)} "
+            f"({seeds_words(change, names)})")
+
+
+def _size_words(change, field, metric_is_fraction):
+    unit, scale, digits = _units(field, metric_is_fraction)
+    size = scale * change.practical_size
+    shown = f"{size:.{digits}f}".rstrip("0").rstrip(".") if unit else f"{size:.3g}"
+    return f"±{shown}" + (f" {unit}" if unit else "")
+
+
+def _resolving_words(change, field, metric_is_fraction):
+    """What would resolve an unresolved claim: seeds per configuration, and what that assumes."""
+    assumes = "if the observed difference and spread are the true ones"
+    if change.seeds_needed_for == "sameness":
+        if change.seeds_needed:
+            return (f"about {change.seeds_needed} seeds per configuration would show whether they are the same "
+                    f"within {_size_words(change, field, metric_is_fraction)} ({assumes})")
+        return "no number of seeds up to 1,000 would show that at this spread"
     if change.seeds_needed:
-        return text + f"; {change.seeds_needed} seeds per configuration would resolve it"
-    if change.low == change.high:
-        return text + "; the same in every seed"
-    return text + "; no number of seeds up to 1,000 would resolve it"
+        return (f"about {change.seeds_needed} seeds per configuration would resolve a difference this large "
+                f"(80% power at the adjusted level, {assumes})")
+    if change.spread == 0:
+        return "it is the same in every seed"
+    return "no number of seeds up to 1,000 would resolve it at this spread"
 
 
-def _change_words(verdict, change, unit, scale=1.0):
-    if verdict.replicated:
-        return interval_words(change, unit, scale)
-    return _signed(scale * change.difference, unit)
+def adjustment_words(comparison):
+    """The sentence that says how the verdict's intervals are adjusted (`None` without claims)."""
+    if not comparison.family_size:
+        return None
+    count = comparison.family_size
+    return (f"Intervals in the verdict are adjusted together (Holm) for the report's {count} "
+            f"claim{'s' if count != 1 else ''}, so that the chance of any false direction in it is at most "
+            f"{100 * comparison.alpha:.0f}%; a difference is stated only when its adjusted interval excludes zero "
+            "and it is at least the measure's practical size, and \"about the same\" only when the whole interval "
+            "lies within that size.")
 
 
-def _overfitting_sentence(verdict):
+def _measure_words(verdict):
+    """The measure's name ("final accuracy gap")."""
+    if verdict.measure == METRIC_GAP:
+        metric = verdict.metric
+        return "final accuracy gap" if metric and "acc" in metric else f"final {metric} gap"
+    loss = "data-loss" if verdict.loss_is_data_loss else "loss"
+    return f"final {loss} gap (validation minus training)"
+
+
+def _against(change, field, fraction):
+    return f"{_value(change.value, field, fraction)} against {_value(change.baseline, field, fraction)}"
+
+
+def _claim_sentence(change, field, leads, values, names, fraction):
+    """A claim as a sentence: the lead its outcome picks (`leads[outcome]`), the values, the adjusted interval.
+
+    A difference is stated only for `larger` and `smaller`; `same` names
+    the practical size the interval lies within; `unresolved` says what
+    would resolve it.
+    """
+    text = f"{leads[change.outcome]}: {values}, {_claim_numbers(change, field, names, fraction)}"
+    if change.outcome == "same":
+        return text + f", inside the practical size {_size_words(change, field, fraction)}."
+    if change.outcome == "unresolved":
+        return text + f"; {_resolving_words(change, field, fraction)}."
+    return text + "."
+
+
+def _overfitting_sentence(verdict, names, fraction):
     """The first sentence: how the configuration overfits against the baseline, with the numbers."""
-    other, base, gap, gl = verdict.configuration, verdict.baseline, verdict.gap, verdict.generalization_loss
-    measure, unit = _measure_words(verdict)
-    loss = "data loss" if verdict.loss_is_data_loss else "loss"
-    gap_part = (f"{measure} {_plain(gap.value, unit)} against {_plain(gap.baseline, unit)} "
-                f"({_change_words(verdict, gap, unit)})")
-    gl_part = (f"validation {loss} ended {gl.value:.0f}% above its minimum against {gl.baseline:.0f}% "
-               f"({_change_words(verdict, gl, 'pp')})") if gl is not None else ""
-    if not verdict.replicated:
-        first = f"{other} {_DIRECTIONS[verdict.direction]} {base}: {gap_part}"
-        first += f", {gl_part}" if gl is not None else ""
-        if gap.n_baseline > 1 or gap.n_value > 1:  # several runs, the measure in one of them
-            alone = other if gap.n_value <= 1 else base
-            return first + f"; unreplicated: only one run of {alone} has it."
-        return first + "; unreplicated: one run per configuration."
-    if verdict.decided_by == GENERALIZATION_LOSS:
-        return (f"{other} overfits {verdict.direction} than {base} by its validation {loss}, which "
-                f"{gl_part[len(f'validation {loss} '):]}; its {gap_part}.")
-    if verdict.decided_by is None:
-        first = f"{other} and {base} overfit alike: {gap_part}"
+    other, base, gap = verdict.configuration, verdict.baseline, verdict.gap
+    leads = {"smaller": f"{other} overfits less than {base}", "larger": f"{other} overfits more than {base}",
+             "same": f"{other} overfits about as much as {base}",
+             "unresolved": f"Whether {other} overfits less or more than {base} is not resolved"}
+    values = f"{_measure_words(verdict)} {_against(gap, verdict.measure, fraction)}"
+    return _claim_sentence(gap, verdict.measure, leads, values, names, fraction)
+
+
+_FIELD_NAMES = {"final_val_metric": "final validation {metric}", "final_val_data_loss": "final validation {loss}"}
+
+
+def _field_name(change, verdict):
+    return _FIELD_NAMES[change.field].format(metric=verdict.metric,
+                                             loss="data loss" if verdict.loss_is_data_loss else "loss")
+
+
+def _field_sentence(change, verdict, names, fraction):
+    """A sentence on the final validation metric or data loss: higher, lower, about the same, or not resolved."""
+    name = _field_name(change, verdict)
+    named = name[0].upper() + name[1:]
+    leads = {"larger": f"{named} is higher", "smaller": f"{named} is lower", "same": f"{named} is about the same",
+             "unresolved": f"Whether {name} is higher or lower is not resolved"}
+    return _claim_sentence(change, change.field, leads, _against(change, change.field, fraction), names, fraction)
+
+
+def _unreplicated_sentences(verdict, fraction):
+    """What one run per configuration showed, worded as these runs, with what would make it a conclusion."""
+    other, base, gap = verdict.configuration, verdict.baseline, verdict.gap
+    field = verdict.measure
+    unit, scale, digits = _units(field, fraction)
+    values = f"{_measure_words(verdict)} {_against(gap, field, fraction)} ({_signed(scale * gap.difference, unit, digits)})"
+    if verdict.direction == "same":
+        first = (f"In these runs, {other} and {base} overfit about as much: {values}, under the practical size "
+                 f"{_size_words(gap, field, fraction)}.")
     else:
-        first = f"{other} {_DIRECTIONS[verdict.direction]} {base}: {gap_part}"
-    return first + (f"; {gl_part}." if gl is not None else ".")
+        first = f"In these runs, {other} overfit {verdict.direction} than {base}: {values}."
+    parts = []
+    for change in (verdict.final_val_metric, verdict.val_data_loss):
+        if change is not None:
+            unit, scale, digits = _units(change.field, fraction)
+            parts.append(f"{_field_name(change, verdict)} {_against(change, change.field, fraction)} "
+                         f"({_signed(scale * change.difference, unit, digits)})")
+    sentences = [first]
+    if parts:
+        text = "; ".join(parts)
+        sentences.append(text[0].upper() + text[1:] + ".")
+    if gap.n_baseline > 1 or gap.n_value > 1:  # several runs, the measure in one of them
+        why = f"Only one run of {other if gap.n_value <= 1 else base} has the measure, so nothing"
+    else:
+        why = "With one run per configuration, nothing"
+    sentences.append(f"{why} is known of the seed-to-seed spread, so this is what these runs showed, not a "
+                     "conclusion: train at least 3 seeds per configuration (l2board experiment --seeds 3) and the "
+                     "report will say which differences are resolved.")
+    return sentences
 
 
-def _metric_sentence(verdict):
-    """The second sentence: what the configuration cost or gained in final validation metric, or None."""
-    val, metric = verdict.final_val_metric, verdict.metric
-    if val is None:
-        return None
-    points = 100.0 * val.difference
-    interval = f"; {interval_words(val, 'pp', 100.0)}" if verdict.replicated else ""
-    if abs(points) < 0.05:  # shown as 0.0 pp
-        return f"Final validation {metric} is unchanged ({_pct(val.value)}{interval})."
-    verb = "cost" if points < 0 else "gained"
-    return (f"It {verb} {abs(points):.1f} pp of final validation {metric} "
-            f"({_pct(val.value)} against {_pct(val.baseline)}{interval}).")
-
-
-def _loss_sentence(verdict):
-    """The third sentence, with seeds: the final validation data loss, with its interval."""
-    change = verdict.val_data_loss
-    if change is None or not verdict.replicated:
-        return None
-    loss = "data loss" if verdict.loss_is_data_loss else "loss"
-    return (f"Final validation {loss} {_plain(change.value, '')} against {_plain(change.baseline, '')} "
-            f"({interval_words(change)}).")
-
-
-def verdict_of(verdict):
-    """Returns one `Verdict` as one to three sentences."""
+def verdict_of(verdict, fraction=True):
+    """Returns one `Verdict` as sentences."""
     other, base = verdict.configuration, verdict.baseline
     if verdict.kind == SINGLE:
         return [f"Only one configuration ({base}): nothing to compare it with."]
@@ -223,57 +390,119 @@ def verdict_of(verdict):
     if verdict.kind != COMPARED:
         return [f"{other} and {base} cannot be compared on overfitting: "
                 "they share neither an accuracy-like metric nor a training and validation loss."]
-    others = [_metric_sentence(verdict), _loss_sentence(verdict)]
-    return [_overfitting_sentence(verdict)] + [sentence for sentence in others if sentence]
+    if not verdict.replicated:
+        return _unreplicated_sentences(verdict, fraction)
+    names = (other, base)
+    sentences = [_overfitting_sentence(verdict, names, fraction)]
+    for change in (verdict.final_val_metric, verdict.val_data_loss):
+        if change is not None:
+            sentences.append(_field_sentence(change, verdict, names, fraction))
+    return sentences
+
+
+def verdict_claims(comparison):
+    """Returns `[(configuration, sentence, [Change, ...])]`: each verdict sentence with the claims it words.
+
+    A replicated verdict's sentence words one claim, its `Change` (whose
+    outcome and adjusted interval back what it says); an unreplicated
+    one's, none: it says what these runs showed, and that it is no conclusion.
+    """
+    fraction = comparison.metric_is_fraction
+    result = []
+    for verdict in comparison.verdicts:
+        sentences = verdict_of(verdict, fraction)
+        changes = [[change] for change in verdict.claims()] if verdict.replicated else []
+        changes += [[]] * (len(sentences) - len(changes))
+        result += [(verdict.configuration, sentence, claimed) for sentence, claimed in zip(sentences, changes)]
+    return result
 
 
 def verdict_sentences(comparison):
-    """Returns the verdict of a `Comparison`: one to three sentences per compared configuration."""
-    return [sentence for verdict in comparison.verdicts for sentence in verdict_of(verdict)]
+    """Returns the verdict of a `Comparison`: its sentences, per compared configuration."""
+    return [sentence for _, sentence, _ in verdict_claims(comparison)]
 
 
 def _mean_words(interval):
     return mean_interval_words(interval) + (", one seed" if interval.low is None else f", {interval.n} seeds")
 
 
-def sweep_sentences(comparison):
-    """Returns the recommendation of a factor sweep as sentences (none without a sweep).
+def _factor_list(items):
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
 
-    Example: "Recommended L2 factor: 0.001, the lowest mean validation data
-    loss at the EarlyStopping epoch (0.512 [0.480, 0.544], 3 seeds); by the
-    one-standard-error rule, 0.01 (0.530 [...], 3 seeds), the largest factor
-    within one standard error (0.021) of it."
+
+def _lead_sentences(sweep, fraction=True):
+    """Whether the lowest mean is told apart from each other factor: resolved, the same, or not."""
+    points, best = sweep.points, sweep.recommendation.best_index
+    lowest = factor_words(points[best].factor)
+    resolved, same, open_ = [], [], []
+    for index, point in enumerate(points):
+        change = sweep.versus_best(index) if index != best else None
+        if change is None or change.outcome is None:
+            continue
+        interval = _bounds(change.adjusted_low, change.adjusted_high, 1.0, 3)
+        numbers = f"{factor_words(point.factor)} by {_signed(change.difference, '', 3)} {interval}"
+        {"larger": resolved, "smaller": resolved, "same": same}.get(change.outcome, open_).append((numbers, change))
+    sentences = []
+    if resolved:
+        sentences.append(f"Resolved as higher than at {lowest}: " + _factor_list([n for n, _ in resolved]) + ".")
+    if same:
+        sentences.append(f"About the same as at {lowest}, within the practical size "
+                         f"{_size_words(same[0][1], 'val_data_loss_at_stop', fraction)}: "
+                         + _factor_list([n for n, _ in same]) + ".")
+    if open_:
+        closest = min(open_, key=lambda item: abs(item[1].difference))
+        sentences.append(f"Not told apart from {lowest}: " + _factor_list([n for n, _ in open_])
+                         + f"; for the closest, {_resolving_words(closest[1], 'val_data_loss_at_stop', fraction)}.")
+    return sentences
+
+
+def sweep_sentences(comparison):
+    """Returns the λ curve's recommendation as sentences (none without a sweep).
+
+    The lowest mean, then whether it is told apart from each other factor
+    (adjusted claims), the one-standard-error rule's choice, the next grid
+    when an answer sits at the grid's edge, and the factors never
+    recommended because a run diverged.
     """
     sweep = comparison.sweep
     if sweep is None:
         return []
     points, chosen = sweep.points, sweep.recommendation
     best, one_se = points[chosen.best_index], points[chosen.one_se_index]
-    sentences = [f"Recommended L2 factor: {factor_words(best.factor)}, the lowest mean validation data loss at the "
-                 f"EarlyStopping epoch ({_mean_words(best.loss)})"]
+    sentences = [f"Lowest mean validation data loss at the EarlyStopping epoch: {factor_words(best.factor)} "
+                 f"({_mean_words(best.loss)})."]
     if best.loss.standard_error is None and best.runs == 1:
-        sentences[0] += ("; with one seed per factor there is no standard error, so no one-standard-error choice "
-                         "(--seeds 3 gives one).")
+        sentences.append("With one seed per factor there is no interval and no standard error: this is what these "
+                         "runs showed, not a conclusion, and there is no one-standard-error choice (--seeds 3 "
+                         "gives both).")
     elif best.loss.standard_error is None:
-        sentences[0] += (f"; only one of its {best.runs} runs has a value there, so there is no standard error "
-                         "and no one-standard-error choice.")
-    elif one_se is best:
-        sentences[0] += "; no larger factor is within one standard error of it (the one-standard-error rule)."
+        sentences.append(f"Only one of its {best.runs} runs has a value there, so there is no standard error and no "
+                         "one-standard-error choice.")
     else:
-        sentences[0] += (f"; by the one-standard-error rule, {factor_words(one_se.factor)} ({_mean_words(one_se.loss)}), "
-                         f"the largest factor within one standard error ({best.loss.standard_error:.3f}) of it: "
-                         "as good within the noise, and more regularized.")
+        sentences += _lead_sentences(sweep, comparison.metric_is_fraction)
+        bound = f"one standard error ({best.loss.standard_error:.3f})"
+        if one_se is best:
+            sentences.append(f"No larger factor's mean lies within {bound} of the lowest, so the "
+                             f"one-standard-error rule also gives {factor_words(best.factor)}.")
+        else:
+            sentences.append(f"By the one-standard-error rule (the largest factor whose mean lies within {bound} of "
+                             f"the lowest; glmnet's lambda.1se): {factor_words(one_se.factor)} "
+                             f"({_mean_words(one_se.loss)}).")
     grid = " ".join(f"--l2 {factor:g}" for factor in sweep.next_factors)
     try_next = f"; try {grid}." if grid else "."
     if chosen.edge == "largest":
-        sentences.append("The best factor is the largest tried: the best may lie above it" + try_next)
+        sentences.append("The lowest mean is at the largest factor tried: the best may lie above it" + try_next)
     elif chosen.edge == "smallest" and best.factor == 0:
         smallest = min(p.factor for p in points if p.factor > 0)
-        sentences.append(f"No L2 did best: a factor below {smallest:g}, the smallest tried, may still help, or "
-                         "none at all" + try_next)
+        sentences.append(f"The lowest mean is without L2: a factor below {smallest:g}, the smallest tried, may "
+                         "still help, or none at all" + try_next)
     elif chosen.edge == "smallest":
-        sentences.append("The best factor is the smallest tried: the best may lie below it, or be no L2 at all"
-                         + try_next)
+        sentences.append("The lowest mean is at the smallest factor tried: the best may lie below it, or be no L2 "
+                         "at all" + try_next)
+    elif chosen.one_se_edge == "largest":
+        sentences.append(f"The one-standard-error choice, {factor_words(one_se.factor)}, is the largest factor "
+                         "tried, so the rule's answer is capped by the grid: a larger factor may be within one "
+                         "standard error too" + try_next)
     unsafe = [f"{factor_words(p.factor)} ({p.diverged} of {p.runs} runs diverged)" for p in points if p.diverged]
     if unsafe:
         sentences.append(f"Never recommended, as training diverged: {', '.join(unsafe)}.")

@@ -3,7 +3,8 @@
 Routes are documented in `http_api.md`. They read only through
 `context.data_provider` (so `--load_fast` true and false both work), compute
 every number with `l2board.analysis.comparison.compare_runs` (the function behind
-`l2board compare`), and never import TensorFlow.
+`l2board compare`), word it with `l2board.rendering` (the report's view,
+which the tab's page only lays out), and never import TensorFlow.
 """
 
 import json
@@ -22,6 +23,9 @@ from l2board.log_format.regularization_setup import RegularizationSetup
 from l2board.reading import roles
 from l2board.analysis.comparison import DEFAULT_PATIENCE, compare_runs, reads_tag
 from l2board.errors import L2BoardError
+from l2board.rendering.report import report_json
+from l2board.rendering.view import LABELS
+from l2board.rendering.wording import error_sentence
 from l2board.safe_text import printable
 from tensorboard_plugin_l2board import metadata
 from tensorboard_plugin_l2board.provider_runs import ProviderRuns, group_runs
@@ -100,7 +104,8 @@ class L2BoardPlugin(base_plugin.TBPlugin):
                      for run in runs.read([s["name"] for s in summaries], wanted=lambda tag: False)}
         listed = [{**summary, "coverage": coverages[summary["name"]]} for summary in summaries]
         order = baseline_order(listed)
-        answer = {"runs": listed, "default_baseline": order[0] if order else None, "baseline_order": order}
+        answer = {"runs": listed, "default_baseline": order[0] if order else None, "baseline_order": order,
+                  "labels": LABELS}
         return http_util.Respond(request, answer, "application/json")
 
     @wrappers.Request.application
@@ -122,8 +127,9 @@ class L2BoardPlugin(base_plugin.TBPlugin):
                                       metric=request.args.get("metric") or None, patience=patience)
         except L2BoardError as error:
             # The sentence may quote run names: one line, whatever they hold.
-            raise errors.InvalidArgumentError(printable(str(error))) from None
-        return http_util.Respond(request, comparison.to_json(), "application/json")
+            raise errors.InvalidArgumentError(printable(error_sentence(error))) from None
+        # The numbers and their view: the tab draws the view's words and cells.
+        return http_util.Respond(request, report_json(comparison), "application/json")
 
     @wrappers.Request.application
     def _serve_layers(self, request):
