@@ -14,6 +14,7 @@ import re
 
 from l2board.errors import L2BoardError
 from l2board.log_format import tags
+from l2board.reading.run_model import ReadNote
 
 ROOT = ""
 TRAIN, VALIDATION = tags.TRAIN_DIR, tags.VALIDATION_DIR
@@ -283,10 +284,26 @@ def _chosen(target, options, found, run):
     if len(exact) == 1:
         return exact[0]
     tied = sorted(logged_name(*key) for key in (exact or options))
-    role = target[1][len(tags.EPOCH_PREFIX):]
-    whose = f"Run '{run}'" if run else "The run"
-    raise L2BoardError(f"{whose} logs {len(tied)} series that could be the {split} {role} ({', '.join(tied)}); "
-                       f"name the pair to read with --tag {role}=TRAIN,VAL.")
+    raise AmbiguousRole(run, split, target[1][len(tags.EPOCH_PREFIX):], tied)
+
+
+class AmbiguousRole(L2BoardError):
+    """Several series could hold one role, and l2board does not guess: the run is refused.
+
+    `split`, `role` and `tags` (as logged) are what a skip reason's code
+    `ambiguous_role` carries (see `refusal`); the message is the sentence for
+    a caller that reads one run.
+    """
+
+    def __init__(self, run, split, role, tags):
+        whose = f"Run '{run}'" if run else "The run"
+        super().__init__(f"{whose} logs {len(tags)} series that could be the {split} {role} ({', '.join(tags)}); "
+                         f"name the pair to read with --tag {role}=TRAIN,VAL.")
+        self.split, self.role, self.tags = split, role, list(tags)
+
+    def refusal(self):
+        """The reason the run is skipped, as a code and its numbers."""
+        return ReadNote("ambiguous_role", split=self.split, role=self.role, tags=self.tags)
 
 
 def _target(role):

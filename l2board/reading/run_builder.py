@@ -49,7 +49,13 @@ def build_run(name, path, sources, members=None, skipped=(), tag_map=None):
     merged = _merge(run, sources)
     if run.flat:
         run.steps_from = _steps_as_epochs(merged)
-    renamed = roles.canonical_keys(merged, top, tag_map, run=name)
+    try:
+        renamed = roles.canonical_keys(merged, top, tag_map, run=name)
+    except roles.AmbiguousRole as refusal:
+        # One run that l2board will not guess about is listed and skipped,
+        # with why: it must not take the other runs (or the L2 tab) down.
+        run.refused = refusal.refusal()
+        renamed = {}
     for key in sorted(merged, key=lambda k: k not in renamed):  # recognised series first: their keys win
         target = renamed.get(key) or _kept_key(key, top)
         if target in run.scalars:

@@ -132,6 +132,40 @@ class Restart:
 
 
 @dataclasses.dataclass
+class ReadNote:
+    """What reading found about a run, as a code and its numbers; `l2board.rendering` words it.
+
+    Codes (docs/log-layouts.md says when each arises):
+
+    - `ambiguous_role` (`split`, `role`, `tags`): several series could hold
+      one role (`tags`, as logged); the run is refused, not guessed at.
+    - `steps_not_epochs` (`series`, `epoch_series`): these series (as
+      logged) stay at the writer's global steps, because the run's epoch
+      series (`epoch_series`, or `None` when it logs none) has no whole
+      epoch at each of their steps.
+    - `sampled` (`series`, `kept`): TensorBoard kept only `kept` points of
+      these series (its reservoir), so their values are a sample; see
+      plugins/tensorboard_plugin_l2board/http_api.md.
+
+    Example:
+
+    >>> ReadNote("ambiguous_role", split="train", role="loss", tags=["Loss/train", "train/loss"]).to_dict()
+    {'code': 'ambiguous_role', 'split': 'train', 'role': 'loss', 'tags': ['Loss/train', 'train/loss']}
+    """
+
+    code: str
+    values: dict
+
+    def __init__(self, code, **values):
+        self.code = code
+        self.values = values
+
+    def to_dict(self):
+        """Returns `{"code": ..., <value name>: <value>, ...}`, as the JSON holds it."""
+        return {"code": self.code, **self.values}
+
+
+@dataclasses.dataclass
 class RunLog:
     """What one run's logs hold, with recognised series under canonical keys.
 
@@ -162,8 +196,12 @@ class RunLog:
         folders: `{member folder: "train" | "validation" | ""}`: the
             run's folders and the split each holds.
         steps_from: `(folder, tag)` as logged of the series whose values
-            became the steps (Lightning's `epoch`), or `None` when steps
-            are as logged.
+            became the steps (Lightning's `epoch`, transformers'
+            `train/epoch`), or `None` when steps are as logged.
+        read_notes: `ReadNote`s of what the values leave out or stand for
+            (`steps_not_epochs`, `sampled`).
+        refused: a `ReadNote` when the run cannot be analysed as read
+            (`ambiguous_role`): it is listed, with this reason, and skipped.
     """
 
     name: str
@@ -179,6 +217,8 @@ class RunLog:
     sources: dict = dataclasses.field(default_factory=dict)
     folders: dict = dataclasses.field(default_factory=dict)
     steps_from: tuple | None = None
+    read_notes: list = dataclasses.field(default_factory=list)
+    refused: ReadNote | None = None
 
     def scalar(self, folder, tag):
         """Returns the `Series` of a tag, or `None`."""
