@@ -165,6 +165,8 @@ def role_of(member, tag, top):
     (('train', 'loss'), ('validation', 'loss'), ('train', 'acc'))
     >>> role_of("Loss_val", "Loss", None), role_of("test", "epoch_accuracy", None), role_of("train", "penalty/x", None)
     (('validation', 'loss'), ('validation', 'accuracy'), None)
+    >>> role_of("", "train_loss_epoch", "flat"), role_of("", "train_loss_step", "flat")
+    (('train', 'loss'), None)
     """
     if member:
         split, main = member_split(member)
@@ -211,6 +213,21 @@ def _plain(split, tag):
 
 
 def _flat(tag):
+    role = _flat_role(tag)
+    if role is None:
+        return None
+    split, name = role
+    # PyTorch Lightning's `self.log(name, on_step=True, on_epoch=True)` writes `<name>_step` per batch and
+    # `<name>_epoch` per epoch: the epoch's value is the role, the batches' are per-step series of their own.
+    if name.endswith(_STEP_SUFFIX):
+        return None
+    return split, name[:-len(_EPOCH_SUFFIX)] if name.endswith(_EPOCH_SUFFIX) else name
+
+
+_STEP_SUFFIX, _EPOCH_SUFFIX = "_step", "_epoch"
+
+
+def _flat_role(tag):
     for prefix, split in _FLAT_PREFIXES:
         if tag.startswith(prefix):
             name = tag[len(prefix):]
