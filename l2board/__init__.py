@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "L2Monitor": "l2board.writing.callback",
     "L2MonitorWarning": "l2board.writing.callback",
+    "TensorBoard": "l2board.writing.tensorboard",
     "documented_cnn": "l2board.training.models",
     "tutorial_mlp": "l2board.training.models",
     "read_runs": "l2board.api",

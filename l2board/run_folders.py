@@ -240,6 +240,44 @@ def holds_a_run(folder):
         raise _unlistable(error, folder) from None
 
 
+def holds_logged_values(folder):
+    """Whether a folder holds values of an earlier fit: a scalar in the event files of its top, train/ or validation/.
+
+    What a writer of this very fit put there before its first epoch ended
+    (Keras's model summary, KerasTuner's HParams record, a file header) is
+    no run yet; a URL is not looked into (`False`).
+    """
+    if "://" in folder or not os.path.isdir(folder):
+        return False
+    from l2board.reading.event_files import FileDamage, iter_events
+
+    try:
+        paths = _own_event_files(folder)
+    except OSError as error:
+        raise _unlistable(error, folder) from None
+    for path in paths:
+        for event in iter_events(path, FileDamage(path)):
+            if any(value.HasField("simple_value") or value.metadata.plugin_data.plugin_name == "scalars"
+                   for value in event.summary.value):
+                return True
+    return False
+
+
+def sibling_run_dir(folder):
+    """Creates and returns the first `<folder>-2`, `<folder>-3`, ... that did not exist: a run folder of its own.
+
+    Created atomically, so two fits started at once never share one.
+    """
+    n = 2
+    while True:
+        candidate = f"{folder.rstrip('/' + os.sep)}-{n}"
+        try:
+            os.makedirs(candidate)
+            return candidate
+        except FileExistsError:
+            n += 1
+
+
 def _unlistable(error, folder):
     return L2BoardError(f"Cannot look inside '{error.filename or folder}': {error.strerror or error}.")
 

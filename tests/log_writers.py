@@ -206,3 +206,39 @@ def write_all(root):
         os.makedirs(folder, exist_ok=True)
         write(folder)
     return root
+
+
+def two_training_losses(run):
+    # Two series that could each be the training loss: refused, never guessed at.
+    _tbx_folder(run, {"train/loss": TRAIN_LOSS, "Loss/train": TRAIN_LOSS[::-1], "val/loss": VAL_LOSS})
+
+
+LONG_EPOCHS = 100_000
+LONG_SEED = 18
+
+
+def long_run_curves(epochs=LONG_EPOCHS, seed=LONG_SEED):
+    """The curves of a long run, from a fixed seed: the validation loss is lowest at epoch 5 and rises after it
+    by more than its noise, so `EarlyStopping` stops early whatever TensorBoard samples of the rest."""
+    rng = np.random.default_rng(seed)
+    epoch = np.arange(epochs)
+    train = 1.0 / (1.0 + epoch) + rng.uniform(0.0, 1e-4, epochs)
+    val = 0.5 + 1e-3 * np.abs(epoch - 5) + rng.uniform(0.0, 1e-4, epochs)
+    return [float(np.float32(v)) for v in train], [float(np.float32(v)) for v in val]
+
+
+def long_run(run, epochs=LONG_EPOCHS, seed=LONG_SEED):
+    """A flat run of `epochs` epochs (`train/loss`, `val/loss`); returns its curves.
+
+    Written by L2Monitor's own event writer (the one it uses off TensorFlow),
+    which writes 100,000 epochs in seconds where tensorboardX takes half a
+    minute.
+    """
+    from l2board.writing.event_writer import EventFileRunWriter
+
+    train, val = long_run_curves(epochs, seed)
+    writer = EventFileRunWriter(str(run))
+    for step, (t, v) in enumerate(zip(train, val)):
+        writer.scalars({"train/loss": t, "val/loss": v}, step)
+    writer.close()
+    return train, val

@@ -339,6 +339,42 @@ def test_resumed_training_continues_steps(tmp_path):
     assert steps == [0, 1, 2, 3]
 
 
+def regularized_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    return compile_with_reference(keras.Sequential([
+        keras.Input((6,)), layers.Dense(3, activation="softmax", kernel_regularizer=regularizers.L2(0.1))]))
+
+
+def data_loss_steps(folder):
+    return [step for _, step, tag, _ in read_events(folder / "train") if tag == "epoch_data_loss"]
+
+
+def test_a_script_run_twice_writes_its_second_model_beside_the_first_run(tmp_path):
+    run = tmp_path / "run1"
+    fit(regularized_model(0), run, epochs=2)
+    before = sorted(p.name for p in (run / "train").iterdir())
+    with pytest.warns(L2MonitorWarning, match=re.escape(f"{run} already holds a run, so this fit of a new model "
+                                                        f"writes to {run}-2 instead")):
+        monitor = L2Monitor(str(run), verbose=0)
+        fit(regularized_model(1), run, epochs=3, monitor=monitor)
+    assert monitor.run_dir == f"{run}-2" and monitor.log_dir == str(run)
+    assert sorted(p.name for p in (run / "train").iterdir()) == before  # the first run is untouched
+    assert data_loss_steps(run) == [0, 1] and data_loss_steps(tmp_path / "run1-2") == [0, 1, 2]
+
+
+def test_one_callback_given_to_a_second_model_starts_a_new_run_and_goes_on_with_the_same_model(tmp_path):
+    monitor = L2Monitor(str(tmp_path / "run"), verbose=0)
+    first = regularized_model(0)
+    fit(first, None, epochs=2, monitor=monitor)
+    fit(first, None, epochs=3, initial_epoch=2, monitor=monitor)  # the same model, trained on: one run
+    with pytest.warns(L2MonitorWarning, match="this fit of a new model writes to"):
+        fit(regularized_model(1), None, epochs=1, monitor=monitor)
+    second_run = monitor.run_dir
+    fit(monitor.model, None, epochs=2, initial_epoch=1, monitor=monitor)  # goes on where that model writes
+    assert second_run == f"{tmp_path / 'run'}-2" and monitor.run_dir == second_run
+    assert data_loss_steps(tmp_path / "run") == [0, 1, 2] and data_loss_steps(tmp_path / "run-2") == [0, 1]
+
+
 def test_unwritable_log_dir_fails_before_the_first_batch(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

@@ -184,6 +184,35 @@ def test_within_the_limits_each_run_is_read_once_however_often_it_is_asked(clien
         assert status == 200 and json.loads(body)["patience"] == int(patience)
 
 
+def client_for(folder, logdir):
+    from tensorboard.backend import application
+    from tensorboard.plugins import base_plugin
+
+    from tensorboard_plugin_l2board.l2_plugin import L2BoardPlugin
+
+    data = provider_for(folder)
+    plugin = L2BoardPlugin(base_plugin.TBContext(data_provider=data, logdir=logdir))
+    return Client(application.TensorBoardWSGI([plugin], data_provider=data))
+
+
+def test_a_run_tensorboard_samples_is_read_from_its_files_or_skipped_as_sampled(tmp_path):
+    from log_writers import long_run
+
+    long_run(tmp_path / "long", epochs=3_000)  # TensorBoard keeps 1,000 points of each tag
+    (expected,) = compare_runs(read_runs([tmp_path / "long"])).runs
+    status, body, _ = get(client_for(tmp_path, str(tmp_path)), "/data/plugin/l2board/report?run=long")
+    (served,) = json.loads(body)["runs"]
+    assert status == 200 and served["epochs"] == expected.epochs == 3_000
+    assert served["early_stopping_epoch"] == expected.early_stopping_epoch
+    # Without a folder to read (--logdir_spec), the sample is never analysed as if it were the run.
+    sampled = client_for(tmp_path, None)
+    listed = json.loads(get(sampled, "/data/plugin/l2board/runs")[1])
+    assert listed["runs"][0]["skipped"] == {"code": "sampled", "series": ["train/loss", "val/loss"], "kept": 1000}
+    assert listed["baseline_order"] == []
+    status, body, _ = get(sampled, "/data/plugin/l2board/report?run=long")
+    assert status == 400 and "--samples_per_plugin=scalars=0" in body
+
+
 def test_static_files(client):
     status, body, content_type = get(client, "/data/plugin/l2board/static/index.js")
     assert status == 200 and content_type.startswith("text/javascript") and "export async function render" in body

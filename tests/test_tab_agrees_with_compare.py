@@ -76,3 +76,55 @@ def test_the_tab_shows_the_lambda_curve_of_compare(sweep_root, load_fast):
     for key in ("format_version", "baseline", "configurations", "changes", "verdicts", "verdict", "sweep",
                 "recommendation", "adjustment"):
         assert served[key] == compared[key], key
+
+
+@pytest.fixture(scope="module")
+def long_root(tmp_path_factory):
+    """A 100,000-epoch run (TensorBoard keeps 1,000 points of each tag), a run refused as ambiguous, a short run."""
+    from log_writers import keras_folders, long_run, two_training_losses
+
+    root = tmp_path_factory.mktemp("tab_long")
+    _, val = long_run(root / "long")
+    for name, write in (("two_losses", two_training_losses), ("short", keras_folders)):
+        (root / name).mkdir()
+        write(root / name)
+    return root, val
+
+
+def replayed_stop(values, patience):
+    """Keras's EarlyStopping(patience) over a validation loss, written out here: the epoch it stops at."""
+    best, wait = None, 0
+    for epoch, value in enumerate(values):
+        wait += 1
+        if best is None or value < best:
+            best, wait = value, 0
+        elif wait >= patience:
+            return epoch
+    return None
+
+
+@pytest.mark.parametrize("load_fast", ["true", "false"])
+def test_a_long_run_is_read_whole_and_an_ambiguous_run_is_listed_as_skipped(long_root, load_fast):
+    from test_tensorboard_server import get_json, start_tensorboard
+
+    root, val = long_root
+    out = subprocess.run([installed_script("l2board"), "compare", str(root), "--format", "json", "--patience", "5"],
+                         capture_output=True, text=True, check=True).stdout
+    compared = json.loads(out)
+    (long,) = [run for run in compared["runs"] if run["name"] == "long"]
+    assert (long["epochs"], long["early_stopping_epoch"]) == (len(val), replayed_stop(val, 5))
+    assert [(s["name"], s["reason"]["code"]) for s in compared["skipped"]] == [("two_losses", "ambiguous_role")]
+    process, port = start_tensorboard(root, load_fast)
+    try:
+        listed = get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == 3)
+        assert {run["name"]: run["skipped"] for run in listed["runs"]} == {
+            "long": None, "short": None, "two_losses": compared["skipped"][0]["reason"]}
+        assert "two_losses" not in listed["baseline_order"]
+        served = get_json(port, "/data/plugin/l2board/report?patience=5",
+                          until=lambda d: {r["name"]: r["epochs"] for r in d["runs"]} == {"long": len(val), "short": 6})
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert numbers(served) == numbers(compared)
+    assert [(s["name"], s["reason"]) for s in served["skipped"]] == [
+        (s["name"], s["reason"]) for s in compared["skipped"]]

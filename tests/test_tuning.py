@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("keras_tuner")
 
-from l2board import L2Monitor  # noqa: E402
+from l2board import L2Monitor, L2MonitorWarning  # noqa: E402
 from l2board.analysis.comparison import compare_runs  # noqa: E402
 from l2board.errors import L2BoardError  # noqa: E402
 from l2board.log_format import tags  # noqa: E402
@@ -125,3 +125,53 @@ def test_hyperbands_bookkeeping_is_not_a_hyperparameter():
     hp.Fixed("tuner/round", 1)
     trial = keras_tuner.engine.trial.Trial(hp)
     assert trial_hparams(trial) == {"l2": 0.0}
+
+
+STOCK_FACTORS = [0.0, 0.1]
+
+
+def build_two(hp):
+    factor = hp.Choice("l2", STOCK_FACTORS)
+    regularizer = keras.regularizers.L2(factor) if factor else None
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3, activation="softmax",
+                                                                    kernel_regularizer=regularizer)])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def stock_search(root, callback):
+    """A stock keras_tuner.GridSearch, 2 trials x 2 executions of 2 epochs, as most users write it."""
+    import keras_tuner
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 8)).astype("float32"), rng.integers(0, 3, 64)
+    tuner = keras_tuner.GridSearch(build_two, objective="val_loss", executions_per_trial=2,
+                                   directory=str(root / "kt"), project_name="stock", overwrite=True)
+    tuner.search(x, y, validation_split=0.25, epochs=2, batch_size=16, verbose=0, callbacks=[callback])
+    return tuner
+
+
+def assert_four_runs_of_two_epochs(runs):
+    assert len(runs) == 4
+    for run in runs:
+        assert run.scalar(tags.VALIDATION_DIR, tags.DATA_LOSS).steps.tolist() == [0, 1], run.name
+        assert run.restarts == [], run.name  # nothing written over: no fit went into another's run
+
+
+def test_a_stock_search_with_l2boards_tensorboard_gives_each_trial_and_execution_a_run(tmp_path):
+    import l2board
+
+    tuner = stock_search(tmp_path, l2board.TensorBoard(str(tmp_path / "logs")))
+    trials = sorted(t.trial_id for t in tuner.oracle.trials.values())
+    runs = read_runs([tmp_path / "logs"])
+    assert sorted(run.name for run in runs) == [f"{trial}/execution{n}" for trial in trials for n in (0, 1)]
+    assert_four_runs_of_two_epochs(runs)
+    factors = {run.name: json.loads(run.latest_text(tags.TRAIN_DIR, tags.SETUP_JSON)) for run in runs}
+    assert len({json.dumps(setup, sort_keys=True) for setup in factors.values()}) == 2  # the two trials' setups
+
+
+def test_a_stock_search_with_a_plain_monitor_never_mixes_its_fits(tmp_path):
+    with pytest.warns(L2MonitorWarning, match="l2board.TensorBoard or l2board.tuning"):
+        stock_search(tmp_path, L2Monitor(str(tmp_path / "logs"), verbose=0))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "kt") == ["logs", "logs-2", "logs-3", "logs-4"]
+    assert_four_runs_of_two_epochs(read_runs([tmp_path / f for f in ("logs", "logs-2", "logs-3", "logs-4")]))

@@ -63,44 +63,7 @@ import dataclasses
 import os
 
 from l2board.reading.event_files import FileDamage
-from l2board.reading.run_model import Restart, SkippedFile, UnlistedFolder
-
-
-class Note:
-    """A code and its numbers, e.g. `Note("incomplete", last_epoch=7)`.
-
-    Example:
-
-    >>> Note("incomplete", last_epoch=7) == Note("incomplete", last_epoch=7), Note("incomplete", last_epoch=7)
-    (True, Note('incomplete', last_epoch=7))
-    >>> Note("diverged", epoch=3).to_dict()
-    {'code': 'diverged', 'epoch': 3}
-    """
-
-    __slots__ = ("code", "values")
-
-    def __init__(self, code, **values):
-        self.code = code
-        self.values = values
-
-    def __eq__(self, other):
-        return isinstance(other, Note) and (self.code, self.values) == (other.code, other.values)
-
-    __hash__ = None  # values may hold lists
-
-    def __repr__(self):
-        values = "".join(f", {key}={value!r}" for key, value in self.values.items())
-        return f"Note({self.code!r}{values})"
-
-    def __deepcopy__(self, memo):
-        # dataclasses.asdict deep-copies what it does not know.
-        import copy
-
-        return Note(self.code, **copy.deepcopy(self.values, memo))
-
-    def to_dict(self):
-        """Returns `{"code": ..., <value name>: <value>, ...}`, as the JSON holds it."""
-        return {"code": self.code, **self.values}
+from l2board.reading.run_model import Note, Restart, SkippedFile, UnlistedFolder  # noqa: F401 (Note: the analysis's too)
 
 
 @dataclasses.dataclass

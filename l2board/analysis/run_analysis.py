@@ -168,6 +168,8 @@ def metrics_of(run):
 
 def no_validation_reason(run):
     """Why a run cannot be analysed at all (a `Note`), or `None` when it has validation values."""
+    if run.refused is not None:  # the reader would have had to guess (`ambiguous_role`)
+        return run.refused
     if lookup(run, tags.VALIDATION_DIR, "loss") is not None or metrics_of(run):
         return None
     troubles = run.troubles_in(tags.VALIDATION_DIR)

@@ -14,6 +14,7 @@ import re
 
 from l2board.errors import L2BoardError
 from l2board.log_format import tags
+from l2board.reading.run_model import Note
 
 ROOT = ""
 TRAIN, VALIDATION = tags.TRAIN_DIR, tags.VALIDATION_DIR
@@ -164,6 +165,8 @@ def role_of(member, tag, top):
     (('train', 'loss'), ('validation', 'loss'), ('train', 'acc'))
     >>> role_of("Loss_val", "Loss", None), role_of("test", "epoch_accuracy", None), role_of("train", "penalty/x", None)
     (('validation', 'loss'), ('validation', 'accuracy'), None)
+    >>> role_of("", "train_loss_epoch", "flat"), role_of("", "train_loss_step", "flat")
+    (('train', 'loss'), None)
     """
     if member:
         split, main = member_split(member)
@@ -210,6 +213,21 @@ def _plain(split, tag):
 
 
 def _flat(tag):
+    role = _flat_role(tag)
+    if role is None:
+        return None
+    split, name = role
+    # PyTorch Lightning's `self.log(name, on_step=True, on_epoch=True)` writes `<name>_step` per batch and
+    # `<name>_epoch` per epoch: the epoch's value is the role, the batches' are per-step series of their own.
+    if name.endswith(_STEP_SUFFIX):
+        return None
+    return split, name[:-len(_EPOCH_SUFFIX)] if name.endswith(_EPOCH_SUFFIX) else name
+
+
+_STEP_SUFFIX, _EPOCH_SUFFIX = "_step", "_epoch"
+
+
+def _flat_role(tag):
     for prefix, split in _FLAT_PREFIXES:
         if tag.startswith(prefix):
             name = tag[len(prefix):]
@@ -283,10 +301,26 @@ def _chosen(target, options, found, run):
     if len(exact) == 1:
         return exact[0]
     tied = sorted(logged_name(*key) for key in (exact or options))
-    role = target[1][len(tags.EPOCH_PREFIX):]
-    whose = f"Run '{run}'" if run else "The run"
-    raise L2BoardError(f"{whose} logs {len(tied)} series that could be the {split} {role} ({', '.join(tied)}); "
-                       f"name the pair to read with --tag {role}=TRAIN,VAL.")
+    raise AmbiguousRole(run, split, target[1][len(tags.EPOCH_PREFIX):], tied)
+
+
+class AmbiguousRole(L2BoardError):
+    """Several series could hold one role, and l2board does not guess: the run is refused.
+
+    `split`, `role` and `tags` (as logged) are what a skip reason's code
+    `ambiguous_role` carries (see `refusal`); the message is the sentence for
+    a caller that reads one run.
+    """
+
+    def __init__(self, run, split, role, tags):
+        whose = f"Run '{run}'" if run else "The run"
+        super().__init__(f"{whose} logs {len(tags)} series that could be the {split} {role} ({', '.join(tags)}); "
+                         f"name the pair to read with --tag {role}=TRAIN,VAL.")
+        self.split, self.role, self.tags = split, role, list(tags)
+
+    def refusal(self):
+        """The reason the run is skipped, as a code and its numbers."""
+        return Note("ambiguous_role", split=self.split, role=self.role, tags=self.tags)
 
 
 def _target(role):

@@ -9,8 +9,10 @@ TensorBoard's data provider (the L2 tab), the same rules make the run:
   step the later point counts, which TensorBoard's Python loader with
   `--load_fast=false` keeps beside the earlier one), and the run says
   where, how many points and from which file (`Restart`);
-* a flat run that logs an `epoch` series (PyTorch Lightning, at the
-  global step) has its series re-indexed by it, so that steps are epochs;
+* a flat run that logs the writer's own epoch series beside values at the
+  global step (PyTorch Lightning's `epoch`, transformers' `train/epoch`)
+  has its series re-indexed by it, so that steps are epochs, and says
+  which of its roles' series stay at global steps (`steps_not_epochs`);
 * recognition (`roles`): the training and validation loss and metrics of
   every recognised layout, or of the user's `tag_map`, under the keys the
   analysis reads, with what was logged kept in `RunLog.sources`.
@@ -21,7 +23,7 @@ import bisect
 import numpy as np
 
 from l2board.reading import roles
-from l2board.reading.run_model import Restart, RunLog, Series
+from l2board.reading.run_model import Note, Restart, RunLog, Series
 
 
 def build_run(name, path, sources, members=None, skipped=(), tag_map=None):
@@ -47,9 +49,17 @@ def build_run(name, path, sources, members=None, skipped=(), tag_map=None):
     run.flat = top == "flat"
     run.folders = {m: (roles.member_split(m)[0] or roles.ROOT) if m else roles.folder_of(m, top) for m in members}
     merged = _merge(run, sources)
+    kept_at_steps = []
     if run.flat:
-        run.steps_from = _steps_as_epochs(merged)
-    renamed = roles.canonical_keys(merged, top, tag_map, run=name)
+        run.steps_from, kept_at_steps = _steps_as_epochs(merged)
+    try:
+        renamed = roles.canonical_keys(merged, top, tag_map, run=name)
+    except roles.AmbiguousRole as refusal:
+        # One run that l2board will not guess about is listed and skipped,
+        # with why: it must not take the other runs (or the L2 tab) down.
+        run.refused = refusal.refusal()
+        renamed = {}
+    _steps_note(run, run.steps_from, kept_at_steps, renamed)
     for key in sorted(merged, key=lambda k: k not in renamed):  # recognised series first: their keys win
         target = renamed.get(key) or _kept_key(key, top)
         if target in run.scalars:
@@ -70,36 +80,54 @@ def _kept_key(key, top):
     return roles.folder_of(member, top), tag
 
 
-EPOCH_TAG = (roles.ROOT, "epoch")
+# The writers' own epoch series, logged beside values at the global step, and what to add to its values to get
+# the epoch (0 for the first) each value stands for: PyTorch Lightning logs the epoch's index, Hugging Face's
+# Trainer the epochs completed (1.0 at the end of the first).
+EPOCH_SERIES = (((roles.ROOT, "epoch"), 0), ((roles.ROOT, "train/epoch"), -1))
 
 
 def _steps_as_epochs(merged):
-    """Re-indexes a flat run's series by its `epoch` series, in place; returns the key it used, or `None`.
+    """Re-indexes a flat run's series by the writer's epoch series, in place.
 
     PyTorch Lightning logs at the global step (`(epoch + 1) * batches - 1`
-    for epoch-level values) and logs an `epoch` scalar at those steps: its
-    values are the epochs the analysis counts. A series is re-indexed only
-    when every one of its steps has an epoch and the epochs rise, so
-    per-batch series (`train_loss_step`) keep their global steps.
+    for epoch-level values) and logs an `epoch` scalar at those steps;
+    transformers' Trainer logs `train/epoch` beside every value. A series
+    is re-indexed only when every one of its steps has a whole epoch and
+    the epochs rise, so per-batch series (`train_loss_step`, a loss logged
+    every 500 steps) keep their global steps.
+
+    Returns:
+        `(key, kept)`: the epoch series used (`None`: steps are as logged)
+        and the series that keep their global steps although it exists.
     """
-    epoch = merged.get(EPOCH_TAG)
-    if epoch is None or not len(epoch[0]):
-        return None
-    steps, values = epoch
-    if not (np.isfinite(values).all() and (values >= 0).all() and (values == np.round(values)).all()):
-        return None
-    epochs = values.astype(np.int64)
-    if (epochs == steps).all():
-        return None  # already an epoch axis: nothing to do, nothing to say
-    for key, (series_steps, series_values) in list(merged.items()):
+    for key, offset in EPOCH_SERIES:
+        if key in merged and len(merged[key][0]):
+            break
+    else:
+        return None, []
+    steps, values = merged[key]
+    epochs = values + offset
+    if np.isfinite(epochs).all() and (epochs == steps).all():
+        return None, []  # already an epoch axis: nothing to do, nothing to say
+    kept = []
+    for series, (series_steps, series_values) in list(merged.items()):
         at = np.minimum(np.searchsorted(steps, series_steps), len(steps) - 1)
-        if not len(series_steps) or (steps[at] != series_steps).any():
-            continue  # a step without an epoch: not on the epoch axis
         new_steps = epochs[at]
-        if len(new_steps) > 1 and not (new_steps[1:] > new_steps[:-1]).all():
+        if (not len(series_steps) or (steps[at] != series_steps).any() or not np.isfinite(new_steps).all()
+                or (new_steps != np.round(new_steps)).any() or (new_steps < 0).any()
+                or (len(new_steps) > 1 and not (new_steps[1:] > new_steps[:-1]).all())):
+            kept.append(series)  # a step without a whole epoch, or several values an epoch: not on the epoch axis
             continue
-        merged[key] = (new_steps, series_values)
-    return EPOCH_TAG
+        merged[series] = (new_steps.astype(np.int64), series_values)
+    return key, kept
+
+
+def _steps_note(run, steps_from, kept, renamed):
+    """A `steps_not_epochs` note when a role's series stays at global steps beside the writer's epoch series."""
+    at_steps = sorted(roles.logged_name(*key) for key in kept if key in renamed)
+    if steps_from is not None and at_steps:
+        run.read_notes.append(Note("steps_not_epochs", series=at_steps,
+                                       epoch_series=roles.logged_name(*steps_from)))
 
 
 def _texts(sources):

@@ -109,6 +109,57 @@ class Restart:
 
 
 
+class Note:
+    """A code and its numbers, e.g. `Note("incomplete", last_epoch=7)`: what a reader or the analysis
+    found about a run; `l2board.rendering` words it.
+
+    The read side's codes (docs/log-layouts.md says when each arises; the
+    analysis's are listed in `l2board.analysis.notes`):
+
+    - `ambiguous_role` (`split`, `role`, `tags`): several series could hold
+      one role (`tags`, as logged); the run is refused, not guessed at.
+    - `steps_not_epochs` (`series`, `epoch_series`): these series (as
+      logged) stay at the writer's global steps, because the run's epoch
+      series (`epoch_series`, or `None` when it logs none) has no whole
+      epoch at each of their steps.
+    - `sampled` (`series`, `kept`): TensorBoard kept only `kept` points of
+      these series (its reservoir), so their values are a sample; see
+      plugins/tensorboard_plugin_l2board/http_api.md.
+
+    Example:
+
+    >>> Note("incomplete", last_epoch=7) == Note("incomplete", last_epoch=7), Note("incomplete", last_epoch=7)
+    (True, Note('incomplete', last_epoch=7))
+    >>> Note("ambiguous_role", split="train", role="loss", tags=["Loss/train", "train/loss"]).to_dict()
+    {'code': 'ambiguous_role', 'split': 'train', 'role': 'loss', 'tags': ['Loss/train', 'train/loss']}
+    """
+
+    __slots__ = ("code", "values")
+
+    def __init__(self, code, **values):
+        self.code = code
+        self.values = values
+
+    def __eq__(self, other):
+        return isinstance(other, Note) and (self.code, self.values) == (other.code, other.values)
+
+    __hash__ = None  # values may hold lists
+
+    def __repr__(self):
+        values = "".join(f", {key}={value!r}" for key, value in self.values.items())
+        return f"Note({self.code!r}{values})"
+
+    def __deepcopy__(self, memo):
+        # dataclasses.asdict deep-copies what it does not know.
+        import copy
+
+        return Note(self.code, **copy.deepcopy(self.values, memo))
+
+    def to_dict(self):
+        """Returns `{"code": ..., <value name>: <value>, ...}`, as the JSON holds it."""
+        return {"code": self.code, **self.values}
+
+
 @dataclasses.dataclass
 class RunLog:
     """What one run's logs hold, with recognised series under canonical keys.
@@ -140,8 +191,12 @@ class RunLog:
         folders: `{member folder: "train" | "validation" | ""}`: the
             run's folders and the split each holds.
         steps_from: `(folder, tag)` as logged of the series whose values
-            became the steps (Lightning's `epoch`), or `None` when steps
-            are as logged.
+            became the steps (Lightning's `epoch`, transformers'
+            `train/epoch`), or `None` when steps are as logged.
+        read_notes: `Note`s of what the values leave out or stand for
+            (`steps_not_epochs`, `sampled`).
+        refused: a `Note` when the run cannot be analysed as read
+            (`ambiguous_role`): it is listed, with this reason, and skipped.
     """
 
     name: str
@@ -157,6 +212,8 @@ class RunLog:
     sources: dict = dataclasses.field(default_factory=dict)
     folders: dict = dataclasses.field(default_factory=dict)
     steps_from: tuple | None = None
+    read_notes: list = dataclasses.field(default_factory=list)
+    refused: Note | None = None
 
     def scalar(self, folder, tag):
         """Returns the `Series` of a tag, or `None`."""

@@ -126,6 +126,12 @@ _SKIP_REASONS = {
         f"holds no scalar values, only {' and '.join(v['other_kinds'])}" if v["other_kinds"] else
         "holds no scalar values: its event file holds no summary" if v["event_files"] == 1 else
         f"holds no scalar values: its {v['event_files']} event files hold no summary"),
+    "ambiguous_role": lambda v: (
+        f"logs {len(v['tags'])} series that could be the {v['split']} {v['role']} ({', '.join(v['tags'])}); name "
+        f"the pair to read with --tag {v['role']}=TRAIN,VAL"),
+    "sampled": lambda v: (  # the L2 tab only: compare reads every point
+        f"is a sample in TensorBoard ({v['kept']:,} points kept of {', '.join(v['series'])}), and its event files "
+        "cannot be read here; start TensorBoard with --samples_per_plugin=scalars=0, or run l2board compare"),
     "no_shared_values": lambda v: (
         f"has neither a validation loss nor the validation {v['metric']} the other runs are compared on"
         if v["metric"] else "has no validation loss to compare"),

@@ -24,7 +24,7 @@ from l2board.writing.penalties import diagnose_penalty_share, penalty_share
 from l2board.writing.penalty_sampling import mean_over_batches, sample_batches
 from l2board.writing.weight_norms import total_norms
 from l2board.log_format.regularization_setup import format_percent
-from l2board.run_folders import ensure_writable_dir, make_fresh_log_dir
+from l2board.run_folders import ensure_writable_dir, holds_logged_values, make_fresh_log_dir, sibling_run_dir
 from l2board.writing.backend_values import as_float
 
 # Where every number is measured as exactly as on TensorFlow (activity
@@ -91,7 +91,14 @@ class L2Monitor(keras.callbacks.Callback):
         log_dir: the run folder; `train/` and `validation/` are written
             inside it, as by `keras.callbacks.TensorBoard`. Default: a new
             folder under `logs/` named by date and time, created when
-            training begins (`log_dir` is `None` until then).
+            training begins (`log_dir` is `None` until then). A `fit` that
+            goes on training the same model (or one restored from a
+            checkpoint) adds to the run; a `fit` of a new model into a
+            folder that already holds a run (the script run again, a second
+            model given this callback, a stock KerasTuner search) writes to
+            a new sibling folder, `<log_dir>-2`, `-3`, ..., with an
+            `L2MonitorWarning`: two models never make one run.
+            `run_dir` is the folder the current or last fit writes to.
         histogram_freq: write weight histograms every this many epochs;
             0 turns them off. Default: 1.
         update_freq: `"epoch"` (default), `"batch"`, or an integer N to
@@ -169,6 +176,11 @@ class L2Monitor(keras.callbacks.Callback):
         # the folder each copy (one per execution) writes to.
         self._hparams_group = None
         self._copy_folders = None
+        # The folder the current or last fit writes to, and the log_dir it was
+        # chosen for (see `_run_folder`); a default log_dir names dated folders.
+        self.run_dir = None
+        self._run_dir_of = None
+        self._dated = False
         self._reset()
 
     def _reset(self):
@@ -320,16 +332,44 @@ class L2Monitor(keras.callbacks.Callback):
         # reads must match the others'), but only the chief writes.
         if not is_chief(self.model):
             return {name: _DiscardingWriter() for name in ("root", tags.TRAIN_DIR, tags.VALIDATION_DIR)}
-        if self.log_dir is None:
-            self.log_dir = make_fresh_log_dir("logs")
-        ensure_writable_dir(self.log_dir)
+        self.run_dir = self._run_folder()
+        ensure_writable_dir(self.run_dir)
         writer = _writer_class()
         if self.verbose and not self._announced:
-            print(f"L2Monitor: writing TensorBoard logs to {self.log_dir}")
+            print(f"L2Monitor: writing TensorBoard logs to {self.run_dir}")
             self._announced = True
-        return {"root": writer(self.log_dir),
-                tags.TRAIN_DIR: writer(os.path.join(self.log_dir, tags.TRAIN_DIR)),
-                tags.VALIDATION_DIR: writer(os.path.join(self.log_dir, tags.VALIDATION_DIR))}
+        return {"root": writer(self.run_dir),
+                tags.TRAIN_DIR: writer(os.path.join(self.run_dir, tags.TRAIN_DIR)),
+                tags.VALIDATION_DIR: writer(os.path.join(self.run_dir, tags.VALIDATION_DIR))}
+
+    def _run_folder(self):
+        """Where this fit writes: never into a run of another model.
+
+        A fit that goes on training a model (its optimizer has stepped:
+        a second `fit`, or a model restored from a checkpoint) writes where
+        the last fit wrote, or to `log_dir`, as `keras.callbacks.TensorBoard`
+        does. A fit of a new model whose folder already holds logged values
+        (a script run twice, a second model given the same callback, a stock
+        KerasTuner search) writes to a new sibling, `<log_dir>-2`, `-3`, ...,
+        and says so; with `log_dir=None` each new model gets a new dated
+        folder under `logs/`.
+        """
+        fresh = _steps_taken(self.model) == 0
+        if self.log_dir is None or self._dated:
+            self._dated = True
+            if self.run_dir is None or (fresh and holds_logged_values(self.run_dir)):
+                self.log_dir = make_fresh_log_dir("logs")
+                return self.log_dir
+            return self.run_dir
+        last = self.run_dir if self._run_dir_of == self.log_dir else None
+        folder = self.log_dir if last is None or fresh else last
+        if fresh and holds_logged_values(folder):
+            taken, folder = folder, sibling_run_dir(self.log_dir)
+            warnings.warn(f"{taken} already holds a run, so this fit of a new model writes to {folder} instead of "
+                          "mixing the two (in a KerasTuner search, l2board.TensorBoard or l2board.tuning gives each "
+                          "trial and execution a folder of its own).", L2MonitorWarning, stacklevel=4)
+        self._run_dir_of = self.log_dir
+        return folder
 
     def _sync_weights(self):
         # The JAX trainer keeps the weights in its own state during an epoch
@@ -411,7 +451,7 @@ class L2Monitor(keras.callbacks.Callback):
         if self.hparams:
             texts[tags.HPARAMS_JSON] = json.dumps(self.hparams, sort_keys=True)
         self._writers[tags.TRAIN_DIR].text(texts, step)
-        group = self._hparams_group or os.path.basename(os.path.abspath(self.log_dir or ""))
+        group = self._hparams_group or os.path.basename(os.path.abspath(self.run_dir or ""))
         self._writers["root"].hparams({**self._setup.hparams(), **self.hparams}, trial_id=group)
 
     def __deepcopy__(self, memo):
@@ -560,6 +600,13 @@ def is_chief(model):
     if task_type in (None, "chief"):
         return True
     return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+
+
+def _steps_taken(model):
+    """How many steps the model's optimizer has taken (0 for a new model); `None` without an optimizer."""
+    optimizer = getattr(model, "optimizer", None)
+    iterations = getattr(optimizer, "iterations", None)
+    return None if iterations is None else int(as_float(iterations))
 
 
 def _is_number(value):

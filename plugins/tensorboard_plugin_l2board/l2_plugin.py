@@ -62,6 +62,9 @@ class L2BoardPlugin(base_plugin.TBPlugin):
 
     def __init__(self, context):
         self._data_provider = context.data_provider
+        # For runs TensorBoard keeps a sample of: read again from their event files (provider_runs).
+        self._logdir = context.logdir
+        self._sampling_hints = context.sampling_hints
         # Only the files shipped in static/ are ever served.
         self._static_files = frozenset(n for n in os.listdir(_STATIC_DIR) if _STATIC_NAME.match(n))
 
@@ -91,7 +94,7 @@ class L2BoardPlugin(base_plugin.TBPlugin):
 
     def _runs(self, request):
         return ProviderRuns(self._data_provider, plugin_util.context(request.environ),
-                            plugin_util.experiment_id(request.environ))
+                            plugin_util.experiment_id(request.environ), self._logdir, self._sampling_hints)
 
     @wrappers.Request.application
     def _serve_runs(self, request):
@@ -100,10 +103,12 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         summaries = runs.summaries()
         # Read for the setup texts (no scalar is wanted beyond what role
         # recognition needs): their coverage decides the default baseline.
-        coverages = {run.name: setup_coverage(run.latest_text(tags.TRAIN_DIR, tags.SETUP_JSON))
-                     for run in runs.read([s["name"] for s in summaries], wanted=lambda tag: False)}
-        listed = [{**summary, "coverage": coverages[summary["name"]]} for summary in summaries]
-        order = baseline_order(listed)
+        read = {run.name: run for run in runs.read([s["name"] for s in summaries], wanted=lambda tag: False,
+                                                         in_full=False)}
+        listed = [{**summary, "coverage": setup_coverage(read[summary["name"]].latest_text(tags.TRAIN_DIR,
+                                                                                          tags.SETUP_JSON)),
+                   "skipped": _refusal(read[summary["name"]])} for summary in summaries]
+        order = baseline_order([run for run in listed if run["skipped"] is None])
         answer = {"runs": listed, "default_baseline": order[0] if order else None, "baseline_order": order,
                   "labels": LABELS}
         return http_util.Respond(request, answer, "application/json")
@@ -159,6 +164,11 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         if name.endswith(".js"):
             content_type = "text/javascript"
         return http_util.Respond(request, content, content_type)
+
+
+def _refusal(run):
+    """A run's read-side skip reason as `{"code": ..., <numbers>}`, else `None` (`l2board compare` skips it alike)."""
+    return None if run.refused is None else run.refused.to_dict()
 
 
 def logs_a_loss(listing):

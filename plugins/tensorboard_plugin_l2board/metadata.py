@@ -1,9 +1,10 @@
 """The plugin's name and what it reads.
 
 The dashboard writes nothing of its own: it reads the standard scalar and
-text summaries that `L2Monitor` writes (docs/log-format.md), so TensorBoard
-keeps every epoch (up to 1,000 points per scalar tag by default) and no
-`--samples_per_plugin` flag is needed.
+text summaries that `L2Monitor` writes (docs/log-format.md). TensorBoard
+keeps 1,000 points per scalar tag by default; a run with more is read from
+its event files (`provider_runs`), so no `--samples_per_plugin` flag is
+needed.
 """
 
 PLUGIN_NAME = "l2board"

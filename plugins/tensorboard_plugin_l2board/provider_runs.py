@@ -8,15 +8,26 @@ builder `l2board compare` uses (`run_builder.build_run`): the restart and
 duplicate-step rules and role recognition are applied there, once.
 """
 
+import os
+
 from tensorboard import errors
 from tensorboard.data import provider
 
+from l2board.errors import L2BoardError
 from l2board.log_format import tags
 from l2board.reading import roles
+from l2board.reading.discovery import run_sources
 from l2board.reading.event_records import text_of
+from l2board.reading.logs import read_run
 from l2board.reading.run_builder import build_run
-from l2board.reading.run_model import RecordSource
+from l2board.reading.run_model import Note, RecordSource
 from tensorboard_plugin_l2board import metadata
+
+# TensorBoard keeps this many points per scalar tag unless --samples_per_plugin says otherwise.
+DEFAULT_SCALAR_SAMPLES = 1_000
+# A run whose series TensorBoard sampled is read again from its event files, up to this many bytes of them
+# per request: about a million points, read and analysed in about 7 s and 0.5 GB here (http_api.md, "Long runs").
+MAX_FULL_READ_BYTES = 64 * 2**20
 
 
 def group_runs(tensorboard_runs):
@@ -72,18 +83,32 @@ def without_records_of_other_runs(groups, listing):
 class ProviderRuns:
     """Reads runs through a TensorBoard data provider, for one request.
 
+    TensorBoard keeps a sample of each scalar tag's points (1,000 by
+    default: `sampling_hints`); a run with a series that may have been
+    sampled is read again from its event files under `logdir`, so that its
+    numbers are those of `l2board compare`, within `MAX_FULL_READ_BYTES` per
+    request. Where that cannot be done, the run keeps the sample and says so
+    (a `Note` `sampled`).
+
     Args:
         data_provider: `context.data_provider`.
         ctx: the request's `RequestContext`.
         experiment_id: the request's experiment.
+        logdir: `context.logdir`: the folder TensorBoard's run names are
+            relative to, or `None`/"" when it has none (`--logdir_spec`).
+        sampling_hints: `context.sampling_hints`: `{plugin: points kept per
+            tag}` from `--samples_per_plugin` (0: every point).
     """
 
-    def __init__(self, data_provider, ctx, experiment_id):
+    def __init__(self, data_provider, ctx, experiment_id, logdir=None, sampling_hints=None):
         self._provider = data_provider
         self._ctx = ctx
         self._experiment_id = experiment_id
+        self._logdir = logdir or None
+        self._kept = (sampling_hints or {}).get(metadata.SCALARS_PLUGIN, DEFAULT_SCALAR_SAMPLES)
         self._listing = None
         self._groups = None
+        self._full_read_bytes = 0
 
     def listing(self):
         """`{TensorBoard run: {tag: ScalarTimeSeries}}` of every scalar."""
@@ -115,13 +140,17 @@ class ProviderRuns:
                          "logged_by_l2monitor": bool(train and tags.DATA_LOSS in listing.get(train, {}))})
         return runs
 
-    def read(self, names, wanted=None):
+    def read(self, names, wanted=None, in_full=True):
         """Reads runs as `RunLog`s, in the order asked.
 
         Args:
             names: the runs.
             wanted: a predicate on scalar tags; only those are read (the
                 analysis needs a fraction of what L2Monitor logs).
+            in_full: read a run TensorBoard may have sampled again from its
+                event files (see the class); `False` only checks that it
+                could be (for a listing). A run that cannot be is `refused`
+                with the code `sampled` (`series` as logged, `kept`).
 
         Raises:
             errors.NotFoundError: for a run that has no scalars.
@@ -146,9 +175,55 @@ class ProviderRuns:
         texts = self._provider.read_tensors(
             self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.TEXT_PLUGIN, downsample=100,
             run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=[tags.SETUP_JSON, tags.TRAINING_END]))
-        return [build_run(name, name, [_source(tb_run, member, scalars, texts)
-                                       for member, tb_run in groups[name].items()])
-                for name in names]
+        runs = []
+        for name in names:
+            sources = [_source(tb_run, member, scalars, texts) for member, tb_run in groups[name].items()]
+            sampled = self._maybe_sampled(sources)
+            folder = self._event_files_to_read(name, groups[name]) if sampled else None
+            run = self._read_in_full(name, groups[name], folder) if folder is not None and in_full else None
+            if run is None:
+                run = build_run(name, name, sources)
+                if sampled and (folder is None or in_full) and run.refused is None:
+                    # A sample's replay is not the run's: shown as skipped, never as exact.
+                    run.refused = Note("sampled", series=sampled, kept=self._kept)
+            runs.append(run)
+        return runs
+
+    def _maybe_sampled(self, sources):
+        """The series (as logged, `FOLDER/TAG`) that hold as many points as TensorBoard keeps: maybe a sample."""
+        if not self._kept:
+            return []
+        return sorted(roles.logged_name(source.folder, tag) for source in sources
+                      for tag, (steps, _) in source.scalars.items() if len(steps) >= self._kept)
+
+    def _event_files_to_read(self, name, members):
+        """The run's folder, when it can be read from its event files (their bytes are counted); else `None`.
+
+        Only a run TensorBoard found under its own local `logdir` is read,
+        and no more than `MAX_FULL_READ_BYTES` of event files per request.
+        """
+        if self._logdir is None or "://" in self._logdir:
+            return None
+        root = os.path.normpath(self._logdir)
+        folder = os.path.normpath(os.path.join(root, name))
+        if os.path.commonpath([root, folder]) != root:
+            return None
+        try:
+            size = sum(os.path.getsize(path) for _, path in run_sources(folder, sorted(members))[0])
+        except OSError:
+            return None
+        if self._full_read_bytes + size > MAX_FULL_READ_BYTES:
+            return None
+        self._full_read_bytes += size
+        return folder
+
+    @staticmethod
+    def _read_in_full(name, members, folder):
+        """The run read from its event files, as `l2board compare` reads it; `None` where it cannot be."""
+        try:
+            return read_run(folder, name=name, members=sorted(members))
+        except (L2BoardError, OSError):
+            return None
 
 
 def _source(tb_run, member, scalars, texts):
