@@ -240,7 +240,12 @@ def demo(logdir, epochs, overwrite):
               default="table", show_default=True, help="Output format; the JSON is documented in docs/compare-json.md.")
 @click.option("--plot", "plot_path", type=types.PlotPath(), default=None,
               help="Also draw the curves into this .png, .svg or .pdf file.")
-@click.option("--metric", default=None, help="Accuracy-like metric to compare (default: accuracy, or the one all runs share).")
+@click.option("--metric", default=None,
+              help="Metric to compare (default: an accuracy-like one, else another whose direction is known, "
+                   "the most runs log).")
+@click.option("--higher-is-better/--lower-is-better", "higher_is_better", default=None,
+              help="Which way --metric is better, for a metric l2board does not know by name (it knows "
+                   "accuracy, AUC, F1, MAE, MSE, perplexity...).")
 @click.option("--baseline", default=None, help="Run or configuration to compare against (default: the first).")
 @click.option("--patience", default=5, show_default=True, type=click.IntRange(1, 10_000),
               help="Patience of the EarlyStopping that is replayed on val_loss.")
@@ -253,7 +258,8 @@ def demo(logdir, epochs, overwrite):
                    "include them.")
 @click.option("--output", "-o", type=types.OutputFile(), default=None,
               help="Write the report to this file instead of the terminal.")
-def compare(runs, output_format, plot_path, metric, baseline, patience, tag_mappings, loss_includes_penalty, output):
+def compare(runs, output_format, plot_path, metric, higher_is_better, baseline, patience, tag_mappings,
+            loss_includes_penalty, output):
     """Compare runs with and without L2: did it reduce overfitting?
 
     Each RUN is a log folder (as L2Monitor or keras.callbacks.TensorBoard
@@ -273,8 +279,12 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, tag_mapp
     if output and plot_path and os.path.realpath(output) == os.path.realpath(plot_path):
         raise click.BadParameter(f"'{output}' is also the --plot file; give the report another name.",
                                  param_hint="'--output'")
+    if higher_is_better is not None and metric is None:
+        raise click.BadParameter("says which way a metric is better: name the metric with --metric too.",
+                                 param_hint="'--higher-is-better' / '--lower-is-better'")
     comparison = compare_runs(read_runs(runs, tag_map=types.tag_map_of(tag_mappings)), baseline=baseline,
-                              metric=metric, patience=patience, loss_includes_penalty=loss_includes_penalty)
+                              metric=metric, patience=patience, loss_includes_penalty=loss_includes_penalty,
+                              higher_is_better=higher_is_better)
     # Outputs are local files: runs read from URLs (s3://...) cannot hold them.
     folders = [run.path for run in comparison.runs if not is_url(run.path)]
     for path, option in ((output, "--output"), (plot_path, "--plot")):

@@ -84,7 +84,7 @@ def run_command(*args):
     (lambda root, tmp: [tmp / "nope"], "Error: No such file or folder: '{tmp}/nope'."),
     (lambda root, tmp: [tmp], "Error: No TensorBoard event files in '{tmp}'."),
     (lambda root, tmp: [root / "no_l2", "--metric", "auc"],
-     "Error: Run 'no_l2' has no metric 'auc' for both training and validation; it has: accuracy."),
+     "Error: Run 'no_l2' has no validation metric 'auc'; it logs: accuracy."),
 ])
 def test_errors_are_one_sentence_and_exit_1(real_runs, tmp_path, args, message):
     result = run_command(*args(real_runs, tmp_path))

@@ -39,7 +39,10 @@ def assert_validation_only(run):
                   "final_train_data_loss", "data_loss_gap_final", "data_loss_gap_best"):
         assert getattr(run, field) is None, field
     assert (run.epochs, run.last_epoch) == (EPOCHS, EPOCHS - 1)
-    assert Note("steps_differ", train_last_step=EPOCHS * BATCHES - 1, validation_last_step=EPOCHS - 1) in run.notes
+    # The validation loss gives its own numbers all the same (issue 18, item 5: they were null).
+    assert run.final_val_data_loss == pytest.approx(VAL_LOSS[-1]) and run.val_data_loss_at_stop is not None
+    assert Note("steps_differ", train_last_step=EPOCHS * BATCHES - 1, validation_last_step=EPOCHS - 1,
+                train_points=EPOCHS * BATCHES, validation_points=EPOCHS, shared=EPOCHS) in run.notes
     assert run.diverged_epoch is None
 
 
@@ -168,8 +171,8 @@ def test_the_metric_most_runs_log_is_chosen_and_a_missing_requested_metric_is_on
     assert compare_runs(runs, metric="binary_accuracy").metric == "binary_accuracy"
     with pytest.raises(L2BoardError) as error:
         compare_runs(runs, metric="auc")
-    assert str(error.value) == ("No run has a metric 'auc' for both training and validation: 'b' logs "
-                                "binary_accuracy; 'a1' logs accuracy; 'a2' logs accuracy.")
+    assert str(error.value) == ("No run has a validation metric 'auc': 'b' logs binary_accuracy; 'a1' logs "
+                                "accuracy; 'a2' logs accuracy.")
 
 
 def test_a_restart_warning_is_shown_once(tmp_path):
