@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from conftest import free_port
+from conftest import free_port, run_child, start_child
 
 pytest.importorskip("keras_tuner")
 
@@ -23,13 +23,11 @@ RUNS = ["no-l2", "l2-0.01-all"]
 
 
 def experiment(logdir, tuner_id=None, port=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
-        env.pop(name, None)
+    env = {}
     if tuner_id:
-        env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port))
+        env = dict(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port))
     command = [sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(logdir)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return start_child(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 def finished(process, timeout=300):
@@ -54,8 +52,8 @@ def trained_by(output, tuner_id):
 
 
 def comparison(logdir):
-    result = subprocess.run([sys.executable, "-m", "l2board.cli", "compare", str(logdir), "--format", "json"],
-                            capture_output=True, text=True, timeout=120)
+    result = run_child([sys.executable, "-m", "l2board.cli", "compare", str(logdir), "--format", "json"],
+                       capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return {run["name"].rsplit("/", 1)[-1]: run for run in json.loads(result.stdout)["runs"]}
 
@@ -90,20 +88,18 @@ def test_a_chief_and_two_workers_train_every_run_once_and_report_as_one_machine(
     again = finished(experiment(logdir, "chief", free_port()), timeout=120)
     assert "Verdict:" in again and sorted(comparison(logdir)) == sorted(RUNS)
     # Resumed with other runs: refused before anything is served or trained.
-    other = subprocess.run([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--l2", "0.1", "--logdir",
-                            str(logdir)], capture_output=True, text=True, timeout=120,
-                           env=dict(os.environ, KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
-                                    KERASTUNER_ORACLE_PORT=str(free_port())))
+    other = run_child([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--l2", "0.1", "--logdir",
+                       str(logdir)], capture_output=True, text=True, timeout=120,
+                      env=dict(KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
+                               KERASTUNER_ORACLE_PORT=str(free_port())))
     assert other.returncode == 1 and "was started with the runs no-l2, l2-0.01-all" in other.stderr
     assert "Traceback" not in other.stderr
 
 
 def test_an_incomplete_environment_is_one_sentence(tmp_path):
-    env = dict(os.environ, KERASTUNER_TUNER_ID="tuner0")
-    env.pop("KERASTUNER_ORACLE_IP", None)
-    env.pop("KERASTUNER_ORACLE_PORT", None)
-    result = subprocess.run([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(tmp_path / "x")],
-                            capture_output=True, text=True, timeout=120, env=env)
+    env = {"KERASTUNER_TUNER_ID": "tuner0"}
+    result = run_child([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(tmp_path / "x")],
+                       capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 1
     assert "KerasTuner's distributed mode needs KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT; " \
            "KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT are not set." in result.stderr

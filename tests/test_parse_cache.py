@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import run_child, start_child
 
 from l2board.log_format import tags
 from l2board.reading import event_records, parse_cache
@@ -219,15 +220,15 @@ print(json.dumps({"stats": parse_cache.stats, "points": {run.name: {f"{k[0]}/{k[
 def test_concurrent_processes_share_the_cache_without_corrupting_it(tmp_path, cache):
     for k in range(6):
         Run(tmp_path / "logs" / f"run{k}").write(20).close()
-    env = dict(os.environ, XDG_CACHE_HOME=str(cache.parent))
+    env = {"XDG_CACHE_HOME": str(cache.parent)}
     # Two processes read the same files at once: both miss, both write every entry.
-    readers = [subprocess.Popen([sys.executable, "-c", _READER, str(tmp_path / "logs"), "3"], env=env,
-                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    readers = [start_child([sys.executable, "-c", _READER, str(tmp_path / "logs"), "3"], env=env,
+                           stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [json.loads(reader.communicate(timeout=120)[0]) for reader in readers]
     assert all(reader.returncode == 0 for reader in readers)
     assert outputs[0]["points"] == outputs[1]["points"]
     assert not list(cache.rglob(".tmp-*"))
-    after = json.loads(subprocess.run([sys.executable, "-c", _READER, str(tmp_path / "logs"), "1"], env=env,
-                                      stdout=subprocess.PIPE, text=True, check=True).stdout)
+    after = json.loads(run_child([sys.executable, "-c", _READER, str(tmp_path / "logs"), "1"], env=env,
+                                 stdout=subprocess.PIPE, text=True, check=True).stdout)
     assert after["points"] == outputs[0]["points"]
     assert after["stats"]["hits"] == 12 and after["stats"]["ignored"] == 0

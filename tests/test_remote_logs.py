@@ -11,11 +11,10 @@ configuration file is read.
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
-from conftest import free_port, installed_script, write_run
+from conftest import free_port, installed_script, run_child, write_run
 
 pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -62,9 +61,8 @@ def s3(tmp_path_factory):
 
 
 def _env(s3, credentials=True):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL=s3["endpoint"], AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1",
-               AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull)
+    env = dict(AWS_ENDPOINT_URL=s3["endpoint"], AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1",
+           AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull)
     if credentials:
         env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     return env
@@ -78,7 +76,7 @@ def compare(s3, *args, credentials=True, python_prelude=None):
         code = (python_prelude + "\nimport sys\nfrom l2board.cli import main\n"
                 f"sys.argv = ['l2board', 'compare', *{list(map(str, args))!r}]\nmain()\n")
         command = [sys.executable, "-c", code]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=_env(s3, credentials))
+    return run_child(command, capture_output=True, text=True, timeout=120, env=_env(s3, credentials))
 
 
 def _json_without_roots(result, *roots):
@@ -217,7 +215,7 @@ def test_local_reading_imports_no_remote_filesystem(s3):
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fsspec', 's3fs', 'botocore', 'tensorflow')),"
             " file=sys.stderr)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = run_child([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stderr.strip().endswith("[]"), result.stderr
 
 
@@ -245,7 +243,7 @@ def test_file_urls_are_local_paths(s3):
 
 def test_an_endpoint_nobody_answers_is_one_sentence(s3):
     closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    result = subprocess.run([installed_script("l2board"), "compare", f"s3://{BUCKET}/runs"], capture_output=True,
-                            text=True, timeout=120, env=dict(_env(s3), AWS_ENDPOINT_URL=closed, AWS_MAX_ATTEMPTS="1"))
+    result = run_child([installed_script("l2board"), "compare", f"s3://{BUCKET}/runs"], capture_output=True,
+                       text=True, timeout=120, env=dict(_env(s3), AWS_ENDPOINT_URL=closed, AWS_MAX_ATTEMPTS="1"))
     assert _one_error_line(result) == (f"Error: Cannot read 's3://{BUCKET}/runs': Could not connect to the endpoint "
                                        f"URL: \"{closed}/{BUCKET}/runs\".")

@@ -4,12 +4,11 @@ import os
 import resource
 import shutil
 import signal
-import subprocess
 
 import keras
 import numpy as np
 import pytest
-from conftest import installed_script, read_run
+from conftest import installed_script, read_run, run_child
 
 from l2board import L2Monitor, L2MonitorWarning
 from l2board.analysis.comparison import compare_runs
@@ -18,8 +17,8 @@ from l2board.reading.logs import read_runs
 
 
 def l2board(*args, preexec_fn=None):
-    return subprocess.run([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
-                          timeout=300, preexec_fn=preexec_fn)
+    return run_child([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
+                     timeout=300, preexec_fn=preexec_fn)
 
 
 def small_fit(model, log_dir, epochs=2):
