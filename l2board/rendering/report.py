@@ -22,7 +22,7 @@ import numpy as np
 from l2board.analysis.comparison import HEADLINE_FIELDS, LAYER_NORM_PREFIX, REPORT_FORMAT_VERSION, SUMMARY_FIELDS
 from l2board.analysis.run_analysis import DATA_LOSS_BASES
 from l2board.rendering import wording
-from l2board.safe_text import display_width, markdown_cell, printable
+from l2board.safe_text import display_width, markdown_cell, printable, spreadsheet_cell
 
 # (row title, field, kind, better): kind says how to print the number,
 # better which direction of change is good (None: neither).
@@ -398,7 +398,7 @@ def render_csv(comparison):
             value = values.get(field)
             if value is not None and field in _CSV_TEXT_FIELDS:
                 value = printable(value)
-            row.append("" if value is None else value)
+            row.append(spreadsheet_cell(value))
         writer.writerow(row)
     return out.getvalue()
 
