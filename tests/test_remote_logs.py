@@ -247,3 +247,100 @@ def test_an_endpoint_nobody_answers_is_one_sentence(s3):
                        text=True, timeout=120, env=dict(_env(s3), AWS_ENDPOINT_URL=closed, AWS_MAX_ATTEMPTS="1"))
     assert _one_error_line(result) == (f"Error: Cannot read 's3://{BUCKET}/runs': Could not connect to the endpoint "
                                        f"URL: \"{closed}/{BUCKET}/runs\".")
+
+
+def _put_runs(s3, prefix):
+    """Uploads the local runs file by file under `prefix` + their relative path, the key exactly so."""
+    for path in sorted(s3["local"].rglob("*")):
+        if path.is_file():
+            s3["fs"].pipe(f"{prefix}{path.relative_to(s3['local'])}", path.read_bytes())
+
+
+def test_runs_under_keys_with_a_doubled_slash_or_a_dot_are_read(s3):
+    # Keys are names, not paths: "runs//l2-seed0" (a logdir of "s3://bucket/runs/" + "/l2-seed0") is not
+    # "runs/l2-seed0". Those runs were read at the key without "//", where nothing is, and said to hold
+    # no summary.
+    _put_runs(s3, f"{BUCKET}/doubled/runs//")
+    _put_runs(s3, f"{BUCKET}/dotted/./runs/")
+    local = _json_without_roots(compare(s3, s3["local"], "--format", "json"), s3["local"])
+    doubled = compare(s3, f"s3://{BUCKET}/doubled/runs", "--format", "json")
+    assert _json_without_roots(doubled, f"s3://{BUCKET}/doubled/runs/") == local
+    assert doubled.stderr == ""
+    dotted = compare(s3, f"s3://{BUCKET}/dotted/./runs/", "--format", "json")
+    assert _json_without_roots(dotted, f"s3://{BUCKET}/dotted/./runs") == local
+    one = compare(s3, f"s3://{BUCKET}/doubled/runs//l2-seed0", "--format", "json")
+    assert [(r["name"], r["path"]) for r in _json_without_roots(one)["runs"]] == [
+        ("l2-seed0", f"s3://{BUCKET}/doubled/runs//l2-seed0")]
+
+
+def test_a_run_folder_whose_key_ends_in_an_empty_name_is_named_truly(s3):
+    # train/ and validation/ under "l2-seed0//": their run's own name is empty, which a URL cannot tell from
+    # "l2-seed0" itself (it used to be read there, and said to hold no summary).
+    for path in sorted((s3["local"] / "l2-seed0").rglob("*")):
+        if path.is_file():
+            relative = path.relative_to(s3["local"] / "l2-seed0")
+            s3["fs"].pipe(f"{BUCKET}/empty-name/l2-seed0//{relative}", path.read_bytes())
+    run = f"s3://{BUCKET}/empty-name/l2-seed0/"
+    assert _one_error_line(compare(s3, f"s3://{BUCKET}/empty-name")) == (
+        f"Error: Cannot read the run in '{run}': the key of its folder ends in an empty name (as in "
+        f"'{run}/validation'), which l2board cannot tell from the folder above it; copy the run under a key "
+        "without '//'.")
+
+
+class _WebPage(__import__("http.server").server.BaseHTTPRequestHandler):
+    """A web server that is no S3 server: it answers every request with a page (200)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self, with_body):
+        page = b"<html><body>Welcome</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(page)
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self._answer(True)
+
+    def do_HEAD(self):  # noqa: N802
+        self._answer(False)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def web_servers(tmp_path):
+    """Two servers on loopback that are not S3: Python's file server on an empty folder (404 to every key)
+    and one that answers 200 with a page to every request."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    servers = {"404": http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      functools.partial(Quiet, directory=str(tmp_path))),
+               "200": http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebPage)}
+    for server in servers.values():
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {status: f"http://127.0.0.1:{server.server_address[1]}" for status, server in servers.items()}
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("status", ["404", "200"])
+@pytest.mark.parametrize("url", [f"s3://{BUCKET}/runs", f"s3://{BUCKET}/runs/*",
+                                 f"s3://{BUCKET}/runs/l2-seed0/train/events.out.tfevents.1.v2"])
+def test_an_endpoint_that_is_no_s3_server_is_named_as_such(s3, web_servers, status, url):
+    endpoint = web_servers[status]
+    result = run_child([installed_script("l2board"), "compare", url], capture_output=True, text=True, timeout=120,
+                       env=dict(_env(s3), AWS_ENDPOINT_URL=endpoint))
+    assert _one_error_line(result) == (
+        f"Error: Cannot read '{url}': the endpoint {endpoint} answered as no S3 server does (HTTP {status} without "
+        "S3's answer); check that it is the address of an S3 server (AWS_ENDPOINT_URL).")
