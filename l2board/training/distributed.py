@@ -228,6 +228,8 @@ class _PatientStub:
         self.lost = ChiefLost
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # copy and pickle ask for such names, before `stub` exists
+            raise AttributeError(name)
         method = getattr(self.stub, name)
 
         def call(request, **options):
