@@ -132,8 +132,12 @@ def _report(folders, logdir, plot_path):
               help="Replace runs already in --logdir (only folders holding nothing but an l2board run).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Where to draw the report's figure (default: LOGDIR/report.png).")
+@click.option("--peer-timeout", type=click.IntRange(1, 7 * 24 * 3600), default=600, show_default=True,
+              metavar="SECONDS",
+              help="Spread over machines (KERASTUNER_TUNER_ID set): how long a worker waits for its chief to answer, "
+                   "and the chief for a worker to be heard from, before either stops with a message.")
 def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation, label_noise, learning_rate,
-               l2_values, layer_specs, seeds, seed, logdir, overwrite, plot_path):
+               l2_values, layer_specs, seeds, seed, logdir, overwrite, plot_path, peer_timeout):
     """Train every L2 factor (and seed), then compare them.
 
     Each configuration and seed is trained into its own folder under LOGDIR;
@@ -160,7 +164,7 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
         raise click.BadParameter(str(error), param_hint="'--plot'") from None
     mode = distributed.role()
     if mode is not None:
-        _experiment_distributed(mode, runs, logdir, overwrite, plot_path)
+        _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeout)
         return
     plans = plan_experiment(runs, logdir, overwrite=overwrite)
     _quiet_tensorflow()
@@ -168,7 +172,7 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     _report(folders, logdir, plot_path)
 
 
-def _experiment_distributed(mode, runs, logdir, overwrite, plot_path):
+def _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeout):
     """The experiment as KerasTuner's distributed grid search: the chief serves and reports, workers train."""
     from l2board.run_folders import ensure_writable_dir
     from l2board.training import distributed
@@ -176,20 +180,26 @@ def _experiment_distributed(mode, runs, logdir, overwrite, plot_path):
 
     tuner_id = os.environ["KERASTUNER_TUNER_ID"]
     if mode == "chief":
-        if overwrite or not distributed.resuming(logdir):
-            plan_experiment(runs, logdir, overwrite=overwrite)  # refuses what is not ours, before serving
-        else:
-            distributed.check_same_runs(runs, logdir)
-        ensure_writable_dir(logdir)
-        distributed.save_runs(runs, logdir)
-        click.echo(f"Serving {len(runs)} runs to KerasTuner workers on {os.environ['KERASTUNER_ORACLE_IP']}:"
-                   f"{os.environ['KERASTUNER_ORACLE_PORT']}; the comparison follows when all are trained.")
-        _quiet_tensorflow()
-        _report(distributed.run_distributed(runs, logdir, overwrite=overwrite), logdir, plot_path)
+        chief = distributed.Chief(peer_timeout)  # a port that cannot be served is refused before anything is made
+        try:
+            if overwrite or not distributed.resuming(logdir):
+                plan_experiment(runs, logdir, overwrite=overwrite)  # refuses what is not ours, before serving
+            else:
+                distributed.check_same_runs(runs, logdir)
+            ensure_writable_dir(logdir)
+            distributed.save_runs(runs, logdir)
+            click.echo(f"Serving {len(runs)} runs to KerasTuner workers on {chief.ip}:{chief.port}; the comparison "
+                       f"follows when all are trained (or, if no worker is heard from for "
+                       f"{distributed.span(peer_timeout)}, a message).")
+            _quiet_tensorflow()
+            _report(distributed.run_distributed(runs, logdir, overwrite=overwrite, chief=chief), logdir, plot_path)
+        finally:
+            chief.close()
         return
     _quiet_tensorflow()
     trained = distributed.run_distributed(
-        runs, logdir, progress=lambda name, _: click.echo(click.style(f"[{tuner_id}] {name}", bold=True)))
+        runs, logdir, progress=lambda name, _: click.echo(click.style(f"[{tuner_id}] {name}", bold=True)),
+        wait=peer_timeout, say=click.echo)
     click.echo(f"{tuner_id}: trained {len(trained)} run(s) into {printable(logdir)}; the chief reports when all "
                "are done.")
 

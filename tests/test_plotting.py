@@ -1,12 +1,11 @@
 """`plot_comparison`: names drawn as text, paths checked up front, old plots never damaged."""
 
 import os
-import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 
 import pytest
-from conftest import write_run
+from conftest import run_child, write_run
 from test_report import hostile  # noqa: F401 (a fixture)
 
 from l2board.errors import L2BoardError
@@ -82,9 +81,9 @@ def test_a_failed_plot_leaves_the_old_file_as_it_was(tmp_path, extension):
     path = tmp_path / "out" / f"plot.{extension}"
     old = b"the plot of yesterday\n" * 10
     path.write_bytes(old)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "-c", CHILD, run, str(path)], capture_output=True, text=True,
-                            timeout=120, env=env)
+    env = dict(PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
+    result = run_child([sys.executable, "-c", CHILD, run, str(path)], capture_output=True, text=True,
+                       timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"Cannot write the plot to '{path}': File too large.\n"
     # Before, savefig wrote into the file itself: 4 kB of a new PNG or PDF was left there.

@@ -6,11 +6,10 @@ Every log is written here with a real writer (tf.summary through
 """
 
 import math
-import subprocess
 
 import numpy as np
 import pytest
-from conftest import installed_script, write_run
+from conftest import installed_script, run_child, write_run
 
 from l2board.analysis.comparison import compare_runs
 from l2board.analysis.notes import Note
@@ -180,14 +179,14 @@ def test_a_restart_warning_is_shown_once(tmp_path):
     run = tmp_path / "restarted"
     write_run(run, train={"epoch_loss": [1.0, 0.8, 0.7]}, validation={"epoch_loss": [1.1, 0.9, 0.95]})
     write_run(run, train={"epoch_loss": [1.0, 0.7]}, validation={"epoch_loss": [1.1, 0.92]})
-    result = subprocess.run([installed_script("l2board"), "compare", str(run)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_child([installed_script("l2board"), "compare", str(run)],
+                       capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     both = result.stdout + result.stderr
     assert both.count("train/events.out.tfevents.") == 1 and both.count("goes back to step 0") == 2
     assert "goes back to step 0" in result.stderr
     # A report written to a file keeps them: stderr is not in the file.
     out = tmp_path / "report.txt"
-    result = subprocess.run([installed_script("l2board"), "compare", str(run), "-o", str(out)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_child([installed_script("l2board"), "compare", str(run), "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and out.read_text().count("goes back to step 0") == 2
