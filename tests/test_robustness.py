@@ -147,7 +147,12 @@ def test_a_malformed_logged_setup_is_an_unknown_setup_not_a_crash(tmp_path):
     result = l2board("compare", tmp_path / "runs", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    labels = {run["name"].rsplit("-seed", 1)[0]: run["label"] for run in json.loads(result.stdout)["runs"]}
-    assert labels["b"] == "L2 0.001 on d (100% of weights)"
-    assert {labels[name] for name in ("negative", "infinite", "nan", "list", "variable-list")} == \
-        {"regularization unknown (not logged by L2Monitor)"}
+    runs = {run["name"].rsplit("-seed", 1)[0]: run for run in json.loads(result.stdout)["runs"]}
+    assert runs["b"]["label"] == "L2 0.001 on d (100% of weights)"
+    malformed = ("negative", "infinite", "nan", "list", "variable-list")
+    assert {runs[name]["label"] for name in malformed} == {"regularization unknown (its logged setup cannot be read)"}
+    # Each says why, as a code with the problem and in words.
+    for name in malformed:
+        (note,) = [note for note in runs[name]["notes"] if note["code"] == "setup_unreadable"]
+        assert note["problem"] and any(m.startswith("its logged regularization setup (l2board/setup_json) cannot be "
+                                                    "read: ") for m in runs[name]["missing"])

@@ -29,6 +29,7 @@ from l2board.log_format.regularization_setup import RegularizationSetup
 
 DEFAULT_PATIENCE = 5
 UNKNOWN_SETUP = "regularization unknown (not logged by L2Monitor)"
+UNREADABLE_SETUP = "regularization unknown (its logged setup cannot be read)"
 _SEED_SUFFIX = re.compile(r"^(?P<config>.*?)[-_.]?seed[-_=]?(?P<seed>\d+)$", re.IGNORECASE)
 # KerasTuner's executions of a trial (`<trial_id>/execution<N>`): repeats of
 # one configuration, from unrelated initial weights (never paired).
@@ -236,15 +237,16 @@ def _hparams(run):
 
 
 def _setup_and_label(run):
-    """The run's logged regularization setup (a dict, or None) and its label."""
+    """The run's logged regularization setup (a dict, or None), its label, and a note when it cannot be read."""
     setup_json = run.latest_text(tags.TRAIN_DIR, tags.SETUP_JSON)
     if not setup_json:
-        return None, UNKNOWN_SETUP
+        return None, UNKNOWN_SETUP, None
     try:
         setup = json.loads(setup_json)
-        return setup, RegularizationSetup.from_dict(setup).label
-    except (ValueError, TypeError):
-        return None, UNKNOWN_SETUP
+        return setup, RegularizationSetup.from_dict(setup).label, None
+    except (ValueError, TypeError) as error:
+        # Logged, but damaged or written by hand: unknown all the same, and said so with why.
+        return None, UNREADABLE_SETUP, Note("setup_unreadable", problem=str(error))
 
 
 def _measure_metric(report, run, metric, higher_is_better, scale):
@@ -501,13 +503,13 @@ def analyze_run(run, metric, patience=DEFAULT_PATIENCE, loss_includes_penalty=No
     Returns:
         A `RunReport`.
     """
-    setup, label = _setup_and_label(run)
+    setup, label, unreadable = _setup_and_label(run)
     report = RunReport(name=run.name, path=run.path, label=label, configuration=configuration_of(run.name),
                        logged_by_l2monitor=run.scalar(tags.TRAIN_DIR, tags.DATA_LOSS) is not None,
                        metric=metric, epochs=0, last_epoch=None, setup=setup, seed=seed_of(run.name),
                        hparams=_hparams(run))
     report.file_notes = [record_note(record) for record in run.notes()]
-    report.notes += list(run.read_notes)
+    report.notes += list(run.read_notes) + ([unreadable] if unreadable else [])
     _measure_metric(report, run, metric, higher_is_better, metric_scale)
     _measure_loss(report, run, loss_includes_penalty)
     _replay_early_stopping(report, run, patience)

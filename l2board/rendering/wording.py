@@ -47,6 +47,7 @@ _NOTES = {
         f"diverged: the loss is not finite from epoch {v['epoch']} on, so no gap, onset or generalization "
         "loss is computed"),
     "no_weight_norms": lambda v: "weight norms and penalties are logged by L2Monitor only",
+    "setup_unreadable": lambda v: f"its logged regularization setup (l2board/setup_json) cannot be read: {v['problem']}",
 }
 
 # File notes: code -> one whole sentence (they are listed alone).
