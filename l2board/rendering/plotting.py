@@ -225,15 +225,19 @@ def _legend_entries(groups, aggregate):
 def _drawn_words(comparison, groups, aggregate):
     """Says what the curves are when they are not every run in a colour of its own; `""` when they are."""
     sentences = []
-    if aggregate:
-        sentences.append(f"{len(comparison.runs)} runs in {len(groups)} configurations: each configuration is "
-                         "drawn as the mean of its runs at each epoch (line) and, for validation, the range from "
-                         "the lowest to the highest of them (band).")
-    others = sum(colour is None for _, colour, _ in groups)
-    if others:
-        rest = f"the other {others} are" if others > 1 else "the other one is"
-        sentences.append(f"The legend names the first {len(groups) - others} configurations (the baseline first); "
-                         f"{rest} drawn in grey{', means only' if aggregate else ''}, and the table lists them all.")
+    several = sum(len(runs) > 1 for _, _, runs in groups)
+    if aggregate and several:
+        which = ("each configuration" if several == len(groups) else
+                 f"each of the {several} configurations of several runs")
+        sentences.append(f"{len(comparison.runs)} runs in {len(groups)} configurations: {which} is drawn as the "
+                         "mean of its runs at each epoch (line) and, for validation, the range from the lowest to "
+                         "the highest of them (band).")
+    grey = [runs for _, colour, runs in groups if colour is None]
+    if grey:
+        rest = f"the other {len(grey)} are" if len(grey) > 1 else "the other one is"
+        means = ", means only" if aggregate and any(len(runs) > 1 for runs in grey) else ""
+        sentences.append(f"The legend names the first {len(groups) - len(grey)} configurations (the baseline "
+                         f"first); {rest} drawn in grey{means}, and the table lists them all.")
     return " ".join(sentences)
 
 
@@ -442,9 +446,11 @@ def verdict_lines(sentences, chars, what="the verdict", most=MOST_VERDICT_LINES)
         # Never inside a word: a name escaped as "\$" must not lose its "\".
         return textwrap.wrap(text, chars, break_long_words=False)
 
-    lines = wrap(" ".join(sentences))
-    if len(lines) <= most:
-        return lines
+    whole = " ".join(sentences)
+    if len(whole) <= most * chars:  # else it cannot fit: a verdict on 500 runs is not wrapped whole
+        lines = wrap(whole)
+        if len(lines) <= most:
+            return lines
     room = max(1, most - len(wrap(_closing_words(len(sentences), what))))
     shown, lines = [], []
     for sentence in sentences:
