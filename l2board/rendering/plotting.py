@@ -67,10 +67,15 @@ def _panels(comparison):
     metric = _shown(comparison.metric or "metric")
     on_data_loss = all(run.loss_basis in DATA_LOSS_BASES for run in comparison.runs if run.loss_basis)
     loss_title = "data loss (no penalty)" if on_data_loss else "loss of the overfitting measures (see notes)"
+    # A fraction (accuracy, AUC) in percent and its gap in points; a metric in its own units as it is.
+    fraction = comparison.metric_is_fraction
+    choice = comparison.metric_choice
+    order = "val - train" if choice is not None and choice.higher_is_better is False else "train - val"
     return (
-        (f"{metric}", ("metric_epochs", "train_metric", "val_metric"), 100.0, "%"),
+        (f"{metric}", ("metric_epochs", "train_metric", "val_metric"), 100.0 if fraction else 1.0,
+         "%" if fraction else ""),
         (loss_title, ("data_loss_epochs", "train_data_loss", "val_data_loss"), 1.0, ""),
-        (f"{metric} gap: train - val", ("metric_epochs", None, "metric_gap_pp"), 1.0, "pp"),
+        (f"{metric} gap: {order}", ("metric_epochs", None, "metric_gap_pp"), 1.0, "pp" if fraction else ""),
         ("val_loss as Keras logs it (with penalty)", ("val_loss_epochs", None, "val_loss"), 1.0, ""),
         ("training penalty", ("penalty_epochs", None, "penalty"), 1.0, ""),
         ("total weight L2 norm", ("weight_l2_epochs", None, "weight_l2"), 1.0, ""),
