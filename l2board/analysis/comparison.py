@@ -13,6 +13,8 @@ import dataclasses
 import json
 import math
 
+import numpy as np
+
 from l2board.analysis import claims
 from l2board.analysis.changes import Change, change_of, compare_configurations  # noqa: F401 (callers import them here)
 from l2board.analysis.metrics import MetricChoice, choose_metric, is_fraction
@@ -204,14 +206,10 @@ def _screen(runs, metric, higher_is_better):
 
 
 def _metric_values(runs, metric):
-    """Every logged value of `metric`, training and validation, of every run."""
-    values = []
-    for run in runs:
-        for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR):
-            series = lookup(run, folder, metric)
-            if series is not None:
-                values += series.values.tolist()
-    return values
+    """Every logged value of `metric`, training and validation, of every run, as one array."""
+    arrays = [series.values for run in runs for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR)
+              for series in [lookup(run, folder, metric)] if series is not None]
+    return np.concatenate(arrays) if arrays else np.array([])
 
 
 def _find_baseline(configurations, baseline, reports, skipped):

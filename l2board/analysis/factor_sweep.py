@@ -157,9 +157,17 @@ def differ_only_in_the_factor(factor_and_hparams):
 def _per_configuration(configurations, reports):
     """`[(factor, layers, configuration)]`, or None when a configuration is not plain L2 with one factor."""
     setups = {report.name: report.setup for report in reports}
+    # Seeds of a configuration share their setup: each distinct one is read once.
+    read = {}
+
+    def factor_of(setup):
+        if id(setup) not in read:
+            read[id(setup)] = l2_factor_of(setup)
+        return read[id(setup)]
+
     found = []
     for configuration in configurations:
-        factors = {l2_factor_of(setups.get(run)) for run in configuration.runs}
+        factors = {factor_of(setups.get(run)) for run in configuration.runs}
         if len(factors) != 1 or None in factors:
             return None
         factor, layers = factors.pop()
