@@ -17,6 +17,7 @@ import numpy as np
 
 from l2board.analysis import claims
 from l2board.analysis.changes import Change, change_of, compare_configurations  # noqa: F401 (callers import them here)
+from l2board.analysis.factor_search import look_alpha
 from l2board.analysis.metrics import MetricChoice, choose_metric, is_fraction
 from l2board.analysis.notes import SkippedRun, record_note
 from l2board.analysis.factor_sweep import factor_sweep
@@ -119,7 +120,9 @@ class Comparison:
     adjusted together (Holm, at `alpha`); `metric_is_fraction` says
     whether the metric lies in [0, 1] (its gaps are then in points);
     `metric_choice` which way it is better, and which other metrics the
-    runs log (a `MetricChoice`). `l2board.rendering` words it all.
+    runs log (a `MetricChoice`). `search_look` is the look of the λ search
+    that made the runs (`None`: not a search's): its claims are tested at
+    that look's level (`factor_search.look_alpha`). `l2board.rendering` words it all.
     """
 
     metric: str | None
@@ -136,6 +139,7 @@ class Comparison:
     alpha: float = claims.ALPHA
     metric_is_fraction: bool = True
     metric_choice: MetricChoice | None = None
+    search_look: int | None = None
 
 
 class NoRunToCompare(L2BoardError):
@@ -268,7 +272,8 @@ def _adjust_claims(base, verdicts, changes, sweep, fraction, alpha):
 
 
 def compare_reports(reports, skipped=(), baseline=None, metric=None, patience=DEFAULT_PATIENCE,
-                    file_notes=(), alpha=claims.ALPHA, metric_choice=None, metric_is_fraction=True):
+                    file_notes=(), alpha=claims.ALPHA, metric_choice=None, metric_is_fraction=True,
+                    search_look=None):
     """The `Comparison` of analysed runs: configurations, changes, verdicts, λ curve, claims adjusted together.
 
     Args:
@@ -281,6 +286,7 @@ def compare_reports(reports, skipped=(), baseline=None, metric=None, patience=DE
         alpha: the chance of any false direction among the report's claims.
         metric_choice: the `MetricChoice` the runs were analysed with.
         metric_is_fraction: whether the metric's gaps are in points.
+        search_look: the look of the λ search the runs come from, or `None`.
     """
     configurations = summarize_configurations(reports)
     base = _find_baseline(configurations, baseline, reports, list(skipped))
@@ -292,7 +298,8 @@ def compare_reports(reports, skipped=(), baseline=None, metric=None, patience=DE
     return Comparison(metric=metric, patience=patience, baseline=base.name, runs=reports,
                       configurations=configurations, changes=changes, verdicts=verdicts,
                       file_notes=list(file_notes), skipped=list(skipped), sweep=sweep, family_size=family,
-                      alpha=alpha, metric_is_fraction=metric_is_fraction, metric_choice=metric_choice)
+                      alpha=alpha, metric_is_fraction=metric_is_fraction, metric_choice=metric_choice,
+                      search_look=search_look)
 
 
 def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, loss_includes_penalty=None,
@@ -345,6 +352,28 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
     # Every run's file notes, skipped runs' too; folders that could not be
     # searched for runs belong to no run.
     records = [record for run in runs for record in run.notes()] + list(getattr(runs, "notes", ()))
+    look = search_look(analysable)
     return compare_reports(reports, skipped, baseline=baseline, metric=choice.name, patience=patience,
                            file_notes=[record_note(record) for record in records], metric_choice=choice,
-                           metric_is_fraction=fraction)
+                           metric_is_fraction=fraction, search_look=look,
+                           alpha=claims.ALPHA if look is None else look_alpha(look))
+
+
+def search_look(runs):
+    """The look of the λ search these runs are a state of: one more than the latest look that proposed one.
+
+    `None` when no run records a search (`l2board/search_json`). Runs mixed
+    with a search's are held to the search's level all the same: its
+    looks are what the claims must pay for.
+    """
+    looks = []
+    for run in runs:
+        text = run.latest_text(tags.TRAIN_DIR, tags.SEARCH_JSON)
+        try:
+            record = json.loads(text) if text else None
+        except ValueError:
+            continue
+        look = record.get("look") if isinstance(record, dict) else None
+        if isinstance(look, int) and not isinstance(look, bool) and 0 <= look < 10_000:
+            looks.append(look)
+    return max(looks) + 1 if looks else None

@@ -77,18 +77,21 @@ class FactorSweep:
         """The `Change` of every pair: claims of the report, adjusted with the others."""
         return [pair.change for pair in self.pairs]
 
-    def versus_best(self, index):
-        """The `Change` of point `index` against the best point (its value minus the best's), or `None`.
+    def versus(self, anchor, index):
+        """The `Change` of point `index` against point `anchor` (its value minus the anchor's), or `None`.
 
-        The pair's change is reoriented when the best is the pair's `higher`.
+        The pair's change is reoriented when the anchor is the pair's `higher`.
         """
-        best = self.recommendation.best_index
         for pair in self.pairs:
-            if (pair.lower, pair.higher) == (best, index):
+            if (pair.lower, pair.higher) == (anchor, index):
                 return pair.change
-            if (pair.lower, pair.higher) == (index, best):
+            if (pair.lower, pair.higher) == (index, anchor):
                 return reoriented(pair.change)
         return None
+
+    def versus_best(self, index):
+        """The `Change` of point `index` against the best point (its value minus the best's), or `None`."""
+        return self.versus(self.recommendation.best_index, index)
 
 
 def l2_factor_of(setup):

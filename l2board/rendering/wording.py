@@ -243,7 +243,8 @@ def seeds_words(change, names=None):
     """
     if change.method == "paired":
         text = f"{change.n_value} seeds, paired" if not change.left_out else (
-            f"{change.n_value} seeds paired, {change.left_out // 2} left out (not finite)")
+            f"{change.n_value} seeds paired, {change.left_out} run{'s' if change.left_out != 1 else ''} left out "
+            "(without a partner seed, or not finite)")
     elif names:
         other, base = names
         text = f"{change.n_value} runs of {other} and {change.n_baseline} of {base}, unpaired (Welch)"
@@ -331,11 +332,20 @@ def adjustment_words(comparison):
     if not comparison.family_size:
         return None
     count = comparison.family_size
-    return (f"Intervals in the verdict are adjusted together (Holm) for the report's {count} "
-            f"claim{'s' if count != 1 else ''}, so that the chance of any false direction in it is at most "
-            f"{100 * comparison.alpha:.0f}%; a difference is stated only when its adjusted interval excludes zero "
-            "and it is at least the measure's practical size, and \"about the same\" only when the whole interval "
-            "lies within that size.")
+    claims = f"{count} claim{'s' if count != 1 else ''}"
+    if comparison.search_look is not None:
+        look = comparison.search_look
+        level = (f"the level of look {look} of the λ search that made these runs (5% x 6/(π² x {look}²) = "
+                 f"{comparison.alpha:.4f}), so that the chance of any false direction over all of the search's looks "
+                 "is at most 5%")
+        return (f"Intervals in the verdict and the λ curve are adjusted together (Holm) for the report's {claims} at "
+                f"{level}; a difference is stated only when its adjusted interval excludes zero and it is at least "
+                "the measure's practical size, and \"about the same\" only when the whole interval lies within that "
+                "size.")
+    return (f"Intervals in the verdict are adjusted together (Holm) for the report's {claims}, so that the chance of "
+            f"any false direction in it is at most {100 * comparison.alpha:.0f}%; a difference is stated only when its "
+            "adjusted interval excludes zero and it is at least the measure's practical size, and \"about the same\" "
+            "only when the whole interval lies within that size.")
 
 
 def gap_words(metric, higher_is_better):
