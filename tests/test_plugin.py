@@ -313,3 +313,16 @@ def test_browser_shows_runs_numbers_and_names_as_text(logdir, tmp_path):
     assert not re.search(r"<img[^>]*onerror", dom)
     assert screenshot.exists() and screenshot.stat().st_size > 10_000
     shutil.copy(screenshot, os.path.join(tempfile.gettempdir(), "l2board-dashboard.png"))
+
+
+def test_a_report_without_run_is_bounded(client, monkeypatch):
+    # As a logdir of more than 1,000 runs (the bound, lowered here to the fixture's runs less one).
+    from tensorboard_plugin_l2board import l2_plugin
+
+    status, body, _ = get(client, "/data/plugin/l2board/runs")
+    count = len(json.loads(body)["runs"])
+    monkeypatch.setattr(l2_plugin, "MAX_RUNS", count - 1)
+    status, body, _ = get(client, "/data/plugin/l2board/report")
+    assert status == 400
+    assert body == (f"Invalid argument: The logdir holds {count:,} runs; a report compares at most {count - 1:,}: "
+                    "name them with run=.")

@@ -124,7 +124,13 @@ class L2BoardPlugin(base_plugin.TBPlugin):
                 f"A report compares at most {MAX_RUNS:,} runs; {len(names):,} were asked for.")
         patience = _patience(request.args.get("patience", str(DEFAULT_PATIENCE)))
         runs = self._runs(request)
-        names = names or [r["name"] for r in runs.summaries()]
+        if not names:
+            names = [r["name"] for r in runs.summaries()]
+            # Every run of a huge logdir would be minutes of work and a reply of gigabytes: bounded as run= is.
+            if len(names) > MAX_RUNS:
+                raise errors.InvalidArgumentError(
+                    f"The logdir holds {len(names):,} runs; a report compares at most {MAX_RUNS:,}: name them "
+                    "with run=.")
         if not names:
             raise errors.NotFoundError("No run has scalar summaries yet.")
         try:
