@@ -621,3 +621,51 @@ def hparams_words(hparams):
     """
     return ", ".join(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
                      for name, value in sorted(hparams.items()))
+
+
+def search_sentences(decision, comparison, spent, budget):
+    """Why a λ search stopped and what it recommends, as sentences.
+
+    Args:
+        decision: the last look's `factor_search.Decision`.
+        comparison: its `Comparison` (the λ curve the words quote).
+        spent: the runs the search has trained.
+        budget: its budget.
+    """
+    from l2board.analysis.factor_search import RESOLVED_L2, RESOLVED_NONE
+
+    sweep = comparison.sweep
+    point = {p.factor: p for p in sweep.points} if sweep is not None else {}
+
+    def factor(value):
+        shown = factor_words(value)
+        return f"{shown} ({_mean_words(point[value].loss)})" if value in point else shown
+
+    looks = f"{decision.look} look{'s' if decision.look != 1 else ''}"
+    if decision.outcome == RESOLVED_L2:
+        return [f"Resolved after {spent} runs ({looks}): L2 helps; use {factor(decision.recommended)}: no L2's loss is "
+                "resolved higher than the best's, and every other factor is resolved higher or the same within the "
+                "practical size (the largest of those the same is the one recommended)."]
+    if decision.outcome == RESOLVED_NONE:
+        return [f"Resolved after {spent} runs ({looks}): no L2 needed; every factor is resolved no better than none "
+                "(higher, or the same within the practical size)."]
+    why = f"Budget spent ({spent} of {budget} runs, {looks})" if spent >= budget else (
+        f"Stopped after {spent} runs ({looks}): the budget left cannot hold the next look's runs")
+    sentences = [why + " before the answer was resolved."]
+    if decision.recommended:
+        sentences.append(f"L2 helps: no L2's loss is resolved higher than the best's; best so far "
+                         f"{factor(decision.best)}, recommended {factor(decision.recommended)}.")
+    else:
+        sentences.append("No factor is resolved better than none: no L2 needed, or no difference found yet.")
+    open_ = [factor_words(f) for f in decision.open_factors]
+    if open_:
+        closest = decision.closest
+        more = ""
+        if closest is not None and closest.seeds_needed:
+            extra = 2 * max(1, closest.seeds_needed - closest.n_value)
+            more = (f"; about {extra} more runs would resolve the closest of them ({closest.seeds_needed} seeds each, at "
+                    "this look's level, if the observed difference and spread are the true ones)")
+        elif closest is not None:
+            more = "; no number of seeds up to 1,000 would resolve the closest of them at this spread"
+        sentences.append(f"Not yet told apart: {_factor_list(open_)}{more}.")
+    return sentences
