@@ -4,7 +4,7 @@
 writes the same summaries, value for value and byte for byte apart from
 wall times: the protos, the plugins' metadata and the HParams summary come
 from the `tensorboard` package, the TFRecord framing (with Google's C
-CRC32C) from l2board's own reader.
+CRC32C) from the log format (`l2board.log_format.framing`).
 
 Why not TensorBoard's `EventFileWriter`: it opens its file through
 `tensorboard.compat.tf.io.gfile`, which imports TensorFlow whenever it is
@@ -33,7 +33,7 @@ from tensorboard.plugins.text import metadata as text_metadata
 from tensorboard.util import tensor_util
 
 from l2board.errors import LogWriteError, UnwritableLogDirError
-from l2board.reading.event_files import frame_record
+from l2board.log_format.framing import frame_record
 from l2board.run_folders import ensure_writable_dir
 
 # What tf.summary.scalar / .text and RunWriter.histograms attach, as TensorFlow writes it.
