@@ -65,7 +65,7 @@ def for_trial(monitor, trial_id, hparams):
         raise L2BoardError("L2Monitor needs a log_dir in a tuner search, e.g. L2Monitor('logs/tuning'): every "
                            "trial and execution gets a folder inside it.")
     folder = os.path.join(monitor.log_dir, str(trial_id))
-    from l2board.run_folders import holds_a_run
+    from l2board.log_format.run_files import holds_a_run
 
     if holds_a_run(os.path.join(folder, "execution0")):
         # Trial ids start again at 0000 in every search: a second search (or

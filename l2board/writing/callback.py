@@ -24,7 +24,7 @@ from l2board.writing.penalties import diagnose_penalty_share, penalty_share
 from l2board.writing.penalty_sampling import mean_over_batches, sample_batches
 from l2board.writing.weight_norms import total_norms
 from l2board.log_format.regularization_setup import format_percent
-from l2board.run_folders import ensure_writable_dir, holds_logged_values, make_fresh_log_dir, sibling_run_dir
+from l2board.writing.log_folder import ensure_writable_dir, holds_logged_values, make_fresh_log_dir, sibling_run_dir
 from l2board.writing.backend_values import as_float
 
 # Where every number is measured as exactly as on TensorFlow (activity

@@ -34,7 +34,7 @@ from tensorboard.util import tensor_util
 
 from l2board.errors import LogWriteError, UnwritableLogDirError
 from l2board.log_format.framing import frame_record
-from l2board.run_folders import ensure_writable_dir
+from l2board.writing.log_folder import ensure_writable_dir
 
 # What tf.summary.scalar / .text and RunWriter.histograms attach, as TensorFlow writes it.
 _SCALAR_METADATA = scalar_metadata.create_summary_metadata(display_name=None, description=None)
