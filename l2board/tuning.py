@@ -25,7 +25,6 @@ a trial as one configuration and the trials by their hyperparameters; when
 the L2 factor is one of them, the λ curve and its recommendation follow.
 """
 
-import copy
 import functools
 import itertools
 import os
@@ -72,11 +71,8 @@ def for_trial(monitor, trial_id, hparams):
         # overwrite=True) would mix its runs into the first one's.
         _stop_search(f"'{folder}' already holds the runs of a trial {trial_id} of an earlier search; give "
                      "L2Monitor a log_dir of its own for this search.")
-    template = copy.copy(monitor)
-    template.hparams = {**monitor.hparams, **hparams}
-    template._hparams_group = str(trial_id)
-    template._copy_folders = (os.path.join(folder, f"execution{n}") for n in itertools.count())
-    return template
+    return monitor.with_run_folders((os.path.join(folder, f"execution{n}") for n in itertools.count()),
+                                    hparams=hparams, hparams_group=trial_id)
 
 
 def _stop_search(message):

@@ -1,7 +1,7 @@
 """Writes TensorBoard event files without TensorFlow: L2Monitor's writer on JAX and PyTorch.
 
-`EventFileRunWriter` has the interface of `summary_writing.RunWriter` and
-writes the same summaries, value for value and byte for byte apart from
+`EventFileRunWriter` is a `writers.FolderWriter`, as `summary_writing.RunWriter`
+is, and writes the same summaries, value for value and byte for byte apart from
 wall times: the protos, the plugins' metadata and the HParams summary come
 from the `tensorboard` package, the TFRecord framing (with Google's C
 CRC32C) from the log format (`l2board.log_format.framing`).
@@ -78,7 +78,7 @@ def _text_tensor(value):
 class EventFileRunWriter:
     """Writes scalars, histograms, text and HParams into one TensorBoard run folder, without TensorFlow.
 
-    The same interface and the same summaries as `RunWriter`; local folders only.
+    A `writers.FolderWriter`: the same summaries as `RunWriter`; local folders only.
 
     Args:
         path: the run folder, created if needed.

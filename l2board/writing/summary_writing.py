@@ -39,7 +39,7 @@ def _reported_as_one_sentence(method):
 
 
 class RunWriter:
-    """Writes scalars, histograms and text into one TensorBoard run folder.
+    """Writes scalars, histograms and text into one TensorBoard run folder: the `writers.FolderWriter` on TensorFlow.
 
     Args:
         path: the run folder, created if needed.
