@@ -8,6 +8,7 @@ import sys
 import click
 
 from l2board import parameter_types as types
+from l2board.analysis.patience import DEFAULT_PATIENCE, MAX_PATIENCE
 from l2board.errors import Interrupted, L2BoardError
 from l2board.training.experiment import format_duration
 from l2board.safe_text import printable
@@ -242,7 +243,7 @@ def demo(logdir, epochs, overwrite):
               help="Also draw the curves into this .png, .svg or .pdf file.")
 @click.option("--metric", default=None, help="Accuracy-like metric to compare (default: accuracy, or the one all runs share).")
 @click.option("--baseline", default=None, help="Run or configuration to compare against (default: the first).")
-@click.option("--patience", default=5, show_default=True, type=click.IntRange(1, 10_000),
+@click.option("--patience", default=DEFAULT_PATIENCE, show_default=True, type=click.IntRange(1, MAX_PATIENCE),
               help="Patience of the EarlyStopping that is replayed on val_loss.")
 @click.option("--tag", "tag_mappings", type=types.TagMapping(), multiple=True,
               help="Which logged tags hold a role, for names l2board does not recognise: ROLE=TRAIN,VAL "

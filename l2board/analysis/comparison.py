@@ -19,6 +19,7 @@ from l2board.analysis.changes import Change, change_of, compare_configurations  
 from l2board.analysis.notes import SkippedRun, record_note
 from l2board.analysis.factor_sweep import factor_sweep
 from l2board.analysis.overfitting import mean_and_std
+from l2board.analysis.patience import MAX_PATIENCE
 from l2board.analysis.run_analysis import (  # noqa: F401 (the names callers import from here)
     DATA_LOSS_BASES,
     DEFAULT_PATIENCE,
@@ -365,8 +366,8 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
     """
     if not runs:
         raise L2BoardError("No runs to compare.")
-    if patience < 1:
-        raise L2BoardError(f"The patience must be at least 1 epoch, got {patience}.")
+    if not 1 <= patience <= MAX_PATIENCE:
+        raise L2BoardError(f"The patience must be from 1 to {MAX_PATIENCE:,} epochs, got {patience}.")
     analysable, skipped, metric = _screen(runs, metric)
     reports = [analyze_run(run, metric, patience, loss_includes_penalty=loss_includes_penalty)
                for run in analysable]

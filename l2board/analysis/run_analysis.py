@@ -25,8 +25,8 @@ from l2board.analysis.overfitting import (
 from l2board.log_format import tags
 from l2board.reading.roles import unrecognised_tags
 from l2board.log_format.regularization_setup import RegularizationSetup
+from l2board.analysis.patience import DEFAULT_PATIENCE
 
-DEFAULT_PATIENCE = 5
 UNKNOWN_SETUP = "regularization unknown (not logged by L2Monitor)"
 # Metrics of Keras's epoch logs that are not model-quality metrics.
 _NOT_METRICS = {"loss", "learning_rate", "steps_per_second", "data_loss", "penalty", "penalty_share"}

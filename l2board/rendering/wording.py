@@ -13,6 +13,7 @@ import math
 
 from l2board.analysis.comparison import NoRunToCompare, SkippedBaseline
 from l2board.analysis.verdict import COMPARED, DIVERGED, METRIC_GAP, SINGLE
+from l2board.safe_text import listing
 
 # Run notes: code -> sentence (no final period: notes are listed after run
 # names, "a, b: <note>.") from the note's values.
@@ -107,10 +108,6 @@ def note_sentence(note):
     return _NOTES[note.code](note.values)
 
 
-def _listing(names, most=12):
-    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
-
-
 # Skip reasons: code -> predicate of a sentence about the run ("Run 'a' <predicate>.").
 _SKIP_REASONS = {
     "no_validation": lambda v: (
@@ -118,7 +115,7 @@ _SKIP_REASONS = {
         "measure overfitting" + (f" (its scalar tags: {', '.join(v['tags'])})" if v.get("tags") else "")),
     "unrecognised": lambda v: (
         "has no series recognised as the validation loss or metric (it needs a validation loss, or a metric "
-        f"logged for training and validation) among its scalar tags {_listing(v['tags'])}; map them with "
+        f"logged for training and validation) among its scalar tags {listing(v['tags'], most=12)}; map them with "
         "--tag loss=TRAIN,VAL or --tag METRIC=TRAIN,VAL (docs/log-layouts.md lists the layouts recognised)"),
     "unreadable_validation": lambda v: "has no readable validation values: " + ", ".join(
         f"{f['path']} {_FILE_PREDICATES[f['code']](f)}" for f in v["files"]),
