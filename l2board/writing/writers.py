@@ -5,7 +5,7 @@ the callback writes through `FolderWriter` and never asks which it has.
 """
 
 import os
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import keras
 
@@ -14,6 +14,7 @@ from l2board.log_format import tags
 ROOT = "root"
 
 
+@runtime_checkable
 class FolderWriter(Protocol):
     """Writes the summaries of one folder of a run (its top, `train/` or `validation/`).
 
