@@ -31,9 +31,21 @@ Then, side by side in this one process (each reader a fresh child process):
 (e) the peak resident memory of compare's process (`RUSAGE_CHILDREN`
     `ru_maxrss` of the child; each child is measured by a fresh `python`
     wrapper so that earlier children do not count).
+(f) with `--baseline-source DIR` (another l2board's source tree, such as
+    `git archive REV l2board | tar -x -C DIR`): (a) and (b) of this tree and
+    of that one, both run as `python -m l2board.cli` with their tree first on
+    `PYTHONPATH`, in each round one after the other, the order alternating;
+    the ratios of this tree's times to the other's, and whether the two
+    reports are the same bytes.
+(g) with `--baseline-source`: the warm read alone, which the parse cache
+    serves (`l2board.reading.logs.read_runs` of the set, timed around the
+    call in a fresh process, every file a cache hit), of this tree and the
+    other, alternating, `--read-rounds` times: the part of (b) that reading
+    changes, without the analysis and the JSON, whose time varies more.
 
 Usage:
     python benchmarks/thousand_runs.py --logdir /tmp/l2board-thousand [--rounds 3] [--tbparse-runs 20]
+        [--no-rust] [--baseline-source DIR [--read-rounds 15]]
 """
 
 import argparse
@@ -227,6 +239,18 @@ print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start}))
 """
 
 
+# The warm read alone: every event file of the set served by the parse cache.
+_READ_ONLY = """
+import json, sys, time
+from l2board.reading import parse_cache
+from l2board.reading.logs import read_runs
+start = time.perf_counter()
+runs = read_runs([sys.argv[1]])
+seconds = time.perf_counter() - start
+print(json.dumps([seconds, parse_cache.stats["hits"], sum(len(s) for r in runs for s in r.scalars.values())]))
+"""
+
+
 def subset_folder(root, runs, scratch):
     """A folder holding copies of `runs` runs, taken from each configuration in turn."""
     folder = os.path.join(scratch, f"subset-{runs}")
@@ -250,6 +274,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tbparse-runs", type=int, default=20, help="runs tbparse reads (0: leave it out)")
     parser.add_argument("--no-rust", action="store_true")
+    parser.add_argument("--baseline-source", help="another l2board source tree to measure (a) and (b) beside")
+    parser.add_argument("--read-rounds", type=int, default=15, help="rounds of (g)")
     args = parser.parse_args()
     logdir = os.path.abspath(args.logdir)
     if not complete(logdir):
@@ -272,6 +298,11 @@ def main():
         if args.tbparse_runs and not tbparse_ok:
             print("tbparse is not installed (pip install tbparse): left out")
         subset, chosen = subset_folder(logdir, args.tbparse_runs, scratch) if tbparse_ok else (None, [])
+        sources = {"this": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+        if args.baseline_source:
+            sources["baseline"] = os.path.abspath(args.baseline_source)
+            compare = [sys.executable, "-m", "l2board.cli", "compare", logdir, "--format", "json"]
+        side_by_side = {name: {"cold": [], "warm": [], "sha256": set()} for name in sources}
         for round_index in range(args.rounds):
             env = dict(os.environ, XDG_CACHE_HOME=os.path.join(scratch, f"cache-{round_index}"))
             env.pop("L2BOARD_CACHE", None)
@@ -279,12 +310,22 @@ def main():
             steps = steps[round_index % 3:] + steps[:round_index % 3]
             for step in steps:
                 if step == "compare":
-                    cold = measured(compare, env)  # an empty cache folder: every file parsed
-                    warm = measured(compare, env)  # the same files: served by the cache
-                    if cold["runs"] != run_count or warm["sha256"] != cold["sha256"]:
-                        raise RuntimeError("the cold and the warm compare disagree, or a run is missing")
-                    results["cold"].append(cold)
-                    results["warm"].append(warm)
+                    order = list(sources) if round_index % 2 == 0 else list(sources)[::-1]
+                    for name in order:
+                        tree_env = dict(env, XDG_CACHE_HOME=env["XDG_CACHE_HOME"] + "-" + name)
+                        if args.baseline_source:
+                            tree_env["PYTHONPATH"] = os.pathsep.join(filter(None, [sources[name],
+                                                                                   env.get("PYTHONPATH")]))
+                        cold = measured(compare, tree_env)  # an empty cache folder: every file parsed
+                        warm = measured(compare, tree_env)  # the same files: served by the cache
+                        if cold["runs"] != run_count or warm["sha256"] != cold["sha256"]:
+                            raise RuntimeError("the cold and the warm compare disagree, or a run is missing")
+                        side_by_side[name]["cold"].append(cold["seconds"])
+                        side_by_side[name]["warm"].append(warm["seconds"])
+                        side_by_side[name]["sha256"].add(cold["sha256"])
+                        if name == "this":
+                            results["cold"].append(cold)
+                            results["warm"].append(warm)
                 elif step == "rust" and not args.no_rust:
                     seconds, served = run_rust_server(logdir, points)
                     if served != points:
@@ -302,6 +343,17 @@ def main():
                   f"warm {results['warm'][-1]['seconds']:.2f} s"
                   + (f", Rust server {results['rust'][-1]:.2f} s" if results["rust"] else "")
                   + (f", tbparse (scaled) {results['tbparse'][-1]:.1f} s" if results["tbparse"] else ""), flush=True)
+        reads = {name: [] for name in sources}
+        for round_index in range(args.read_rounds if args.baseline_source else 0):
+            for name in list(sources) if round_index % 2 == 0 else list(sources)[::-1]:
+                tree_env = dict(env, XDG_CACHE_HOME=env["XDG_CACHE_HOME"] + "-" + name,  # warm: the last round's
+                                PYTHONPATH=os.pathsep.join(filter(None, [sources[name], env.get("PYTHONPATH")])))
+                result = subprocess.run([sys.executable, "-c", _READ_ONLY, logdir], capture_output=True, text=True,
+                                        env=tree_env, check=True)
+                seconds, hits, read_points = json.loads(result.stdout)
+                if hits != len(files) or read_points != points:
+                    raise RuntimeError(f"the warm read of {name} had {hits} cache hits or read {read_points} points")
+                reads[name].append(seconds)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -322,6 +374,18 @@ def main():
         print(f"  (d) tbparse (scaled from {len(chosen)} runs) {tb:8.1f} s   tbparse / compare cold = "
               f"{tb / cold:.1f} (target >= 10): {_met(tb >= 10 * cold)}")
     print(f"  (e) compare's peak memory     {memory:8.0f} MiB (target <= 1024 MiB): {_met(memory <= 1024)}")
+    if args.baseline_source:
+        this, base = side_by_side["this"], side_by_side["baseline"]
+        for kind in ("cold", "warm"):
+            ratios = [a / b for a, b in zip(this[kind], base[kind])]
+            print(f"  (f) {kind}: this tree {statistics.median(this[kind]):.2f} s, {args.baseline_source} "
+                  f"{statistics.median(base[kind]):.2f} s; per round this/baseline "
+                  f"{', '.join(f'{r:.3f}' for r in ratios)} (median {statistics.median(ratios):.3f})")
+        print(f"      the same report bytes: {this['sha256'] == base['sha256']}")
+        ratios = [a / b for a, b in zip(reads["this"], reads["baseline"])]
+        print(f"  (g) warm read alone: this tree {statistics.median(reads['this']):.3f} s, baseline "
+              f"{statistics.median(reads['baseline']):.3f} s (medians of {len(ratios)}); per round this/baseline "
+              f"{', '.join(f'{r:.3f}' for r in ratios)} (median {statistics.median(ratios):.3f})")
     cold_memory = max(r["maxrss_kib"] for r in results["cold"]) / 1024
     warm_memory = max(r["maxrss_kib"] for r in results["warm"]) / 1024
     print(f"      cold {cold_memory:.0f} MiB, warm {warm_memory:.0f} MiB (the largest process of each: "

@@ -133,8 +133,12 @@ def _report(folders, logdir, plot_path):
               help="Replace runs already in --logdir (only folders holding nothing but an l2board run).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Where to draw the report's figure (default: LOGDIR/report.png).")
+@click.option("--peer-timeout", type=click.IntRange(1, 7 * 24 * 3600), default=600, show_default=True,
+              metavar="SECONDS",
+              help="Spread over machines (KERASTUNER_TUNER_ID set): how long a worker waits for its chief to answer, "
+                   "and the chief for a worker to be heard from, before either stops with a message.")
 def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation, label_noise, learning_rate,
-               l2_values, layer_specs, seeds, seed, logdir, overwrite, plot_path):
+               l2_values, layer_specs, seeds, seed, logdir, overwrite, plot_path, peer_timeout):
     """Train every L2 factor (and seed), then compare them.
 
     Each configuration and seed is trained into its own folder under LOGDIR;
@@ -161,7 +165,7 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
         raise click.BadParameter(str(error), param_hint="'--plot'") from None
     mode = distributed.role()
     if mode is not None:
-        _experiment_distributed(mode, runs, logdir, overwrite, plot_path)
+        _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeout)
         return
     plans = plan_experiment(runs, logdir, overwrite=overwrite)
     _quiet_tensorflow()
@@ -169,7 +173,7 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     _report(folders, logdir, plot_path)
 
 
-def _experiment_distributed(mode, runs, logdir, overwrite, plot_path):
+def _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeout):
     """The experiment as KerasTuner's distributed grid search: the chief serves and reports, workers train."""
     from l2board.writing.log_folder import ensure_writable_dir
     from l2board.training import distributed
@@ -177,20 +181,26 @@ def _experiment_distributed(mode, runs, logdir, overwrite, plot_path):
 
     tuner_id = os.environ["KERASTUNER_TUNER_ID"]
     if mode == "chief":
-        if overwrite or not distributed.resuming(logdir):
-            plan_experiment(runs, logdir, overwrite=overwrite)  # refuses what is not ours, before serving
-        else:
-            distributed.check_same_runs(runs, logdir)
-        ensure_writable_dir(logdir)
-        distributed.save_runs(runs, logdir)
-        click.echo(f"Serving {len(runs)} runs to KerasTuner workers on {os.environ['KERASTUNER_ORACLE_IP']}:"
-                   f"{os.environ['KERASTUNER_ORACLE_PORT']}; the comparison follows when all are trained.")
-        _quiet_tensorflow()
-        _report(distributed.run_distributed(runs, logdir, overwrite=overwrite), logdir, plot_path)
+        chief = distributed.Chief(peer_timeout)  # a port that cannot be served is refused before anything is made
+        try:
+            if overwrite or not distributed.resuming(logdir):
+                plan_experiment(runs, logdir, overwrite=overwrite)  # refuses what is not ours, before serving
+            else:
+                distributed.check_same_runs(runs, logdir)
+            ensure_writable_dir(logdir)
+            distributed.save_runs(runs, logdir)
+            click.echo(f"Serving {len(runs)} runs to KerasTuner workers on {chief.ip}:{chief.port}; the comparison "
+                       f"follows when all are trained (or, if no worker is heard from for "
+                       f"{distributed.span(peer_timeout)}, a message).")
+            _quiet_tensorflow()
+            _report(distributed.run_distributed(runs, logdir, overwrite=overwrite, chief=chief), logdir, plot_path)
+        finally:
+            chief.close()
         return
     _quiet_tensorflow()
     trained = distributed.run_distributed(
-        runs, logdir, progress=lambda name, _: click.echo(click.style(f"[{tuner_id}] {name}", bold=True)))
+        runs, logdir, progress=lambda name, _: click.echo(click.style(f"[{tuner_id}] {name}", bold=True)),
+        wait=peer_timeout, say=click.echo)
     click.echo(f"{tuner_id}: trained {len(trained)} run(s) into {printable(logdir)}; the chief reports when all "
                "are done.")
 
@@ -241,7 +251,12 @@ def demo(logdir, epochs, overwrite):
               default="table", show_default=True, help="Output format; the JSON is documented in docs/compare-json.md.")
 @click.option("--plot", "plot_path", type=types.PlotPath(), default=None,
               help="Also draw the curves into this .png, .svg or .pdf file.")
-@click.option("--metric", default=None, help="Accuracy-like metric to compare (default: accuracy, or the one all runs share).")
+@click.option("--metric", default=None,
+              help="Metric to compare (default: an accuracy-like one, else another whose direction is known, "
+                   "the most runs log).")
+@click.option("--higher-is-better/--lower-is-better", "higher_is_better", default=None,
+              help="Which way --metric is better, for a metric l2board does not know by name (it knows "
+                   "accuracy, AUC, F1, MAE, MSE, perplexity...).")
 @click.option("--baseline", default=None, help="Run or configuration to compare against (default: the first).")
 @click.option("--patience", default=DEFAULT_PATIENCE, show_default=True, type=click.IntRange(1, MAX_PATIENCE),
               help="Patience of the EarlyStopping that is replayed on val_loss.")
@@ -254,7 +269,8 @@ def demo(logdir, epochs, overwrite):
                    "include them.")
 @click.option("--output", "-o", type=types.OutputFile(), default=None,
               help="Write the report to this file instead of the terminal.")
-def compare(runs, output_format, plot_path, metric, baseline, patience, tag_mappings, loss_includes_penalty, output):
+def compare(runs, output_format, plot_path, metric, higher_is_better, baseline, patience, tag_mappings,
+            loss_includes_penalty, output):
     """Compare runs with and without L2: did it reduce overfitting?
 
     Each RUN is a log folder (as L2Monitor or keras.callbacks.TensorBoard
@@ -274,8 +290,12 @@ def compare(runs, output_format, plot_path, metric, baseline, patience, tag_mapp
     if output and plot_path and os.path.realpath(output) == os.path.realpath(plot_path):
         raise click.BadParameter(f"'{output}' is also the --plot file; give the report another name.",
                                  param_hint="'--output'")
+    if higher_is_better is not None and metric is None:
+        raise click.BadParameter("says which way a metric is better: name the metric with --metric too.",
+                                 param_hint="'--higher-is-better' / '--lower-is-better'")
     comparison = compare_runs(read_runs(runs, tag_map=types.tag_map_of(tag_mappings)), baseline=baseline,
-                              metric=metric, patience=patience, loss_includes_penalty=loss_includes_penalty)
+                              metric=metric, patience=patience, loss_includes_penalty=loss_includes_penalty,
+                              higher_is_better=higher_is_better)
     # Outputs are local files: runs read from URLs (s3://...) cannot hold them.
     folders = [run.path for run in comparison.runs if not is_url(run.path)]
     for path, option in ((output, "--output"), (plot_path, "--plot")):

@@ -6,9 +6,11 @@ column), an ANSI escape (colours or cursor moves in a terminal), bidi
 overrides that reorder what is shown, or bytes that are not UTF-8 (which
 Python keeps as lone surrogates, and which fail to encode on output).
 Every renderer passes such text through `printable` (and Markdown cells
-through `markdown_cell`), so it is shown, never obeyed.
+through `markdown_cell`, CSV cells through `spreadsheet_cell`), so it is
+shown, never obeyed.
 """
 
+import math
 import re
 import unicodedata
 
@@ -52,6 +54,37 @@ def markdown_cell(text):
     'a\\\\|b'
     """
     return printable(text).replace("|", "\\|")
+
+
+# What makes a spreadsheet (Excel, LibreOffice, Google Sheets) read a CSV cell as a formula: OWASP's list
+# (CSV Injection), the characters a cell must not begin with.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """Returns a value as a CSV cell that a spreadsheet shows as it is and never evaluates.
+
+    A run folder named `=HYPERLINK(...)` or `@A1` would be a live formula in
+    the spreadsheet that opens the CSV. As OWASP advises against CSV
+    injection, a text cell that begins with `=`, `+`, `-`, `@`, a tab or a
+    carriage return (also after spaces) gets a leading `'`, which
+    spreadsheets take to mean "text" and do not show. A finite number stays
+    a number (`-0.25` is a number, not a formula); an infinite or NaN one
+    becomes text; `None` an empty cell.
+
+    Example:
+
+    >>> [spreadsheet_cell(v) for v in ("=1+2", "@A1", " -3", "run-1", -0.25, float("-inf"), None)]
+    ["'=1+2", "'@A1", "' -3", 'run-1', -0.25, "'-inf", '']
+    """
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isfinite(value):
+            return value
+        value = repr(float(value))
+    text = str(value)
+    return "'" + text if text.lstrip(" ").startswith(_FORMULA_STARTS) else text
 
 
 def display_width(text):

@@ -45,6 +45,79 @@ def said(record):
     return file_note_sentence(record_note(record))
 
 
+# -- child processes ---------------------------------------------------------------------------------------------
+# A test's child starts as it would from a terminal, however pytest itself was started: a shell script that
+# runs `pytest &` starts it with SIGINT and SIGQUIT ignored, and an ignored signal stays ignored across exec
+# (Ctrl-C tests then wait in vain); a background job that reads the terminal is stopped; and the shell's
+# variables would steer what the child does.
+
+# Variables (names or prefixes, any case) that steer l2board, Keras, TensorFlow, JAX, KerasTuner, gRPC, AWS,
+# proxies or the output's colours and width: no child inherits them; a test sets what it needs.
+_STEERING = ("L2BOARD_", "KERAS_", "KERASTUNER_", "TF_", "XLA_FLAGS", "JAX_", "GRPC_", "AWS_", "HTTP_PROXY",
+             "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "PYTHONWARNINGS", "PYTHONINSPECT", "PYTHONSTARTUP",
+             "PYTHONBREAKPOINT", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "CLICOLOR")
+# Run by a bare Python (-I -S) between fork and the command: every signal to its default action and none
+# blocked, as a terminal's foreground job has them, then the command itself in this process (same pid).
+_AS_FROM_A_TERMINAL = """
+import os, signal, sys
+for number in signal.valid_signals():
+    try:
+        signal.signal(number, signal.SIG_DFL)
+    except (OSError, ValueError, RuntimeError):
+        pass  # SIGKILL and SIGSTOP cannot be changed
+signal.pthread_sigmask(signal.SIG_SETMASK, ())
+os.execvp(sys.argv[1], sys.argv[1:])
+"""
+
+
+def child_environment(overrides=None):
+    """The environment of a test's child: this session's without the variables that steer, plus `overrides`.
+
+    Args:
+        overrides: `{name: value}` to set, a value of `None` removing the name.
+    """
+    env = {name: value for name, value in os.environ.items() if not name.upper().startswith(_STEERING)}
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", XDG_CACHE_HOME=os.environ["XDG_CACHE_HOME"])
+    for name, value in (overrides or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = str(value)
+    return env
+
+
+def _child_options(command, env, options):
+    import subprocess
+    import sys
+
+    if "input" not in options:
+        options.setdefault("stdin", subprocess.DEVNULL)
+    command = [sys.executable, "-I", "-S", "-c", _AS_FROM_A_TERMINAL, *map(os.fspath, command)]
+    return command, dict(options, env=child_environment(env))
+
+
+def start_child(command, env=None, **options):
+    """`subprocess.Popen` for a test: started as from a terminal (see above), stdin empty unless given.
+
+    Args:
+        command: the program and its arguments.
+        env: variables to set (or, with `None`, remove) over `child_environment()`.
+        options: as for `subprocess.Popen`.
+    """
+    import subprocess
+
+    command, options = _child_options(command, env, options)
+    return subprocess.Popen(command, **options)
+
+
+def run_child(command, env=None, **options):
+    """`subprocess.run` for a test, with the child started as `start_child` starts it."""
+    import subprocess
+
+    command, options = _child_options(command, env, options)
+    return subprocess.run(command, **options)
+
+
 def free_port():
     """A port nothing listens on at the moment, on loopback: for servers the tests start."""
     import socket

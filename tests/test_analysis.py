@@ -232,7 +232,8 @@ def test_runs_without_validation_or_a_shared_metric_are_refused(tmp_path):
     comparison = compare_runs(read_runs([tmp_path / "a", tmp_path / "b"]))
     assert comparison.metric == "accuracy" and [r.name for r in comparison.runs] == ["a"]
     assert [s.name for s in comparison.skipped] == ["b"]
-    with pytest.raises(L2BoardError, match="No run has a metric 'auc'.*'a' logs accuracy; 'b' logs binary_accuracy"):
+    with pytest.raises(L2BoardError, match="No run has a validation metric 'auc': 'a' logs accuracy; 'b' logs "
+                                           "binary_accuracy"):
         compare_runs(read_runs([tmp_path / "a", tmp_path / "b"]), metric="auc")
     # Regression runs share no accuracy metric at all: losses only.
     write_run(tmp_path / "r1", train={"epoch_loss": [1.0], "epoch_data_loss": [1.0]},

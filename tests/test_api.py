@@ -1,11 +1,11 @@
 """The Python API: the same runs and numbers as `l2board compare`, as objects and DataFrames."""
 
 import json
-import subprocess
 import sys
 
 import pytest
 from click.testing import CliRunner
+from conftest import run_child
 
 import l2board
 from l2board.cli import cli
@@ -47,7 +47,7 @@ def test_compare_gives_the_numbers_of_the_command_line(real_runs):
 def test_the_api_imports_no_tensorflow(real_runs):
     code = ("import sys, l2board; runs = l2board.read_runs(sys.argv[1]); l2board.compare(runs); "
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, str(real_runs)], capture_output=True, text=True, check=True)
+    out = run_child([sys.executable, "-c", code, str(real_runs)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 

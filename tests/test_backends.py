@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_child, start_child
 
 from l2board.analysis.comparison import compare_runs
 from l2board.log_format import tags
@@ -56,10 +57,10 @@ print(json.dumps({"history": history.history, "tensorflow": "tensorflow" in sys.
 
 
 def train_on(backend, log_dir, weights, save, *extra, env=None):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
-    result = subprocess.run([sys.executable, "-c", TRAINING, str(log_dir), str(weights), "save" if save else "load",
-                             *extra],
-                            capture_output=True, text=True, timeout=300, env=env)
+    env = dict(KERAS_BACKEND=backend, **(env or {}))
+    result = run_child([sys.executable, "-c", TRAINING, str(log_dir), str(weights), "save" if save else "load",
+                        *extra],
+                       capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -142,12 +143,12 @@ def test_jax_logs_open_in_tensorboard(trained, backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_callback_suites_pass(backend):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    env = {"KERAS_BACKEND": backend}
     here = os.path.dirname(os.path.abspath(__file__))
     suites = [os.path.join(here, name) for name in ("test_callback.py", "test_activity_recording.py",
                                                     "test_device_statistics.py")]
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites],
-                            capture_output=True, text=True, timeout=600, env=env, cwd=os.path.dirname(here))
+    result = run_child([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites],
+                       capture_output=True, text=True, timeout=600, env=env, cwd=os.path.dirname(here))
     assert result.returncode == 0, result.stdout[-4000:]
     # Activity penalties are not measured on JAX: its activity tests are skipped, and only they.
     expected_skips = "9 skipped" if backend == "jax" else " passed"
@@ -175,9 +176,9 @@ def test_only_process_zero_writes_in_multi_process_jax(tmp_path, backend):
     from conftest import free_port
 
     address = f"127.0.0.1:{free_port()}"  # for JAX's coordinator
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    processes = [subprocess.Popen([sys.executable, "-c", MULTI_PROCESS, address, str(index), str(tmp_path / "run")],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    env = {"KERAS_BACKEND": backend}
+    processes = [start_child([sys.executable, "-c", MULTI_PROCESS, address, str(index), str(tmp_path / "run")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
                  for index in (0, 1)]
     outputs = [process.communicate(timeout=300) for process in processes]
     assert all(process.returncode == 0 for process in processes), [err[-2000:] for _, err in outputs]

@@ -1,15 +1,14 @@
 """The l2board command line, in-process and as the installed command."""
 
 import os
-import subprocess
 import sys
 
-from conftest import installed_script
+from conftest import installed_script, run_child
 
 
 def run_command(*args, cwd=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")  # the command must quiet TensorFlow itself
-    return subprocess.run([installed_script("l2board"), *args], capture_output=True, text=True, timeout=240, cwd=cwd, env=env)
+    env = {"TF_CPP_MIN_LOG_LEVEL": "0"}  # the command must quiet TensorFlow itself
+    return run_child([installed_script("l2board"), *args], capture_output=True, text=True, timeout=240, cwd=cwd, env=env)
 
 
 def test_demo_as_installed_command(tmp_path):
@@ -50,5 +49,5 @@ def test_reading_tools_do_not_import_tensorflow():
             "l2board.log_format.regularization_setup, l2board.cli, l2board.errors, l2board.training.models, l2board.training.runs, "
             "l2board.training.experiment, l2board.training.run_folders, l2board.writing.log_folder, l2board.reading.logs, l2board.analysis.comparison, l2board.rendering.report; "
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = run_child([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

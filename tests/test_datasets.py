@@ -6,11 +6,11 @@ and nothing imports TensorFlow.
 
 import io
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import run_child
 
 from l2board.training.datasets import load_dataset
 from l2board.errors import L2BoardError
@@ -200,7 +200,7 @@ def test_npz_loading_imports_no_tensorflow(tmp_path):
     code = ("import sys; from l2board.training.datasets import load_dataset; load_dataset(sys.argv[1]); "
             "assert not {'tensorflow', 'keras'} & set(sys.modules), 'imported'")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run([sys.executable, "-c", code, path], check=True, cwd=root)
+    run_child([sys.executable, "-c", code, path], check=True, cwd=root)
 
 
 def npy_bytes(array):

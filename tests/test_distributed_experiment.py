@@ -1,8 +1,13 @@
 """`l2board experiment` on KerasTuner's distributed mode, on loopback: a chief and two workers.
 
-One worker is killed during its first run and started again with the same
-tuner id: KerasTuner gives it that run again, and every other run is
-trained exactly once. The comparison equals a one-machine experiment's.
+One worker is started before the chief, waits for it, saying so, and goes
+on when it comes; it is killed during its first run and started again with
+the same tuner id: KerasTuner gives it that run again, and every other run
+is trained exactly once. The comparison equals a one-machine experiment's.
+
+Every wait ends: bad ports and a port in use are refused before anything is
+made; a worker without a chief, a worker whose chief died and a chief
+without workers each stop after `--peer-timeout`, with one sentence.
 """
 
 import json
@@ -13,7 +18,7 @@ import sys
 import time
 
 import pytest
-from conftest import free_port
+from conftest import free_port, run_child, start_child
 
 pytest.importorskip("keras_tuner")
 
@@ -22,14 +27,33 @@ ARGS = ["--dataset", "digits", "--train-size", "60", "--epochs", "2", "--l2", "0
 RUNS = ["no-l2", "l2-0.01-all"]
 
 
-def experiment(logdir, tuner_id=None, port=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
-        env.pop(name, None)
+def experiment(logdir, tuner_id=None, port=None, *options):
+    env = {}
     if tuner_id:
-        env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port))
-    command = [sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(logdir)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        env = dict(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port))
+    command = [sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(logdir), *options]
+    return start_child(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def line_with(process, text, limit=240):
+    """Reads the process's output until a line holds `text` (an observable state); returns the lines read."""
+    lines, end = [], time.monotonic() + limit
+    while time.monotonic() < end:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if text in line:
+            return lines
+    raise AssertionError(f"no line with {text!r} in:\n{''.join(lines)[-3000:]}")
+
+
+def failed(process, timeout=120):
+    """The output of a process that must end by itself, with status 1, within `timeout` seconds."""
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 1, output[-3000:]
+    assert "Traceback" not in output
+    return output
 
 
 def finished(process, timeout=300):
@@ -54,16 +78,22 @@ def trained_by(output, tuner_id):
 
 
 def comparison(logdir):
-    result = subprocess.run([sys.executable, "-m", "l2board.cli", "compare", str(logdir), "--format", "json"],
-                            capture_output=True, text=True, timeout=120)
+    result = run_child([sys.executable, "-m", "l2board.cli", "compare", str(logdir), "--format", "json"],
+                       capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return {run["name"].rsplit("/", 1)[-1]: run for run in json.loads(result.stdout)["runs"]}
 
 
 def test_a_chief_and_two_workers_train_every_run_once_and_report_as_one_machine(tmp_path):
     port, logdir = free_port(), tmp_path / "spread"
+    # A worker started before its chief says what it waits for, and how long, then goes on when it comes.
+    killed = experiment(logdir, "tuner1", port, "--peer-timeout", "300")
+    waiting = line_with(killed, "tuner1: waiting up to 5 min for the chief at ")[-1]
+    assert waiting == f"tuner1: waiting up to 5 min for the chief at 127.0.0.1:{port} " \
+                      "(KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT) to serve the runs.\n"
+    assert not logdir.exists()  # nothing is made before the chief answers
     chief = experiment(logdir, "chief", port)
-    killed = experiment(logdir, "tuner1", port)
+    line_with(killed, "tuner1: the chief answered.")
     first_run_started(logdir, killed)
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=60)
@@ -90,21 +120,106 @@ def test_a_chief_and_two_workers_train_every_run_once_and_report_as_one_machine(
     again = finished(experiment(logdir, "chief", free_port()), timeout=120)
     assert "Verdict:" in again and sorted(comparison(logdir)) == sorted(RUNS)
     # Resumed with other runs: refused before anything is served or trained.
-    other = subprocess.run([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--l2", "0.1", "--logdir",
-                            str(logdir)], capture_output=True, text=True, timeout=120,
-                           env=dict(os.environ, KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
-                                    KERASTUNER_ORACLE_PORT=str(free_port())))
+    other = run_child([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--l2", "0.1", "--logdir",
+                       str(logdir)], capture_output=True, text=True, timeout=120,
+                      env=dict(KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
+                               KERASTUNER_ORACLE_PORT=str(free_port())))
     assert other.returncode == 1 and "was started with the runs no-l2, l2-0.01-all" in other.stderr
     assert "Traceback" not in other.stderr
 
 
 def test_an_incomplete_environment_is_one_sentence(tmp_path):
-    env = dict(os.environ, KERASTUNER_TUNER_ID="tuner0")
-    env.pop("KERASTUNER_ORACLE_IP", None)
-    env.pop("KERASTUNER_ORACLE_PORT", None)
-    result = subprocess.run([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(tmp_path / "x")],
-                            capture_output=True, text=True, timeout=120, env=env)
+    env = {"KERASTUNER_TUNER_ID": "tuner0"}
+    result = run_child([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(tmp_path / "x")],
+                       capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 1
     assert "KerasTuner's distributed mode needs KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT; " \
            "KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT are not set." in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "0", "abc", "80 80"])
+@pytest.mark.parametrize("tuner_id", ["chief", "tuner0"])
+def test_a_port_that_is_no_port_is_refused_before_anything_is_made(tmp_path, port, tuner_id):
+    result = run_child([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(tmp_path / "x")],
+                       capture_output=True, text=True, timeout=120,
+                       env=dict(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                                KERASTUNER_ORACLE_PORT=port))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (f"Error: KERASTUNER_ORACLE_PORT is '{port}', not a port: give the chief and its workers "
+                             "the same port number, from 1 to 65535.\n")
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_second_chief_on_the_same_port_is_refused_before_anything_is_made(tmp_path):
+    import socket
+
+    port = free_port()
+    first = experiment(tmp_path / "first", "chief", port)
+    try:
+        line_with(first, "Serving 2 runs to KerasTuner workers")
+        second = run_child([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir",
+                            str(tmp_path / "second")], capture_output=True, text=True, timeout=120,
+                           env=dict(KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
+                                    KERASTUNER_ORACLE_PORT=str(port)))
+    finally:
+        first.kill()
+        first.wait()
+    assert second.returncode == 1 and second.stdout == ""
+    assert second.stderr == (f"Error: The chief cannot serve on 127.0.0.1:{port}: port {port} is in use (by another "
+                             "chief, or another program); give the chief and its workers another "
+                             "KERASTUNER_ORACLE_PORT.\n")
+    assert not (tmp_path / "second").exists()
+    # Another program's port: the same.
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        taken = other.getsockname()[1]
+        third = run_child([sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(tmp_path / "third")],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
+                                   KERASTUNER_ORACLE_PORT=str(taken)))
+    assert third.returncode == 1 and f"port {taken} is in use" in third.stderr and not (tmp_path / "third").exists()
+
+
+def test_a_worker_without_a_chief_stops_after_its_wait(tmp_path):
+    port = free_port()
+    worker = experiment(tmp_path / "x", "tuner0", port, "--peer-timeout", "4")
+    output = failed(worker)
+    assert output.splitlines() == [
+        f"tuner0: waiting up to 4 s for the chief at 127.0.0.1:{port} (KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT) "
+        "to serve the runs.",
+        f"Error: tuner0: no chief answered at 127.0.0.1:{port} within 4 s; start the chief (KERASTUNER_TUNER_ID=chief, "
+        "the same KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT), then this worker again."]
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_chief_without_workers_stops_after_its_wait(tmp_path):
+    chief = experiment(tmp_path / "x", "chief", free_port(), "--peer-timeout", "4")
+    output = failed(chief)
+    assert output.splitlines()[-1] == (
+        "Error: No worker has been heard from for 4 s, and 2 of 2 runs are not trained (no-l2, l2-0.01-all); start "
+        "the workers again (a worker started with the same KERASTUNER_TUNER_ID is given its unfinished run) and this "
+        "chief again: it resumes the search.")
+
+
+def test_a_worker_whose_chief_dies_says_so_and_stops_after_its_wait(tmp_path):
+    port, logdir = free_port(), tmp_path / "spread"
+    chief = experiment(logdir, "chief", port)
+    worker = experiment(logdir, "tuner0", port, "--peer-timeout", "4")
+    try:
+        line_with(chief, "Serving 2 runs to KerasTuner workers")
+        # The worker is frozen inside its first run while its chief is killed: it learns of it when it reports.
+        run = first_run_started(logdir, worker)
+        worker.send_signal(signal.SIGSTOP)
+        chief.kill()
+        chief.wait()
+    finally:
+        worker.send_signal(signal.SIGCONT)
+    output = failed(worker)
+    assert output.splitlines()[-2:] == [
+        f"tuner0: the chief at 127.0.0.1:{port} does not answer; waiting up to 4 s for it to come back (a chief "
+        "started again resumes the search).",
+        f"Error: tuner0: the chief at 127.0.0.1:{port} stopped answering and did not come back within 4 s; start "
+        "the chief again (it resumes the search), then this worker."]
+    assert f"[tuner0] {run[0]}" in output

@@ -1,7 +1,6 @@
 """L2Monitor under tf.distribute and mixed precision: the same numbers, one writer."""
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import free_port, read_run
+from conftest import free_port, read_run, run_child, start_child
 
 MIRRORED = textwrap.dedent("""
     import os, sys, json
@@ -104,9 +103,9 @@ def test_multi_worker_only_the_chief_writes(tmp_path):
     try:
         for index in range(2):
             config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-            workers.append(subprocess.Popen([sys.executable, "-c", MULTI_WORKER, str(tmp_path / "run")],
-                                            env={**os.environ, "TF_CONFIG": config},
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            workers.append(start_child([sys.executable, "-c", MULTI_WORKER, str(tmp_path / "run")],
+                                       env={"TF_CONFIG": config},
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         results = [worker.communicate(timeout=120) for worker in workers]
     finally:
         for worker in workers:
@@ -125,8 +124,8 @@ def test_multi_worker_only_the_chief_writes(tmp_path):
 
 
 def test_mirrored_strategy_logs_the_numbers_of_one_device(tmp_path):
-    result = subprocess.run([sys.executable, "-c", MIRRORED, str(tmp_path)], capture_output=True, text=True,
-                            timeout=300)
+    result = run_child([sys.executable, "-c", MIRRORED, str(tmp_path)], capture_output=True, text=True,
+                       timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["replicas"] == 2

@@ -11,13 +11,12 @@ import re
 import resource
 import signal
 import socket
-import subprocess
 import sys
 import urllib.parse
 
 import numpy as np
 import pytest
-from conftest import read_events, read_run
+from conftest import read_events, read_run, run_child
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import plugin_data_pb2
@@ -213,7 +212,7 @@ writer.flush()
 writer.close()
 print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = run_child([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     assert len(read_events(tmp_path / "run")) == 4
 
@@ -316,8 +315,8 @@ def test_full_disk_is_one_sentence_keeps_what_was_flushed_and_still_closes(tmp_p
         resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
 
     flushed, buffered = tmp_path / "flushed", tmp_path / "buffered"
-    child = subprocess.run([sys.executable, "-c", _UNDER_A_SIZE_LIMIT, str(flushed), str(buffered)],
-                           capture_output=True, text=True, preexec_fn=small_file_limit)
+    child = run_child([sys.executable, "-c", _UNDER_A_SIZE_LIMIT, str(flushed), str(buffered)],
+                      capture_output=True, text=True, preexec_fn=small_file_limit)
     assert child.returncode == 0, child.stderr
     result = json.loads(child.stdout)
     sentence = (f"Could not write TensorBoard logs to '{flushed}': File too large (is the disk full?); "

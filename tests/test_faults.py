@@ -8,7 +8,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import read_run
+from conftest import read_run, start_child
 
 from l2board.analysis.comparison import compare_runs
 from l2board.reading.logs import read_runs
@@ -44,8 +44,8 @@ TRAINING = textwrap.dedent("""
 
 
 def train(log_dir, initial_epoch, epochs, hang_at=-1):
-    return subprocess.Popen([sys.executable, "-c", TRAINING, str(log_dir), str(initial_epoch), str(epochs),
-                             str(hang_at)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_child([sys.executable, "-c", TRAINING, str(log_dir), str(initial_epoch), str(epochs),
+                        str(hang_at)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_sigkill_mid_epoch_keeps_finished_epochs_and_resuming_gives_one_value_per_step(tmp_path):

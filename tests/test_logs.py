@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import said, write_run
+from conftest import run_child, said, write_run
 
 from l2board.errors import L2BoardError
 from l2board.log_format.framing import frame_record
@@ -160,13 +160,12 @@ def test_damaged_and_unreadable_files_are_reported_and_the_rest_read(tmp_path):
 
 
 def test_reading_needs_no_tensorflow(runs_root):
-    import subprocess
     import sys
 
     code = ("import sys; from l2board.reading.logs import read_runs; "
             f"runs = read_runs([{str(runs_root / 'exp')!r}]); "
             "print(len(runs), 'tensorflow' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = run_child([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["2", "False"]
 
 

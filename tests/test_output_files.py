@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from conftest import run_child
 
 from l2board.errors import L2BoardError
 from l2board.output_files import atomic_output, check_outside_runs
@@ -64,7 +65,6 @@ def test_outputs_inside_a_run_are_refused_through_links_too(tmp_path):
 
 
 def test_streams_and_fifos_are_written_in_place_never_replaced(tmp_path):
-    import subprocess
     import sys
     import threading
 
@@ -73,7 +73,7 @@ def test_streams_and_fifos_are_written_in_place_never_replaced(tmp_path):
     code = ("from l2board.output_files import atomic_output\n"
             "with atomic_output('/dev/stderr', 'the report') as handle:\n    handle.write('the report\\n')\n")
     with open(log, "a") as stderr:  # as `l2board compare ... -o /dev/stderr 2>>build.log`
-        subprocess.run([sys.executable, "-c", code], stderr=stderr, check=True, timeout=60)
+        run_child([sys.executable, "-c", code], stderr=stderr, check=True, timeout=60)
     assert log.read_text() == "earlier lines\nthe report\n"
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)

@@ -1,13 +1,16 @@
 """The parse cache (`l2board.reading.parse_cache`): real event files, written by l2board's own writer."""
 
 import json
+import math
 import os
+import pathlib
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
-from conftest import said
+from conftest import installed_script, run_child, said, start_child
 
 from l2board.log_format import tags
 from l2board.reading import event_records, parse_cache
@@ -220,15 +223,164 @@ print(json.dumps({"stats": parse_cache.stats, "points": {run.name: {f"{k[0]}/{k[
 def test_concurrent_processes_share_the_cache_without_corrupting_it(tmp_path, cache):
     for k in range(6):
         Run(tmp_path / "logs" / f"run{k}").write(20).close()
-    env = dict(os.environ, XDG_CACHE_HOME=str(cache.parent))
+    env = {"XDG_CACHE_HOME": str(cache.parent)}
     # Two processes read the same files at once: both miss, both write every entry.
-    readers = [subprocess.Popen([sys.executable, "-c", _READER, str(tmp_path / "logs"), "3"], env=env,
-                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    readers = [start_child([sys.executable, "-c", _READER, str(tmp_path / "logs"), "3"], env=env,
+                           stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [json.loads(reader.communicate(timeout=120)[0]) for reader in readers]
     assert all(reader.returncode == 0 for reader in readers)
     assert outputs[0]["points"] == outputs[1]["points"]
     assert not list(cache.rglob(".tmp-*"))
-    after = json.loads(subprocess.run([sys.executable, "-c", _READER, str(tmp_path / "logs"), "1"], env=env,
-                                      stdout=subprocess.PIPE, text=True, check=True).stdout)
+    after = json.loads(run_child([sys.executable, "-c", _READER, str(tmp_path / "logs"), "1"], env=env,
+                                 stdout=subprocess.PIPE, text=True, check=True).stdout)
     assert after["points"] == outputs[0]["points"]
     assert after["stats"]["hits"] == 12 and after["stats"]["ignored"] == 0
+
+
+# -- entries written by someone else -----------------------------------------------------------------------------
+
+def craft(entry, header_change=None, values_change=None):
+    """Rewrites a cache entry as someone who read parse_cache.py would: changed, with a valid checksum again."""
+    import struct
+    import zlib
+
+    data = entry.read_bytes()
+    preamble = struct.Struct("<8sIQI")
+    magic, version, _, _ = preamble.unpack_from(data, 0)
+    body = data[preamble.size:]
+    (text_length,) = struct.unpack_from("<I", body, 0)
+    header = json.loads(body[4:4 + text_length])
+    points = sum(count for _, count in header["tags"])
+    steps = np.frombuffer(body, "<i8", points, 4 + text_length)
+    values = np.frombuffer(body, "<f8", points, 4 + text_length + 8 * points).copy()
+    if values_change:
+        values_change(header, values)
+    if header_change:
+        header = header_change(header)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(4 + len(text)) % 8)
+    body = struct.pack("<I", len(text)) + text + steps.tobytes() + values.tobytes()
+    entry.write_bytes(preamble.pack(magic, version, len(body), zlib.crc32(body)) + body)
+
+
+def invent_accuracy(header, values):
+    """Sets every epoch_accuracy point of an entry to 0.99."""
+    position = 0
+    for tag, count in header["tags"]:
+        if tag == "epoch_accuracy":
+            values[position:position + count] = 0.99
+        position += count
+
+
+def compare_json(logs, env=None):
+    result = run_child([installed_script("l2board"), "compare", str(logs), "--format", "json"], capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+@pytest.mark.parametrize("change", [
+    lambda h: dict(h, first_wall_time="yesterday"),
+    lambda h: dict(h, tags=[[tag, str(count)] for tag, count in h["tags"]]),
+    lambda h: dict(h, tags=h["tags"] + h["tags"][:1]),
+    lambda h: dict(h, texts=[[tag, [[str(step), text] for step, text in points]] for tag, points in h["texts"]]),
+    lambda h: dict(h, other_tags=[[tag, 7] for tag, _ in h["other_tags"]] or [["x", 7]]),
+    lambda h: dict(h, damage={"bad_records": "many"}),
+    lambda h: dict(h, damage=dict(h["damage"] or {}, truncated="yes")),
+    lambda h: dict(h, digest=str(h["digest"])),
+    lambda h: [h],
+], ids=["wall time a string", "a count a string", "a tag twice", "a step a string", "a plugin a number",
+        "damage without fields", "a flag a string", "the digest a string", "a list"])
+def test_an_entry_with_a_valid_checksum_but_a_wrong_type_is_ignored(tmp_path, cache, change):
+    Run(tmp_path / "logs" / "run").write(4).close()
+    first = snapshot(read_runs([str(tmp_path / "logs")]))
+    changed = 0
+    for entry in entries(cache):
+        before = entry.read_bytes()
+        craft(entry, header_change=change)
+        changed += entry.read_bytes() != before
+    assert changed  # the validation file has no texts: its entry may stay as it was
+    assert snapshot(read_runs([str(tmp_path / "logs")])) == first
+    assert parse_cache.stats["ignored"] == changed and parse_cache.stats["hits"] == 2 - changed
+
+
+def test_an_entry_stands_for_the_bytes_it_was_parsed_from(tmp_path, cache):
+    import google_crc32c
+
+    run = Run(tmp_path / "logs" / "run").write(4)
+    run.close()
+    first = snapshot(read_runs([str(tmp_path / "logs")]))
+    path = run.writers["validation"].file_path
+    original = open(path, "rb").read()
+    # The same bytes digest as the entry says: served by the cache.
+    assert parse_cache.content_digest(path) == google_crc32c.value(original)
+    assert snapshot(read_runs([str(tmp_path / "logs")])) == first and parse_cache.stats["hits"] == 2
+    # Bytes changed under the same size and times (a file system with coarse times, a clock set back):
+    # the entry no longer stands for them, and the file is parsed again.
+    info = os.stat(path)
+    changed = bytearray(original)
+    changed[-3] ^= 0x01  # inside the last record's footer: the reader now reports it damaged
+    with open(path, "r+b") as handle:
+        handle.write(bytes(changed))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    key = parse_cache.file_key(path)
+    entry = parse_cache.entry_path(str(cache), key[0])
+    craft(pathlib.Path(entry), header_change=lambda h: dict(h, key=key))  # the entry's key made to match
+    assert parse_cache.load(path, "validation", key, str(cache)) is None
+    assert snapshot(read_runs([str(tmp_path / "logs")])) != first
+
+
+@pytest.mark.parametrize("how", ["others may write", "entry folder others may write", "owned by someone else",
+                                 "an entry of someone else"])
+def test_entries_someone_else_could_have_written_change_no_report(tmp_path, cache, how):
+    """The issue's attack: invented numbers under the right key, checksum and digest, by someone else."""
+    Run(tmp_path / "logs" / "run").write(4).close()
+    env = {"XDG_CACHE_HOME": str(cache.parent)}
+    first, _ = compare_json(tmp_path / "logs", env)  # parses, fills the cache
+    for entry in entries(cache)[:1] if how == "an entry of someone else" else entries(cache):
+        craft(entry, values_change=invent_accuracy)
+    if how == "others may write":
+        os.chmod(cache, 0o777)
+        culprit = f"others may write to '{cache}' (mode 777)"
+    elif how == "entry folder others may write":
+        os.chmod(cache / "parsed-v1", 0o775)
+        culprit = f"others may write to '{cache / 'parsed-v1'}' (mode 775)"
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("only root can give a folder or file to another user")
+        target = cache if how == "owned by someone else" else entries(cache)[0]
+        os.chown(target, 65534, 65534)
+        culprit = f"'{cache}' is owned by user 65534, not by you (user 0)"
+    before = {entry: (entry.read_bytes(), entry.stat().st_mtime_ns) for entry in entries(cache)}
+    again, stderr = compare_json(tmp_path / "logs", env)
+    assert again == first and 0.99 not in [run["final_train_metric"] for run in again["runs"]]
+    if how == "an entry of someone else":
+        assert stderr == ""  # the folder is the user's: only that entry is ignored (and written anew)
+        return
+    assert stderr == (f"Warning: l2board's parse cache '{cache}' is not used: {culprit}; make it yours alone "
+                      f"(chmod 700, owned by you) or set L2BOARD_CACHE=off.\n")
+    assert {entry: (entry.read_bytes(), entry.stat().st_mtime_ns) for entry in entries(cache)} == before
+
+
+@pytest.mark.parametrize("value, cap", [("inf", math.inf), ("1e400", math.inf), ("0.5", 1 << 19), ("0", 0),
+                                        (" 2048 ", 2048 << 20)])
+def test_the_size_cap_takes_any_number_of_megabytes_and_inf_for_none(monkeypatch, value, cap):
+    monkeypatch.setenv("L2BOARD_CACHE_MAX_MB", value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_cache.max_bytes() == cap
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "nan", "-5", "lots"])
+def test_a_size_cap_compare_cannot_use_is_one_warning_never_a_traceback(tmp_path, value):
+    Run(tmp_path / "logs" / "run").write(3).close()
+    result = run_child([installed_script("l2board"), "compare", str(tmp_path / "logs"), "--format", "csv"],
+                       capture_output=True, text=True, timeout=120,
+                       env={"XDG_CACHE_HOME": str(tmp_path / "cache-home"), "L2BOARD_CACHE_MAX_MB": value})
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "cache-home").rglob("*.l2c"))) == 2  # stored, then pruned to the cap
+    if value in ("inf", "1e400"):
+        assert result.stderr == ""
+    else:
+        assert result.stderr == (f"Warning: L2BOARD_CACHE_MAX_MB is '{value}', not a number of megabytes (0 or more, "
+                                 "or inf for no cap); the default, 1024, is used.\n")

@@ -4,12 +4,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
 import numpy as np
 import pytest
-from conftest import installed_script, write_run
+from conftest import installed_script, run_child, write_run
 from werkzeug.test import Client
 
 from l2board.rendering.report import report_json
@@ -247,7 +246,7 @@ def test_plugin_never_imports_tensorflow():
 
     code = ("import sys; import tensorboard_plugin_l2board.l2_plugin; "
             "print('tensorflow' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = run_child([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
 
@@ -283,7 +282,7 @@ def chromium(*args):
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     assert binary, "Debian's chromium is needed (.ci/run installs it)"
     with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run(
+        return run_child(
             [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={profile}", "--virtual-time-budget=15000", *args],

@@ -1,7 +1,8 @@
 """The read side never imports TensorFlow or Keras: proved on imports, not promised in a comment."""
 
-import subprocess
 import sys
+
+from conftest import run_child
 
 READ_SIDE = ("l2board.reading", "l2board.analysis", "l2board.rendering")
 
@@ -18,5 +19,5 @@ print(len(names), sorted(m for m in sys.modules if m.split(".")[0] in ("tensorfl
 
 
 def test_every_read_side_module_the_cli_and_the_plugin_load_without_tensorflow_or_keras():
-    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, check=True).stdout.split(None, 1)
+    out = run_child([sys.executable, "-c", CODE], capture_output=True, text=True, check=True).stdout.split(None, 1)
     assert int(out[0]) >= 12 and out[1].strip() == "[]"

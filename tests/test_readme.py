@@ -1,12 +1,11 @@
 """Every Python block of README.md runs as written, on small data made here."""
 
-import os
 import pathlib
 import re
-import subprocess
 import sys
 
 import pytest
+from conftest import run_child
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
@@ -54,9 +53,8 @@ def test_python_block_runs_as_written(tmp_path, index):
     block = python_blocks()[index]
     script = tmp_path / "block.py"
     script.write_text(PRELUDE + "\n" + block, encoding="utf-8")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240,
-                            cwd=tmp_path, env=env)
+    result = run_child([sys.executable, str(script)], capture_output=True, text=True, timeout=240,
+                       cwd=tmp_path)
     assert result.returncode == 0, f"README block {index}:\n{block}\n{result.stderr[-3000:]}"
     # A block that trains with L2Monitor leaves its run where it says.
     for log_dir in re.findall(r'L2Monitor\("([^"]+)"\)', block):

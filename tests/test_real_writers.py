@@ -92,11 +92,8 @@ def test_lightning_on_step_and_on_epoch_reads_the_epoch_values():
     assert "no_training_loss" not in [note.code for note in report.notes]
 
 
-# Items 1, 2 and 5 of issue 18 are the analysis's (l2board/analysis/): these fixtures hold them, with the truth.
-LEAD = "issue 18 items 1, 2, 5: the analysis's metric choice and nulls, not done yet"
-
-
-@pytest.mark.xfail(strict=True, reason=LEAD)
+# Items 1, 2 and 5 of issue 18: a metric logged for validation alone, any metric whose direction is known,
+# and the validation loss's numbers whatever the training loss.
 @pytest.mark.parametrize("case, run", [("transformers_trainer", None), ("lightning_val_only_metric", None),
                                        ("keras_val_only_metric", None), ("tensorboardx", "val_metric_only")])
 def test_a_metric_logged_for_validation_only_gives_its_final_and_best(case, run):
@@ -104,14 +101,12 @@ def test_a_metric_logged_for_validation_only_gives_its_final_and_best(case, run)
     assert_metric_numbers(report, truth)
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD)
 @pytest.mark.parametrize("case", ["keras_auc", "keras_regression"])
 def test_any_shared_metric_is_offered_and_lower_is_better_is_known(case):
     report, truth, _ = report_of(case)
     assert_metric_numbers(report, truth)
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD)
 def test_the_validation_loss_numbers_do_not_depend_on_the_training_loss():
     report, truth, _ = report_of("transformers_trainer_steps")
     assert report.final_val_data_loss == pytest.approx(truth["final_val_loss"], **CLOSE)

@@ -1,6 +1,7 @@
 """Reading what regularizes a model: coverage, labels, frozen and decayed weights."""
 
 import json
+import re
 
 import pytest
 
@@ -97,3 +98,39 @@ def test_json_round_trip_and_hparams():
                                          (0.9997, "99.97%"), (1.0, "100%")])
 def test_format_percent(share, text):
     assert format_percent(share) == text
+
+
+GOOD = {"variables": [{"path": "d/kernel", "size": 40, "trainable": True, "regularizer": "L2", "l2": 0.01}],
+        "activity_layers": [{"path": "d", "regularizer": "L1", "l1": 0.001}], "optimizer": "Adam"}
+
+
+@pytest.mark.parametrize("change, culprit", [
+    (lambda s: s["variables"][0].update(l2=-0.01), "variables[0].l2 is -0.01, not a finite number of 0 or more"),
+    (lambda s: s["variables"][0].update(l2=float("inf")), "variables[0].l2 is inf, not a finite number of 0 or more"),
+    (lambda s: s["variables"][0].update(l2=float("nan")), "variables[0].l2 is nan, not a finite number of 0 or more"),
+    (lambda s: s["variables"][0].update(l2="0.01"), "variables[0].l2 is a string, not a number"),
+    (lambda s: s["activity_layers"][0].update(l1=-1), "activity_layers[0].l1 is -1, not a finite number of 0 or more"),
+    (lambda s: s.update(weight_decay=float("-inf")), "weight_decay is -inf, not a finite number of 0 or more"),
+    (lambda s: s.update(variables={"path": "d/kernel"}), "variables is an object, not a list"),
+    (lambda s: s["variables"].append([1, 2]), "variables[1] is a list, not an object"),
+    (lambda s: s["variables"][0].update(size=-5), "variables[0].size is -5, not a count of 0 or more"),
+    (lambda s: s["variables"][0].update(size=2.5), "variables[0].size is 2.5, not a count of 0 or more"),
+    (lambda s: s["variables"][0].update(trainable="yes"), "variables[0].trainable is a string, not a boolean"),
+    (lambda s: s["variables"][0].pop("path"), "variables[0].path is null, not a string"),
+    (lambda s: s.update(optimizer=3), "optimizer is a number, not a string"),
+])
+def test_a_logged_setup_is_checked_as_any_input(change, culprit):
+    setup = json.loads(json.dumps(GOOD))
+    change(setup)
+    with pytest.raises(ValueError, match=f"^{re.escape(culprit)}$"):
+        RegularizationSetup.from_json(json.dumps(setup))
+
+
+def test_a_setup_that_is_not_an_object_and_keys_of_a_later_format():
+    for text in ("[1, 2]", '"L2"', "null", "3"):
+        with pytest.raises(ValueError, match="^the setup is .*, not an object$"):
+            RegularizationSetup.from_json(text)
+    later = dict(json.loads(json.dumps(GOOD)), format_version=2, schedule={"l2": "cosine"})
+    later["variables"][0]["clip"] = 1.0
+    assert RegularizationSetup.from_dict(later) == RegularizationSetup.from_dict(GOOD)
+    assert RegularizationSetup.from_dict(GOOD).label == "L2 0.01 on d (100% of weights); activity L1 0.001 on d"

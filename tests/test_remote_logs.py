@@ -11,11 +11,10 @@ configuration file is read.
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
-from conftest import free_port, installed_script, said, write_run
+from conftest import free_port, installed_script, run_child, said, write_run
 
 pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -62,9 +61,8 @@ def s3(tmp_path_factory):
 
 
 def _env(s3, credentials=True):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL=s3["endpoint"], AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1",
-               AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull)
+    env = dict(AWS_ENDPOINT_URL=s3["endpoint"], AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1",
+           AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull)
     if credentials:
         env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     return env
@@ -78,7 +76,7 @@ def compare(s3, *args, credentials=True, python_prelude=None):
         code = (python_prelude + "\nimport sys\nfrom l2board.cli import main\n"
                 f"sys.argv = ['l2board', 'compare', *{list(map(str, args))!r}]\nmain()\n")
         command = [sys.executable, "-c", code]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=_env(s3, credentials))
+    return run_child(command, capture_output=True, text=True, timeout=120, env=_env(s3, credentials))
 
 
 def _json_without_roots(result, *roots):
@@ -217,7 +215,7 @@ def test_local_reading_imports_no_remote_filesystem(s3):
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fsspec', 's3fs', 'botocore', 'tensorflow')),"
             " file=sys.stderr)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = run_child([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stderr.strip().endswith("[]"), result.stderr
 
 
@@ -245,7 +243,104 @@ def test_file_urls_are_local_paths(s3):
 
 def test_an_endpoint_nobody_answers_is_one_sentence(s3):
     closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    result = subprocess.run([installed_script("l2board"), "compare", f"s3://{BUCKET}/runs"], capture_output=True,
-                            text=True, timeout=120, env=dict(_env(s3), AWS_ENDPOINT_URL=closed, AWS_MAX_ATTEMPTS="1"))
+    result = run_child([installed_script("l2board"), "compare", f"s3://{BUCKET}/runs"], capture_output=True,
+                       text=True, timeout=120, env=dict(_env(s3), AWS_ENDPOINT_URL=closed, AWS_MAX_ATTEMPTS="1"))
     assert _one_error_line(result) == (f"Error: Cannot read 's3://{BUCKET}/runs': Could not connect to the endpoint "
                                        f"URL: \"{closed}/{BUCKET}/runs\".")
+
+
+def _put_runs(s3, prefix):
+    """Uploads the local runs file by file under `prefix` + their relative path, the key exactly so."""
+    for path in sorted(s3["local"].rglob("*")):
+        if path.is_file():
+            s3["fs"].pipe(f"{prefix}{path.relative_to(s3['local'])}", path.read_bytes())
+
+
+def test_runs_under_keys_with_a_doubled_slash_or_a_dot_are_read(s3):
+    # Keys are names, not paths: "runs//l2-seed0" (a logdir of "s3://bucket/runs/" + "/l2-seed0") is not
+    # "runs/l2-seed0". Those runs were read at the key without "//", where nothing is, and said to hold
+    # no summary.
+    _put_runs(s3, f"{BUCKET}/doubled/runs//")
+    _put_runs(s3, f"{BUCKET}/dotted/./runs/")
+    local = _json_without_roots(compare(s3, s3["local"], "--format", "json"), s3["local"])
+    doubled = compare(s3, f"s3://{BUCKET}/doubled/runs", "--format", "json")
+    assert _json_without_roots(doubled, f"s3://{BUCKET}/doubled/runs/") == local
+    assert doubled.stderr == ""
+    dotted = compare(s3, f"s3://{BUCKET}/dotted/./runs/", "--format", "json")
+    assert _json_without_roots(dotted, f"s3://{BUCKET}/dotted/./runs") == local
+    one = compare(s3, f"s3://{BUCKET}/doubled/runs//l2-seed0", "--format", "json")
+    assert [(r["name"], r["path"]) for r in _json_without_roots(one)["runs"]] == [
+        ("l2-seed0", f"s3://{BUCKET}/doubled/runs//l2-seed0")]
+
+
+def test_a_run_folder_whose_key_ends_in_an_empty_name_is_named_truly(s3):
+    # train/ and validation/ under "l2-seed0//": their run's own name is empty, which a URL cannot tell from
+    # "l2-seed0" itself (it used to be read there, and said to hold no summary).
+    for path in sorted((s3["local"] / "l2-seed0").rglob("*")):
+        if path.is_file():
+            relative = path.relative_to(s3["local"] / "l2-seed0")
+            s3["fs"].pipe(f"{BUCKET}/empty-name/l2-seed0//{relative}", path.read_bytes())
+    run = f"s3://{BUCKET}/empty-name/l2-seed0/"
+    assert _one_error_line(compare(s3, f"s3://{BUCKET}/empty-name")) == (
+        f"Error: Cannot read the run in '{run}': the key of its folder ends in an empty name (as in "
+        f"'{run}/validation'), which l2board cannot tell from the folder above it; copy the run under a key "
+        "without '//'.")
+
+
+class _WebPage(__import__("http.server").server.BaseHTTPRequestHandler):
+    """A web server that is no S3 server: it answers every request with a page (200)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self, with_body):
+        page = b"<html><body>Welcome</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(page)
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self._answer(True)
+
+    def do_HEAD(self):  # noqa: N802
+        self._answer(False)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def web_servers(tmp_path):
+    """Two servers on loopback that are not S3: Python's file server on an empty folder (404 to every key)
+    and one that answers 200 with a page to every request."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    servers = {"404": http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      functools.partial(Quiet, directory=str(tmp_path))),
+               "200": http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebPage)}
+    for server in servers.values():
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {status: f"http://127.0.0.1:{server.server_address[1]}" for status, server in servers.items()}
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("status", ["404", "200"])
+@pytest.mark.parametrize("url", [f"s3://{BUCKET}/runs", f"s3://{BUCKET}/runs/*",
+                                 f"s3://{BUCKET}/runs/l2-seed0/train/events.out.tfevents.1.v2"])
+def test_an_endpoint_that_is_no_s3_server_is_named_as_such(s3, web_servers, status, url):
+    endpoint = web_servers[status]
+    result = run_child([installed_script("l2board"), "compare", url], capture_output=True, text=True, timeout=120,
+                       env=dict(_env(s3), AWS_ENDPOINT_URL=endpoint))
+    assert _one_error_line(result) == (
+        f"Error: Cannot read '{url}': the endpoint {endpoint} answered as no S3 server does (HTTP {status} without "
+        "S3's answer); check that it is the address of an S3 server (AWS_ENDPOINT_URL).")

@@ -319,7 +319,8 @@ def test_sweep_section_rows_and_choices(tmp_path):
                                              for row in expected]
     assert markdown[start + 10] == " ".join(wording.sweep_sentences(comparison))
     # The notes stay the only bullets (the TensorBoard tab lists them).
-    assert [line for line in markdown if line.startswith("- ")] == [f"- {note}" for note in view.run_notes(comparison)]
+    assert [line for line in markdown if line.startswith("- ")] == [
+        f"- {note}" for note in [wording.metric_words(comparison)] + view.run_notes(comparison)]
 
 
 def test_sweep_with_one_seed_per_factor(tmp_path):

@@ -6,11 +6,10 @@ Every log is written here with a real writer (tf.summary through
 """
 
 import math
-import subprocess
 
 import numpy as np
 import pytest
-from conftest import installed_script, write_run
+from conftest import installed_script, run_child, write_run
 
 from l2board.analysis.comparison import compare_runs
 from l2board.analysis.notes import Note
@@ -39,7 +38,10 @@ def assert_validation_only(run):
                   "final_train_data_loss", "data_loss_gap_final", "data_loss_gap_best"):
         assert getattr(run, field) is None, field
     assert (run.epochs, run.last_epoch) == (EPOCHS, EPOCHS - 1)
-    assert Note("steps_differ", train_last_step=EPOCHS * BATCHES - 1, validation_last_step=EPOCHS - 1) in run.notes
+    # The validation loss gives its own numbers all the same (issue 18, item 5: they were null).
+    assert run.final_val_data_loss == pytest.approx(VAL_LOSS[-1]) and run.val_data_loss_at_stop is not None
+    assert Note("steps_differ", train_last_step=EPOCHS * BATCHES - 1, validation_last_step=EPOCHS - 1,
+                train_points=EPOCHS * BATCHES, validation_points=EPOCHS, shared=EPOCHS) in run.notes
     assert run.diverged_epoch is None
 
 
@@ -168,8 +170,8 @@ def test_the_metric_most_runs_log_is_chosen_and_a_missing_requested_metric_is_on
     assert compare_runs(runs, metric="binary_accuracy").metric == "binary_accuracy"
     with pytest.raises(L2BoardError) as error:
         compare_runs(runs, metric="auc")
-    assert str(error.value) == ("No run has a metric 'auc' for both training and validation: 'b' logs "
-                                "binary_accuracy; 'a1' logs accuracy; 'a2' logs accuracy.")
+    assert str(error.value) == ("No run has a validation metric 'auc': 'b' logs binary_accuracy; 'a1' logs "
+                                "accuracy; 'a2' logs accuracy.")
 
 
 def test_a_restart_warning_is_shown_once(tmp_path):
@@ -177,14 +179,14 @@ def test_a_restart_warning_is_shown_once(tmp_path):
     run = tmp_path / "restarted"
     write_run(run, train={"epoch_loss": [1.0, 0.8, 0.7]}, validation={"epoch_loss": [1.1, 0.9, 0.95]})
     write_run(run, train={"epoch_loss": [1.0, 0.7]}, validation={"epoch_loss": [1.1, 0.92]})
-    result = subprocess.run([installed_script("l2board"), "compare", str(run)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_child([installed_script("l2board"), "compare", str(run)],
+                       capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     both = result.stdout + result.stderr
     assert both.count("train/events.out.tfevents.") == 1 and both.count("goes back to step 0") == 2
     assert "goes back to step 0" in result.stderr
     # A report written to a file keeps them: stderr is not in the file.
     out = tmp_path / "report.txt"
-    result = subprocess.run([installed_script("l2board"), "compare", str(run), "-o", str(out)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_child([installed_script("l2board"), "compare", str(run), "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and out.read_text().count("goes back to step 0") == 2

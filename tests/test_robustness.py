@@ -4,12 +4,11 @@ import os
 import resource
 import shutil
 import signal
-import subprocess
 
 import keras
 import numpy as np
 import pytest
-from conftest import installed_script, read_run
+from conftest import installed_script, read_run, run_child
 
 from l2board import L2Monitor, L2MonitorWarning
 from l2board.analysis.comparison import compare_runs
@@ -18,8 +17,8 @@ from l2board.reading.logs import read_runs
 
 
 def l2board(*args, preexec_fn=None):
-    return subprocess.run([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
-                          timeout=300, preexec_fn=preexec_fn)
+    return run_child([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
+                     timeout=300, preexec_fn=preexec_fn)
 
 
 def small_fit(model, log_dir, epochs=2):
@@ -111,3 +110,49 @@ def test_a_file_where_a_folder_is_expected(tmp_path):
     result = l2board("experiment", "--dataset", "digits", "--l2", "0", "--logdir", blocker / "exp")
     assert result.returncode == 1 and "Cannot write TensorBoard logs to" in result.stderr
     assert blocker.read_text() == "x"
+
+
+def _run_with_setup(folder, setup_text, gap):
+    """A run as L2Monitor lays it out (its own TF-free writer), with `setup_text` as its logged setup."""
+    from l2board.log_format import tags
+    from l2board.writing.event_writer import EventFileRunWriter
+
+    writers = {sub: EventFileRunWriter(os.path.join(str(folder), sub)) for sub in ("train", "validation")}
+    writers["train"].text({tags.SETUP_JSON: setup_text}, 0)
+    for epoch in range(6):
+        writers["train"].scalars({"epoch_loss": 1 / (epoch + 1), "epoch_accuracy": 0.5 + 0.05 * epoch,
+                                  tags.DATA_LOSS: 1 / (epoch + 1)}, epoch)
+        writers["validation"].scalars({"epoch_loss": 1 / (epoch + 1) + gap * epoch, tags.DATA_LOSS: 1 / (epoch + 1)
+                                       + gap * epoch, "epoch_accuracy": 0.5 + 0.03 * epoch - gap}, epoch)
+    for writer in writers.values():
+        writer.close()
+
+
+def test_a_malformed_logged_setup_is_an_unknown_setup_not_a_crash(tmp_path):
+    import json
+
+    def setup(factor):
+        variable = {"path": "d/kernel", "size": 10, "trainable": True}
+        if factor:
+            variable.update(regularizer="L2", l2=factor)
+        return json.dumps({"variables": [variable]})
+
+    # A sweep of the factor (0, 0.001, 0.01) over two seeds, beside runs whose setups no L2Monitor writes.
+    configurations = {"a": setup(0), "b": setup(0.001), "c": setup(0.01), "negative": setup(-0.01),
+                      "infinite": setup(float("inf")), "nan": setup(float("nan")), "list": json.dumps([1, 2]),
+                      "variable-list": json.dumps({"variables": [[1]]})}
+    for index, (name, text) in enumerate(configurations.items()):
+        for seed in range(2):
+            _run_with_setup(tmp_path / "runs" / f"{name}-seed{seed}", text, 0.02 - 0.002 * index - 0.001 * seed)
+    result = l2board("compare", tmp_path / "runs", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    runs = {run["name"].rsplit("-seed", 1)[0]: run for run in json.loads(result.stdout)["runs"]}
+    assert runs["b"]["label"] == "L2 0.001 on d (100% of weights)"
+    malformed = ("negative", "infinite", "nan", "list", "variable-list")
+    assert {runs[name]["label"] for name in malformed} == {"regularization unknown (its logged setup cannot be read)"}
+    # Each says why, as a code with the problem and in words.
+    for name in malformed:
+        (note,) = [note for note in runs[name]["notes"] if note["code"] == "setup_unreadable"]
+        assert note["problem"] and any(m.startswith("its logged regularization setup (l2board/setup_json) cannot be "
+                                                    "read: ") for m in runs[name]["missing"])

@@ -4,12 +4,11 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 
 import pytest
-from conftest import refusal, write_run
+from conftest import refusal, run_child, write_run
 
 from l2board.rendering.wording import file_note_sentence
 from l2board.analysis.comparison import compare_runs
@@ -123,7 +122,7 @@ def without_root_privileges(code):
             pytest.skip("root reads any folder, and setpriv (util-linux) is not there to drop that right")
         command = [setpriv, "--bounding-set=-dac_override,-dac_read_search",
                    "--inh-caps=-dac_override,-dac_read_search", *command]
-    return subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY, timeout=120)
+    return run_child(command, capture_output=True, text=True, cwd=REPOSITORY, timeout=120)
 
 
 def test_folders_that_cannot_be_searched_are_noted_or_named(tmp_path):

@@ -1,18 +1,17 @@
 """Run folders: --overwrite deletes only what l2board wrote, and checks come before any change."""
 
 import os
-import subprocess
 
 import pytest
-from conftest import installed_script, write_run
+from conftest import installed_script, run_child, write_run
 
 from l2board.errors import L2BoardError, UnwritableLogDirError
 from l2board.training.run_folders import check_creatable, make_run_dir, plan_run_dir, survey_run_dir
 
 
 def l2board(*args, cwd=None):
-    return subprocess.run([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+    return run_child([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
+                     timeout=300, cwd=cwd)
 
 
 def snapshot(folder):
@@ -219,8 +218,8 @@ def test_a_folder_inside_a_run_is_never_written(tmp_path):
 
 def test_names_tensorflow_cannot_take_are_refused_before_anything_is_made(tmp_path):
     undecodable = os.path.join(os.fsencode(tmp_path), b"z\xff")
-    result = subprocess.run([installed_script("l2board"), "train", "--dataset", "digits", "--logdir", undecodable],
-                            capture_output=True, timeout=120)
+    result = run_child([installed_script("l2board"), "train", "--dataset", "digits", "--logdir", undecodable],
+                       capture_output=True, timeout=120)
     assert result.returncode == 2 and b"is not valid UTF-8" in result.stderr
     too_long = tmp_path / "newA" / ("x" * 300)
     with pytest.raises(UnwritableLogDirError, match="File name too long"):

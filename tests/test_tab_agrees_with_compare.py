@@ -3,11 +3,10 @@ with TensorBoard's Rust loader (`--load_fast=true`) and its Python loader (`--lo
 keeps both points of a repeated step): both hand their records to the one builder."""
 
 import json
-import subprocess
 import urllib.parse
 
 import pytest
-from conftest import installed_script
+from conftest import installed_script, run_child
 from log_writers import CASES, PATIENCE, write_all
 
 # Notes may differ in wording of their source (a file, a TensorBoard run) and
@@ -22,8 +21,8 @@ def cases_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def compared(cases_root):
-    out = subprocess.run([installed_script("l2board"), "compare", str(cases_root), "--format", "json",
-                          "--patience", str(PATIENCE)], capture_output=True, text=True, check=True).stdout
+    out = run_child([installed_script("l2board"), "compare", str(cases_root), "--format", "json",
+                     "--patience", str(PATIENCE)], capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
 
@@ -67,8 +66,8 @@ def sweep_root(tmp_path_factory):
 @pytest.mark.parametrize("load_fast", ["true"])  # both loaders are compared on every other layout above
 def test_the_tab_shows_the_lambda_curve_of_compare(sweep_root, load_fast):
     """A factor sweep: the λ curve, the recommendation, and every change with its interval, as compare gives them."""
-    out = subprocess.run([installed_script("l2board"), "compare", str(sweep_root), "--format", "json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = run_child([installed_script("l2board"), "compare", str(sweep_root), "--format", "json"],
+                    capture_output=True, text=True, check=True).stdout
     compared = json.loads(out)
     assert compared["format_version"] == 4 and len(compared["sweep"]["points"]) == 5
     served = served_report(sweep_root, load_fast, [run["name"] for run in compared["runs"]], epochs=4)

@@ -8,11 +8,11 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import installed_script
+from conftest import installed_script, start_child
 
 
 def start_tensorboard(logdir, load_fast):
-    process = subprocess.Popen(
+    process = start_child(
         [installed_script("tensorboard"), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0",
          f"--load_fast={load_fast}", "--reload_interval", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import installed_script, read_run
+from conftest import installed_script, read_run, run_child, start_child
 
 from l2board.cli import cli
 
@@ -17,8 +17,8 @@ TINY = ["--dataset", "digits", "--epochs", "2", "--train-size", "64"]
 
 
 def run_command(*args, cwd=None, env=None):
-    return subprocess.run([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd, env={**os.environ, **(env or {})})
+    return run_child([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
+                     timeout=300, cwd=cwd, env=env)
 
 
 def test_train_writes_a_run_compare_can_read(tmp_path):
@@ -198,8 +198,8 @@ def interrupt_when(process, ready, limit=240, signal_number=signal.SIGINT):
 
 
 def start_command(*args):
-    return subprocess.Popen([installed_script("l2board"), *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return start_child([installed_script("l2board"), *map(str, args)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
 
 
 def test_ctrl_c_keeps_finished_runs(tmp_path):

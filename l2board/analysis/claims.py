@@ -83,7 +83,10 @@ def practical_size(field, baseline_mean, metric_is_fraction=True):
         return FRACTION
     if field in _POINT_FIELDS and (metric_is_fraction or not field.startswith("metric_gap")):
         return POINTS
-    level_fields = _LOSS_LEVEL_FIELDS if field in _LOSS_FIELDS else (field,)
+    # A metric in its own units (mae, perplexity) is sized against its level, as a loss is against the loss's.
+    level_fields = (_LOSS_LEVEL_FIELDS if field in _LOSS_FIELDS
+                    else ("final_val_metric", "best_val_metric") if field.startswith("metric_gap")
+                    else (field,))
     level = next((abs(baseline_mean[f]) for f in level_fields
                   if baseline_mean.get(f) is not None and math.isfinite(baseline_mean[f]) and baseline_mean[f]),
                  None)

@@ -9,13 +9,13 @@ dashboard all render this object (`l2board.rendering`), which holds
 numbers and codes, never sentences.
 """
 
-import collections
 import dataclasses
 import json
 import math
 
 from l2board.analysis import claims
 from l2board.analysis.changes import Change, change_of, compare_configurations  # noqa: F401 (callers import them here)
+from l2board.analysis.metrics import MetricChoice, choose_metric, is_fraction
 from l2board.analysis.notes import SkippedRun, record_note
 from l2board.analysis.factor_sweep import factor_sweep
 from l2board.analysis.overfitting import mean_and_std
@@ -27,7 +27,7 @@ from l2board.analysis.run_analysis import (  # noqa: F401 (the names callers imp
     RunReport,
     analyze_run,
     configuration_of,
-    metrics_of,
+    lookup,
     no_shared_values_reason,
     no_validation_reason,
 )
@@ -62,41 +62,6 @@ def reads_tag(tag):
     """
     return ("/" not in tag  # epoch_<metric>, and TF1-style flat tags
             or tag.startswith((tags.NORM_TOTAL, tags.NORM_PREFIX + "l2/")))
-
-
-def choose_metric(runs, requested=None):
-    """Chooses the accuracy-like metric to compare: the one the most runs log.
-
-    A run without it is still compared on its loss (`analyze_run` notes
-    it), so one run with another metric does not end the comparison.
-
-    Args:
-        runs: the `RunLog`s.
-        requested: a metric name the user asked for, or `None`.
-
-    Returns:
-        The metric name (`accuracy` on ties, then the first by name), or
-        `None` when no run logs an accuracy-like metric (a regression, say:
-        the report then compares losses only).
-
-    Raises:
-        L2BoardError: when no run logs the requested metric.
-    """
-    per_run = [(run.name, metrics_of(run)) for run in runs]
-    if requested:
-        if any(requested in metrics for _, metrics in per_run):
-            return requested
-        if len(per_run) == 1:
-            name, metrics = per_run[0]
-            have = ", ".join(sorted(metrics)) or "no metric besides the loss"
-            raise L2BoardError(
-                f"Run '{name}' has no metric '{requested}' for both training and validation; it has: {have}.")
-        logged = "; ".join(f"'{name}' logs {', '.join(sorted(metrics)) or 'only the loss'}" for name, metrics in per_run)
-        raise L2BoardError(f"No run has a metric '{requested}' for both training and validation: {logged}.")
-    counts = collections.Counter(m for _, metrics in per_run for m in metrics if "acc" in m)
-    if not counts:
-        return None
-    return max(sorted(counts), key=lambda m: (counts[m], m == "accuracy"))
 
 
 # The numbers that are averaged per configuration and compared with the baseline.
@@ -151,7 +116,9 @@ class Comparison:
     λ curve and the recommended factor) when the configurations differ only
     in their L2 factor, else `None`. `family_size` is the number of claims
     adjusted together (Holm, at `alpha`); `metric_is_fraction` says
-    whether the metric lies in [0, 1]. `l2board.rendering` words it all.
+    whether the metric lies in [0, 1] (its gaps are then in points);
+    `metric_choice` which way it is better, and which other metrics the
+    runs log (a `MetricChoice`). `l2board.rendering` words it all.
     """
 
     metric: str | None
@@ -167,6 +134,7 @@ class Comparison:
     family_size: int = 0
     alpha: float = claims.ALPHA
     metric_is_fraction: bool = True
+    metric_choice: MetricChoice | None = None
 
 
 class NoRunToCompare(L2BoardError):
@@ -211,8 +179,8 @@ def summarize_configurations(reports):
     return configurations
 
 
-def _screen(runs, metric):
-    """Splits runs into those that can be analysed and `SkippedRun`s; returns them with the metric."""
+def _screen(runs, metric, higher_is_better):
+    """Splits runs into those that can be analysed and `SkippedRun`s; returns them with the `MetricChoice`."""
     skipped = []
 
     def keep(candidates, reason_of):
@@ -232,8 +200,19 @@ def _screen(runs, metric):
     # any must not hide the metric the others share. Runs without the
     # metric stay, compared on their loss, unless they have no validation
     # loss either.
-    metric = choose_metric(analysable, metric)
-    return keep(analysable, lambda run: no_shared_values_reason(run, metric)), skipped, metric
+    choice = choose_metric(analysable, metric, higher_is_better)
+    return keep(analysable, lambda run: no_shared_values_reason(run, choice.name)), skipped, choice
+
+
+def _metric_values(runs, metric):
+    """Every logged value of `metric`, training and validation, of every run."""
+    values = []
+    for run in runs:
+        for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR):
+            series = lookup(run, folder, metric)
+            if series is not None:
+                values += series.values.tolist()
+    return values
 
 
 def _find_baseline(configurations, baseline, reports, skipped):
@@ -258,7 +237,7 @@ def _baseline_first(base, configurations, reports):
     return configurations, reports
 
 
-def _judge_all(base, configurations, reports, metric):
+def _judge_all(base, configurations, reports, metric, higher_is_better=True):
     """The changes and verdict of every configuration against the baseline (directions decided later)."""
     on_data_loss = {c.name: all(r.loss_basis in DATA_LOSS_BASES for r in reports if r.name in c.runs)
                     for c in configurations}
@@ -266,25 +245,11 @@ def _judge_all(base, configurations, reports, metric):
     for configuration in configurations[1:]:
         changes[configuration.name] = compare_configurations(base, configuration)
         verdicts.append(judge(base, configuration, changes[configuration.name], metric,
-                              loss_is_data_loss=on_data_loss[base.name] and on_data_loss[configuration.name]))
+                              loss_is_data_loss=on_data_loss[base.name] and on_data_loss[configuration.name],
+                              metric_higher_is_better=higher_is_better))
     if len(configurations) == 1:
         verdicts.append(nothing_to_compare(base))
     return changes, verdicts
-
-
-def metric_is_fraction(reports):
-    """Whether every value of the compared metric lies in [0, 1] (accuracy, AUC...): its sizes are then points.
-
-    >>> from types import SimpleNamespace as R
-    >>> metric_is_fraction([R(curves={"val_metric": [0.5, 0.9]})]), metric_is_fraction([R(curves={"val_metric": [3.2]})])
-    (True, False)
-    """
-    for report in reports:
-        for key in ("train_metric", "val_metric"):
-            values = [v for v in report.curves.get(key, ()) if v is not None and math.isfinite(v)]
-            if values and (min(values) < 0 or max(values) > 1):
-                return False
-    return True
 
 
 def _adjust_claims(base, verdicts, changes, sweep, fraction, alpha):
@@ -306,7 +271,7 @@ def _adjust_claims(base, verdicts, changes, sweep, fraction, alpha):
 
 
 def compare_reports(reports, skipped=(), baseline=None, metric=None, patience=DEFAULT_PATIENCE,
-                    file_notes=(), alpha=claims.ALPHA):
+                    file_notes=(), alpha=claims.ALPHA, metric_choice=None, metric_is_fraction=True):
     """The `Comparison` of analysed runs: configurations, changes, verdicts, λ curve, claims adjusted together.
 
     Args:
@@ -317,21 +282,24 @@ def compare_reports(reports, skipped=(), baseline=None, metric=None, patience=DE
         patience: the EarlyStopping patience replayed.
         file_notes: `Note`s about the files read.
         alpha: the chance of any false direction among the report's claims.
+        metric_choice: the `MetricChoice` the runs were analysed with.
+        metric_is_fraction: whether the metric's gaps are in points.
     """
     configurations = summarize_configurations(reports)
     base = _find_baseline(configurations, baseline, reports, list(skipped))
     configurations, reports = _baseline_first(base, configurations, reports)
-    changes, verdicts = _judge_all(base, configurations, reports, metric)
+    higher = metric_choice.higher_is_better if metric_choice and metric_choice.name else True
+    changes, verdicts = _judge_all(base, configurations, reports, metric, higher)
     sweep = factor_sweep(configurations, reports, metric)
-    fraction = metric_is_fraction(reports)
-    family = _adjust_claims(base, verdicts, changes, sweep, fraction, alpha)
+    family = _adjust_claims(base, verdicts, changes, sweep, metric_is_fraction, alpha)
     return Comparison(metric=metric, patience=patience, baseline=base.name, runs=reports,
                       configurations=configurations, changes=changes, verdicts=verdicts,
                       file_notes=list(file_notes), skipped=list(skipped), sweep=sweep, family_size=family,
-                      alpha=alpha, metric_is_fraction=fraction)
+                      alpha=alpha, metric_is_fraction=metric_is_fraction, metric_choice=metric_choice)
 
 
-def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, loss_includes_penalty=None):
+def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, loss_includes_penalty=None,
+                 higher_is_better=None):
     """Compares runs on overfitting.
 
     Args:
@@ -339,13 +307,16 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
             `RunLogs` become file notes too.
         baseline: the name of the run (or configuration) to compare against;
             default: the first run's configuration.
-        metric: the accuracy-like metric; default: the accuracy-like metric
-            the most runs log (`accuracy` on ties); runs without it are
-            compared on their loss, with a note.
+        metric: the metric to compare; default: the accuracy-like metric
+            the most runs log (`accuracy` on ties), else another whose
+            direction is known (`l2board.analysis.metrics`); runs without it
+            are compared on their loss, with a note.
         patience: the `EarlyStopping` patience to replay.
         loss_includes_penalty: for runs without L2Monitor's data loss, whether
             their logged loss includes the penalties; `None` (unknown): their
             loss measures are computed on it all the same, with a note.
+        higher_is_better: which way `metric` is better, when its name does
+            not say (`None`: known from the name, or refused).
 
     Returns:
         A `Comparison`; runs that cannot be analysed are in its `skipped`.
@@ -368,11 +339,15 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
         raise L2BoardError("No runs to compare.")
     if not 1 <= patience <= MAX_PATIENCE:
         raise L2BoardError(f"The patience must be from 1 to {MAX_PATIENCE:,} epochs, got {patience}.")
-    analysable, skipped, metric = _screen(runs, metric)
-    reports = [analyze_run(run, metric, patience, loss_includes_penalty=loss_includes_penalty)
+    analysable, skipped, choice = _screen(runs, metric, higher_is_better)
+    fraction = choice.name is None or is_fraction(choice.name, _metric_values(analysable, choice.name))
+    reports = [analyze_run(run, choice.name, patience, loss_includes_penalty=loss_includes_penalty,
+                           higher_is_better=choice.higher_is_better is not False,
+                           metric_scale=100.0 if fraction else 1.0)
                for run in analysable]
     # Every run's file notes, skipped runs' too; folders that could not be
     # searched for runs belong to no run.
     records = [record for run in runs for record in run.notes()] + list(getattr(runs, "notes", ()))
-    return compare_reports(reports, skipped, baseline=baseline, metric=metric, patience=patience,
-                           file_notes=[record_note(record) for record in records])
+    return compare_reports(reports, skipped, baseline=baseline, metric=choice.name, patience=patience,
+                           file_notes=[record_note(record) for record in records], metric_choice=choice,
+                           metric_is_fraction=fraction)

@@ -30,6 +30,11 @@ Codes of run notes:
   measure is computed but the EarlyStopping replay (Keras counts a NaN as
   no improvement).
 - `no_weight_norms`: weight norms and penalties are logged by L2Monitor only.
+- `setup_unreadable` (`problem`): the run's `l2board/setup_json` is there but
+  cannot be read (damaged, or a factor that is negative, infinite or NaN):
+  its regularization is unknown.
+- `steps_not_epochs` (`series`, `epoch_series`): from the reader (see
+  `l2board.reading.run_model.Note`).
 
 Codes of skip reasons:
 

@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 
+from l2board.analysis.metrics import metrics_of
 from l2board.analysis.notes import Note, record_note
 from l2board.analysis.overfitting import (
     best_index,
@@ -28,8 +29,7 @@ from l2board.log_format.regularization_setup import RegularizationSetup
 from l2board.analysis.patience import DEFAULT_PATIENCE
 
 UNKNOWN_SETUP = "regularization unknown (not logged by L2Monitor)"
-# Metrics of Keras's epoch logs that are not model-quality metrics.
-_NOT_METRICS = {"loss", "learning_rate", "steps_per_second", "data_loss", "penalty", "penalty_share"}
+UNREADABLE_SETUP = "regularization unknown (its logged setup cannot be read)"
 _SEED_SUFFIX = re.compile(r"^(?P<config>.*?)[-_.]?seed[-_=]?(?P<seed>\d+)$", re.IGNORECASE)
 # KerasTuner's executions of a trial (`<trial_id>/execution<N>`): repeats of
 # one configuration, from unrelated initial weights (never paired).
@@ -152,20 +152,6 @@ def lookup(run, folder, name):
     return run.scalar(folder, tags.EPOCH_PREFIX + name) or run.scalar(folder, name)
 
 
-def metrics_of(run):
-    """Returns the metric names a run logs for both training and validation."""
-    names = set()
-    for folder, tag in run.scalars:
-        if folder != tags.TRAIN_DIR:
-            continue
-        name = tag[len(tags.EPOCH_PREFIX):] if tag.startswith(tags.EPOCH_PREFIX) else tag
-        if "/" in name or name in _NOT_METRICS:
-            continue
-        if lookup(run, tags.VALIDATION_DIR, name) is not None:
-            names.add(name)
-    return names
-
-
 def no_validation_reason(run):
     """Why a run cannot be analysed at all (a `Note`), or `None` when it has validation values."""
     if run.refused is not None:  # the reader would have had to guess (`ambiguous_role`)
@@ -215,7 +201,9 @@ def steps_differ(train, validation):
 
 
 def _steps_differ_note(train, validation):
-    return Note("steps_differ", train_last_step=int(train.steps[-1]), validation_last_step=int(validation.steps[-1]))
+    return Note("steps_differ", train_last_step=int(train.steps[-1]), validation_last_step=int(validation.steps[-1]),
+                train_points=len(train), validation_points=len(validation),
+                shared=int(np.intersect1d(train.steps, validation.steps).size))
 
 
 def _steps_paired(report):
@@ -249,23 +237,26 @@ def _hparams(run):
 
 
 def _setup_and_label(run):
-    """The run's logged regularization setup (a dict, or None) and its label."""
+    """The run's logged regularization setup (a dict, or None), its label, and a note when it cannot be read."""
     setup_json = run.latest_text(tags.TRAIN_DIR, tags.SETUP_JSON)
     if not setup_json:
-        return None, UNKNOWN_SETUP
+        return None, UNKNOWN_SETUP, None
     try:
         setup = json.loads(setup_json)
-        return setup, RegularizationSetup.from_dict(setup).label
-    except (ValueError, TypeError):
-        return None, UNKNOWN_SETUP
+        return setup, RegularizationSetup.from_dict(setup).label, None
+    except (ValueError, TypeError) as error:
+        # Logged, but damaged or written by hand: unknown all the same, and said so with why.
+        return None, UNREADABLE_SETUP, Note("setup_unreadable", problem=str(error))
 
 
-def _measure_metric(report, run, metric):
-    """How far apart training and validation are on the accuracy-like metric.
+def _measure_metric(report, run, metric, higher_is_better, scale):
+    """How far apart training and validation are on the metric.
 
-    A run without the metric is compared on its loss (a note says so);
-    without a training series on the validation's steps, only the
-    validation numbers are computed.
+    The gap is training minus validation for a metric where higher is
+    better, validation minus training where lower is (positive: overfitting
+    either way), times `scale` (100: points of a fraction). A run without the
+    metric is compared on its loss (a note says so); without a training
+    series on the validation's steps, only the validation numbers are computed.
     """
     if metric is None:
         report.notes.append(Note("no_metric"))
@@ -276,15 +267,16 @@ def _measure_metric(report, run, metric):
         return
     if train_metric is None or not len(train_metric):
         report.notes.append(Note("no_training_metric", metric=metric))
-        _measure_validation_metric(report, val_metric)
+        _measure_validation_metric(report, val_metric, higher_is_better)
         return
     if steps_differ(train_metric, val_metric):
         report.notes.append(_steps_differ_note(train_metric, val_metric))
-        _measure_validation_metric(report, val_metric)
+        _measure_validation_metric(report, val_metric, higher_is_better)
         return
     steps, train_values, val_values = _aligned(train_metric, val_metric)
-    gap = generalization_gap(train_values, val_values) * 100.0
-    best = best_index(val_values, higher_is_better=True)
+    gap = (generalization_gap(train_values, val_values) if higher_is_better
+           else generalization_gap(val_values, train_values)) * scale
+    best = best_index(val_values, higher_is_better=higher_is_better)
     report.final_train_metric = float(train_values[-1])
     report.final_val_metric = float(val_values[-1])
     report.metric_gap_final_pp = float(gap[-1])
@@ -299,9 +291,9 @@ def _measure_metric(report, run, metric):
     })
 
 
-def _measure_validation_metric(report, val_metric):
+def _measure_validation_metric(report, val_metric, higher_is_better):
     """The numbers of the metric that need its validation values only: final, best, and its epoch."""
-    best = best_index(val_metric.values, higher_is_better=True)
+    best = best_index(val_metric.values, higher_is_better=higher_is_better)
     report.final_val_metric = float(val_metric.values[-1])
     if best is not None:
         report.best_val_metric = float(val_metric.values[best])
@@ -342,13 +334,13 @@ def _measure_loss(report, run, loss_includes_penalty):
         return
     if train_loss is None or not len(train_loss):
         report.notes.append(Note("no_training_loss"))
-        _measure_onset(report, val_loss.steps, val_loss.values)
+        _measure_validation_loss(report, val_loss)
         return
     if steps_differ(train_loss, val_loss):
         note = _steps_differ_note(train_loss, val_loss)
         if note not in report.notes:  # the metric's series said the same
             report.notes.append(note)
-        _measure_onset(report, val_loss.steps, val_loss.values)
+        _measure_validation_loss(report, val_loss)
         return
     steps, train_values, val_values = _aligned(train_loss, val_loss)
     loss_gap = generalization_gap(val_values, train_values)
@@ -362,6 +354,17 @@ def _measure_loss(report, run, loss_includes_penalty):
         "data_loss_epochs": steps.tolist(), "train_data_loss": train_values.tolist(),
         "val_data_loss": val_values.tolist(), "data_loss_gap": loss_gap.tolist(),
     })
+
+
+def _measure_validation_loss(report, val_loss):
+    """The numbers of the loss that need its validation values only: the final one, onset, GL, its curve.
+
+    The same validation series gives them whether or not a training loss
+    is paired with it (a training loss missing or logged per batch).
+    """
+    report.final_val_data_loss = float(val_loss.values[-1])
+    _measure_onset(report, val_loss.steps, val_loss.values)
+    report.curves.update({"data_loss_epochs": val_loss.steps.tolist(), "val_data_loss": val_loss.values.tolist()})
 
 
 def _measure_onset(report, steps, val_values):
@@ -481,27 +484,33 @@ def _record_weights(report, run):
         report.notes.append(Note("no_weight_norms"))
 
 
-def analyze_run(run, metric, patience=DEFAULT_PATIENCE, loss_includes_penalty=None):
+def analyze_run(run, metric, patience=DEFAULT_PATIENCE, loss_includes_penalty=None, higher_is_better=True,
+                metric_scale=100.0):
     """Computes the numbers of one run.
 
     Args:
         run: a `RunLog` with validation values (see `no_validation_reason`).
-        metric: the accuracy-like metric to use, or `None` (losses only).
+        metric: the metric to use, or `None` (losses only).
         patience: the `EarlyStopping` patience to replay.
         loss_includes_penalty: for a run without L2Monitor's data loss,
             whether its logged loss includes the penalties (`None`: unknown,
             and a note says the loss measures may include them).
+        higher_is_better: which way the metric is better (its best value,
+            and the sign of its gap).
+        metric_scale: what the metric's gaps are multiplied by: 100 for a
+            fraction (points), 1 for a metric in other units.
 
     Returns:
         A `RunReport`.
     """
-    setup, label = _setup_and_label(run)
+    setup, label, unreadable = _setup_and_label(run)
     report = RunReport(name=run.name, path=run.path, label=label, configuration=configuration_of(run.name),
                        logged_by_l2monitor=run.scalar(tags.TRAIN_DIR, tags.DATA_LOSS) is not None,
                        metric=metric, epochs=0, last_epoch=None, setup=setup, seed=seed_of(run.name),
                        hparams=_hparams(run))
     report.file_notes = [record_note(record) for record in run.notes()]
-    _measure_metric(report, run, metric)
+    report.notes += list(run.read_notes) + ([unreadable] if unreadable else [])
+    _measure_metric(report, run, metric, higher_is_better, metric_scale)
     _measure_loss(report, run, loss_includes_penalty)
     _replay_early_stopping(report, run, patience)
     _at_stop(report)

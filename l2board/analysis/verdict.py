@@ -52,6 +52,9 @@ class Verdict:
             difference is under the measure's practical size).
         decided_by: the measure, when `direction` is a resolved difference
             or sameness; `None` otherwise.
+        metric_higher_is_better: which way the metric is better (its gap
+            is training minus validation when higher is, validation minus
+            training when lower is: positive means overfitting either way).
     """
 
     configuration: str
@@ -68,6 +71,7 @@ class Verdict:
     replicated: bool = False
     direction: str | None = None
     decided_by: str | None = None
+    metric_higher_is_better: bool = True
 
     def claims(self):
         """The `Change`s this verdict may word as claims: its measure, final validation metric and data loss."""
@@ -90,18 +94,18 @@ def decide(verdict):
     verdict.decided_by = verdict.measure if verdict.replicated and verdict.direction != "unresolved" else None
 
 
-def judge(baseline, other, changes, metric, loss_is_data_loss=True):
+def judge(baseline, other, changes, metric, loss_is_data_loss=True, metric_higher_is_better=True):
     """Judges `other` against `baseline` (two `ConfigurationReport`s) on overfitting.
 
-    The measure is the final accuracy gap (or, without an accuracy-like
-    metric, the final loss gap). The direction is decided by `decide`,
+    The measure is the final gap of the metric (or, without a metric, of
+    the loss). The direction is decided by `decide`,
     after the report's claims are adjusted together.
 
     Returns:
         A `Verdict`.
     """
     verdict = Verdict(configuration=other.name, baseline=baseline.name, kind=COMPARED, metric=metric,
-                      loss_is_data_loss=loss_is_data_loss,
+                      loss_is_data_loss=loss_is_data_loss, metric_higher_is_better=metric_higher_is_better,
                       replicated=len(baseline.runs) > 1 and len(other.runs) > 1)
     verdict.diverged = [c.name for c in (other, baseline) if c.diverged]
     if verdict.diverged:

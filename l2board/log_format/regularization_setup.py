@@ -7,6 +7,7 @@ labelling and coverage arithmetic therefore live here, once.
 
 import dataclasses
 import json
+import math
 
 SETUP_FORMAT_VERSION = 1
 
@@ -181,13 +182,34 @@ class RegularizationSetup:
 
     @classmethod
     def from_dict(cls, data):
-        """Builds a setup from `to_dict()` output; derived numbers are recomputed."""
+        """Builds a setup from `to_dict()` output, as read from a log; derived numbers are recomputed.
+
+        What comes from a file is checked as any input: every field must have
+        the type `to_dict` writes, and every factor must be a finite number
+        of 0 or more. Keys `to_dict` does not write are ignored (a later
+        format may add some).
+
+        Raises:
+            MalformedSetupError: (a `ValueError`) naming the first field that is not so.
+        """
+        data = _object(data, "the setup")
         return cls(
-            variables=tuple(WeightVariable(**v) for v in data.get("variables", ())),
-            activity_layers=tuple(ActivityRegularizedLayer(**a) for a in data.get("activity_layers", ())),
-            optimizer=data.get("optimizer"),
-            weight_decay=data.get("weight_decay"),
+            variables=tuple(_weight_variable(v, f"variables[{i}]")
+                            for i, v in enumerate(_array(data.get("variables", []), "variables"))),
+            activity_layers=tuple(_activity_layer(a, f"activity_layers[{i}]")
+                                  for i, a in enumerate(_array(data.get("activity_layers", []), "activity_layers"))),
+            optimizer=_text(data.get("optimizer"), "optimizer", optional=True),
+            weight_decay=_factor(data.get("weight_decay"), "weight_decay"),
         )
+
+    @classmethod
+    def from_json(cls, text):
+        """Builds a setup from a logged `l2board/setup_json` text (see `from_dict`).
+
+        Raises:
+            ValueError: for text that is not JSON, or a `MalformedSetupError`.
+        """
+        return cls.from_dict(json.loads(text))
 
     def hparams(self):
         """Returns flat values for TensorBoard's HParams dashboard.
@@ -233,6 +255,68 @@ class RegularizationSetup:
         for a in self.activity_layers:
             lines.append(f"| {a.path} (activity) | - | {a.regularizer} | {_fmt(a.l1)} | {_fmt(a.l2)} | - | yes |")
         return "\n".join(lines)
+
+
+class MalformedSetupError(ValueError):
+    """A logged setup that is not what `RegularizationSetup.to_dict` writes; the message names the field."""
+
+
+def _kind(value):
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _object(value, where):
+    if not isinstance(value, dict):
+        raise MalformedSetupError(f"{where} is {_kind(value)}, not an object")
+    return value
+
+
+def _array(value, where):
+    if not isinstance(value, list):
+        raise MalformedSetupError(f"{where} is {_kind(value)}, not a list")
+    return value
+
+
+def _text(value, where, optional=False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise MalformedSetupError(f"{where} is {_kind(value)}, not a string")
+    return value
+
+
+def _factor(value, where):
+    """A regularization factor or weight decay: `None`, or a finite number of 0 or more."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MalformedSetupError(f"{where} is {_kind(value)}, not a number")
+    if not math.isfinite(value) or value < 0:
+        raise MalformedSetupError(f"{where} is {value!r}, not a finite number of 0 or more")
+    return float(value)
+
+
+def _weight_variable(data, where):
+    data = _object(data, where)
+    size, trainable = data.get("size"), data.get("trainable")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise MalformedSetupError(f"{where}.size is {size!r}, not a count of 0 or more")
+    if not isinstance(trainable, bool):
+        raise MalformedSetupError(f"{where}.trainable is {_kind(trainable)}, not a boolean")
+    return WeightVariable(
+        path=_text(data.get("path"), f"{where}.path"), size=size, trainable=trainable,
+        regularizer=_text(data.get("regularizer"), f"{where}.regularizer", optional=True),
+        l1=_factor(data.get("l1"), f"{where}.l1"), l2=_factor(data.get("l2"), f"{where}.l2"),
+        weight_decay=_factor(data.get("weight_decay"), f"{where}.weight_decay"))
+
+
+def _activity_layer(data, where):
+    data = _object(data, where)
+    return ActivityRegularizedLayer(
+        path=_text(data.get("path"), f"{where}.path"),
+        regularizer=_text(data.get("regularizer"), f"{where}.regularizer"),
+        l1=_factor(data.get("l1"), f"{where}.l1"), l2=_factor(data.get("l2"), f"{where}.l2"))
 
 
 def format_percent(share):

@@ -211,8 +211,31 @@ def _remote_runs_under(remote, max_depth=None):
     # paths are grouped, as local ones are: `runs/a/train` named alone is
     # a member of the run `runs/a`.
     ordered = sorted(folders, key=lambda f: tuple(f.split("/")))
-    return {storage.normpath(remote.url(run)): sorted(members)
-            for run, members in roles.group_folders(ordered).items()}
+    runs = {}
+    for run, members in roles.group_folders([_as_path(f) for f in ordered]).items():
+        key = _as_key(run)
+        if key.endswith("/"):
+            raise L2BoardError(f"Cannot read the run in '{remote.url(key)}': the key of its folder ends in an "
+                               f"empty name (as in '{remote.url(key)}/{sorted(members)[-1] or '…'}'), which "
+                               "l2board cannot tell from the folder above it; copy the run under a key without "
+                               "'//'.")
+        runs[storage.normpath(remote.url(key))] = sorted(_as_key(m) for m in members)
+    return runs
+
+
+# Object keys are names, not paths: `runs//a` and `runs/./a` are keys of
+# their own. `roles.group_folders` works on paths, which it normalizes: the
+# components that normalizing would change go through it escaped.
+_ESCAPE = "\0"
+
+
+def _as_path(key):
+    return "/".join(_ESCAPE + part if part in ("", ".", "..") or part.startswith(_ESCAPE) else part
+                    for part in key.split("/"))
+
+
+def _as_key(path):
+    return "/".join(part[len(_ESCAPE):] if part.startswith(_ESCAPE) else part for part in path.split("/"))
 
 
 def _remote_runs_named_by(url):
@@ -225,6 +248,9 @@ def _remote_runs_named_by(url):
     except Exception as error:  # noqa: BLE001 - remote filesystems raise more than OSError
         raise L2BoardError(f"Cannot read '{url}': {storage.reason(error, url)}.") from None
     if kind == "file":
+        not_s3 = remote.not_s3()  # a web server answers 200 to any name, as if each were a file
+        if not_s3:
+            raise L2BoardError(f"Cannot read '{url}': {not_s3}.")
         if not is_event_file(storage.basename(url)):
             raise L2BoardError(f"'{url}' is neither a log folder nor a TensorBoard event file.")
     try:
@@ -254,9 +280,9 @@ def _remote_matches(pattern):
     except Exception as error:  # noqa: BLE001 - remote filesystems raise more than OSError
         raise L2BoardError(f"Cannot read '{pattern}': {storage.reason(error, pattern)}.") from None
     if not matches:
-        missing = remote.missing(pattern)
-        raise L2BoardError(missing if missing.startswith("No such bucket") else
-                           f"No file or folder matches '{pattern}'.")
+        missing = remote.missing(pattern)  # a missing bucket, or no S3 server, is said as such
+        raise L2BoardError(f"No file or folder matches '{pattern}'." if missing.startswith("No such file") else
+                           missing)
     return sorted(remote.url(m.rstrip("/")) for m in matches)
 
 

@@ -45,17 +45,19 @@ def read_event_file(path, folder):
     Returns:
         A `RecordSource` (see `parse_event_file`).
     """
-    root = parse_cache.cache_root()
+    root = parse_cache.usable_root()
     key = parse_cache.file_key(path) if root else None
     source = parse_cache.load(path, folder, key, root) if key else None
     return source or _parse_and_store(path, folder, key, root)
 
 
 def _parse_and_store(path, folder, key, root):
-    """Parses a file and caches the result when the file did not change while it was read."""
+    """Parses a file and caches the result, with the digest of its bytes, when the file did not change meanwhile."""
     source = parse_event_file(path, folder)
-    if key and not source.damage.unreadable and parse_cache.file_key(path) == key:
-        parse_cache.store(source, key, root)
+    if key and not source.damage.unreadable:
+        digest = parse_cache.content_digest(path)
+        if parse_cache.file_key(path) == key:
+            parse_cache.store(source, key, digest, root)
     return source
 
 
@@ -159,7 +161,7 @@ def read_event_files(jobs):
     Returns:
         The `RecordSource` of each job, in the order given.
     """
-    root = parse_cache.cache_root()
+    root = parse_cache.usable_root()
     keys = [parse_cache.file_key(path) if root else None for path, _ in jobs]
     results = [parse_cache.load(path, folder, key, root) if key else None for (path, folder), key in zip(jobs, keys)]
     missing = [i for i, source in enumerate(results) if source is None]

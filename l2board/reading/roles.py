@@ -31,6 +31,12 @@ _FLAT_PREFIXES = (("epoch_val_", VALIDATION), ("val_", VALIDATION), ("valid_", V
 _SUFFIXED = re.compile(r"^(?P<main>.+)_(?P<split>[A-Za-z]+)$")
 # Names of one metric that writers spell two ways.
 _ALIASES = {"acc": "accuracy"}
+# What evaluation loops log beside their metrics: timings, throughput, the
+# step and epoch counters, the optimizer's state. Never a metric of the model.
+_NOT_METRIC_NAMES = frozenset({"runtime", "samples_per_second", "steps_per_second", "epoch", "step",
+                               "global_step", "learning_rate", "lr", "grad_norm", "total_flos", "batch_size"})
+# Keras writes `evaluation_<metric>_vs_iterations` per batch of `evaluate`, beside the epoch series.
+_NOT_METRIC_ENDINGS = ("_runtime", "_per_second", "_flos", "learning_rate", "_vs_iterations")
 _L2MONITOR_PREFIXES = (tags.PENALTY_PREFIX, tags.ACTIVITY_PENALTY_PREFIX, tags.NORM_PREFIX, tags.NORM_TOTAL,
                        tags.PENALTY_TOTAL, tags.EPOCH_PREFIX, tags.BATCH_PREFIX)
 
@@ -256,8 +262,9 @@ def canonical_keys(keys, top, tag_map=None, run=None):
 
     Returns:
         `{(member, tag): (split folder, "epoch_<name>")}` for every series
-        recognised: the loss wherever it is, a metric only when both splits
-        log it. A mapping wins over recognition. Of several series for one
+        recognised: the loss wherever it is, a metric when both splits log
+        it or when the validation split does (`is_metric_name`: not a
+        timing or counter). A mapping wins over recognition. Of several series for one
         role, one already under its key wins, then the one whose name is
         the other split's exactly (`val_accuracy` beside `accuracy`, not
         `val_acc`).
@@ -278,7 +285,9 @@ def canonical_keys(keys, top, tag_map=None, run=None):
     # so that runs of different writers compare on it.
     unified = {key: (split, _ALIASES.get(name, name)) for key, (split, name) in found.items()}
     names = {split: {n for s, n in unified.values() if s == split} for split in (TRAIN, VALIDATION)}
-    paired = (names[TRAIN] & names[VALIDATION]) | {LOSS}
+    # A metric logged for validation alone (transformers' `eval/accuracy`, `val/f1`) is read too: its
+    # final and best values need no training twin, only its gap does.
+    paired = (names[TRAIN] & names[VALIDATION]) | {LOSS} | {n for n in names[VALIDATION] if is_metric_name(n)}
     result = {key: _target(role) for key, role in explicit.items()}
     candidates = {}
     for key, role in unified.items():
@@ -287,6 +296,16 @@ def canonical_keys(keys, top, tag_map=None, run=None):
     for target, options in candidates.items():
         result[_chosen(target, options, found, run)] = target
     return result
+
+
+def is_metric_name(name):
+    """Whether a series named `name` (its role's name) may be a metric of the model, not a timing or counter.
+
+    >>> is_metric_name("accuracy"), is_metric_name("f1"), is_metric_name("runtime"), is_metric_name("samples_per_second")
+    (True, True, False, False)
+    """
+    lower = name.lower()
+    return lower not in _NOT_METRIC_NAMES and not lower.endswith(_NOT_METRIC_ENDINGS)
 
 
 def _chosen(target, options, found, run):

@@ -26,6 +26,7 @@ _EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "a
            "abfss": "azure", "adl": "azure", "hdfs": "hdfs", "viewfs": "hdfs"}
 # Protocols whose first path component is a bucket (or container).
 _BUCKETS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss"})
+_S3 = frozenset({"s3", "s3a"})
 _CREDENTIALS_HINTS = {
     "s3": "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, as for the aws command line",
     "gs": "set GOOGLE_APPLICATION_CREDENTIALS, or run: gcloud auth application-default login",
@@ -78,15 +79,20 @@ def join(url, *parts):
 
 
 def normpath(url):
-    """A URL with `.`, `..`, doubled and trailing slashes taken out of its path.
+    """A URL without trailing slashes, and, on a file system (hdfs://), without `.`, `..` and doubled slashes.
+
+    An object store's path (s3://, gs://, az://) is a key, not a path:
+    `runs//a` and `runs/./a` name objects of their own, and stay as they are.
 
     Example:
 
-    >>> normpath("s3://bucket/runs/./a/")
-    's3://bucket/runs/a'
+    >>> normpath("hdfs://namenode/runs/./a/"), normpath("s3://bucket/runs//a/")
+    ('hdfs://namenode/runs/a', 's3://bucket/runs//a')
     """
     head = _URL.match(url).end()
     rest = url[head:]
+    if protocol(url) in _BUCKETS:
+        return url[:head] + rest.rstrip("/")
     return url[:head] + (posixpath.normpath(rest) if rest.strip("/") else rest.rstrip("/"))
 
 
@@ -169,16 +175,73 @@ class Remote:
         return self.head + path
 
     def missing(self, url):
-        """The sentence for a URL that does not exist: it names a missing bucket as such."""
+        """The sentence for a URL that does not exist: it names a missing bucket, or a server that is no S3 server."""
         if self.protocol in _BUCKETS:
-            bucket = self.path.strip("/").split("/")[0]
-            try:
-                exists = self.fs.exists(bucket)
-            except Exception:  # noqa: BLE001 - the sentence below is still true
-                exists = True
-            if not exists:
-                return f"No such bucket: '{self.protocol}://{bucket}' (in '{url}')."
+            bucket = self.bucket()
+            if self.protocol in _S3:
+                answer = self._s3_bucket_answer(bucket)
+                if answer is not True:
+                    return f"Cannot read '{url}': {answer}." if answer else \
+                        f"No such bucket: '{self.protocol}://{bucket}' (in '{url}')."
+            else:
+                try:
+                    exists = self.fs.exists(bucket)
+                except Exception:  # noqa: BLE001 - the sentence below is still true
+                    exists = True
+                if not exists:
+                    return f"No such bucket: '{self.protocol}://{bucket}' (in '{url}')."
         return f"No such file or folder: '{url}'."
+
+    def bucket(self):
+        """The bucket (or container) of an object store's URL."""
+        return self.path.strip("/").split("/")[0]
+
+    def not_s3(self):
+        """Why this URL's S3 endpoint is no S3 server, as the end of a sentence, or `None` (it is, or no S3 URL)."""
+        if self.protocol not in _S3:
+            return None
+        answer = self._s3_bucket_answer(self.bucket())
+        return answer if isinstance(answer, str) else None
+
+    def _s3_bucket_answer(self, bucket):
+        """`True` (the bucket exists, or may), `False` (the S3 server says it does not), or why the
+        server is no S3 server, as the end of a sentence.
+
+        A missing bucket is a 404 alone to a HEAD request, which any web server
+        answers so; a listing, which S3 answers with its XML (a ListBucketResult,
+        or an error naming its code: NoSuchBucket), tells them apart.
+        """
+        try:
+            listing = self.fs.call_s3("list_objects_v2", Bucket=bucket, MaxKeys=1)
+            code, status = None, (listing.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            if "IsTruncated" in listing:
+                return True
+        except Exception as error:  # noqa: BLE001 - the answer, whatever it is, is looked at below
+            code, status = _s3_error(error)
+        if code == "NoSuchBucket":
+            return False
+        if code is not None and not code.isdigit():
+            return True  # an S3 error of another kind (AccessDenied, ...): the bucket may exist
+        what = f"HTTP {status} without S3's answer" if status else "an answer that is not S3's"
+        return (f"the endpoint {self._endpoint()} answered as no S3 server does ({what}); check that it is the "
+                "address of an S3 server (AWS_ENDPOINT_URL)")
+
+    def _endpoint(self):
+        client = getattr(self.fs, "s3", None)
+        return getattr(getattr(client, "meta", None), "endpoint_url", None) or "of S3"
+
+
+def _s3_error(error):
+    """`(code, HTTP status)` of the S3 error behind an exception (s3fs chains botocore's), else `(None, None)`."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        response = getattr(error, "response", None)
+        if isinstance(response, dict):
+            return (response.get("Error") or {}).get("Code"), (response.get("ResponseMetadata") or {}).get(
+                "HTTPStatusCode")
+        error = error.__cause__ or error.__context__
+    return None, None
 
 
 def _package_of(name):

@@ -24,7 +24,7 @@ from l2board.analysis.notes import Note
 from l2board.errors import L2BoardError
 from l2board.rendering import wording
 from l2board.rendering.view import report_view
-from l2board.safe_text import display_width, markdown_cell, printable
+from l2board.safe_text import display_width, markdown_cell, printable, spreadsheet_cell
 
 _COLOURS = {"better": "green", "worse": "red"}
 
@@ -201,7 +201,7 @@ def render_csv(comparison):
             value = values.get(field)
             if value is not None and field in _CSV_TEXT_FIELDS:
                 value = printable(value)
-            row.append("" if value is None else value)
+            row.append(spreadsheet_cell(value))
         writer.writerow(row)
     return out.getvalue()
 

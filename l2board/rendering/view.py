@@ -24,7 +24,7 @@ ROWS = (
     ("best validation {metric}", "best_val_metric", "fraction", "higher"),
     ("  at epoch", "best_epoch", "epoch", None),
     ("final training {metric}", "final_train_metric", "fraction", None),
-    ("{metric} gap, final (train - val)", "metric_gap_final_pp", "pp", "lower"),
+    ("{metric} gap, final ({gap_order})", "metric_gap_final_pp", "pp", "lower"),
     ("{metric} gap, at best epoch", "metric_gap_best_pp", "pp", "lower"),
     ("final validation {loss}", "final_val_data_loss", "loss", "lower"),
     ("{loss_}gap, final (val - train)", "data_loss_gap_final", "loss", "lower"),
@@ -80,6 +80,9 @@ def _metric_number(value, fraction):
 def number_text(value, kind, fraction=True):
     """A table number as shown: `71.5%`, `22.8 pp`, `epoch 12`, `1.381`; `n/a` when unknown.
 
+    `fraction`: whether the metric lies in [0, 1]: its values are shown as
+    percentages and its gaps in points, else as numbers in its own units.
+
     >>> number_text(0.715, "fraction"), number_text(12, "stop"), number_text(None, "loss")
     ('71.5%', 'epoch 12', 'n/a')
     """
@@ -88,7 +91,7 @@ def number_text(value, kind, fraction=True):
     if kind == "fraction":
         return _metric_number(value, fraction)
     if kind == "pp":
-        return f"{value:.1f} pp"
+        return f"{value:.1f} pp" if fraction else f"{value:.4g}"
     if kind == "percent":
         return f"{value:.1f}%"
     if kind == "epoch":
@@ -105,7 +108,7 @@ def _difference_text(change, kind, fraction):
     if kind == "fraction":
         return f" ({100 * d:+.1f} pp)" if fraction else f" ({d:+.3g})"
     if kind == "pp":
-        return f" ({d:+.1f} pp)"
+        return f" ({d:+.1f} pp)" if fraction else f" ({d:+.3g})"
     if kind == "percent":
         return f" ({d:+.1f} pp)" if change.field.endswith("share_percent") else f" ({d:+.0f} pp)"
     if kind in ("epoch", "stop"):
@@ -129,11 +132,24 @@ def _on_data_loss(comparison):
     return all(run.loss_basis in DATA_LOSS_BASES for run in comparison.runs if run.loss_basis)
 
 
+def _higher_is_better(comparison):
+    choice = comparison.metric_choice
+    return choice is None or choice.higher_is_better is not False
+
+
 def row_title(template, comparison):
-    """A row's title, with the metric's name and whether the loss is the data loss."""
+    """A row's title, with the metric's name, its gap's order, and whether the loss is the data loss."""
     data = _on_data_loss(comparison)
     return template.format(metric=comparison.metric or "metric", patience=comparison.patience,
-                           loss="data loss" if data else "loss", loss_="data-loss " if data else "loss ")
+                           loss="data loss" if data else "loss", loss_="data-loss " if data else "loss ",
+                           gap_order="train - val" if _higher_is_better(comparison) else "val - train")
+
+
+def _better(field, better, comparison):
+    """Which way a row's change is better: the metric's rows follow the metric's direction."""
+    if better is not None and field in ("final_val_metric", "best_val_metric") and not _higher_is_better(comparison):
+        return "lower"
+    return better
 
 
 def _cell(configuration, changes, field, kind, better, fraction, replayed=True):
@@ -164,7 +180,7 @@ def _table(comparison):
         if comparison.metric is None and field in _METRIC_FIELDS:
             continue
         rows.append({"field": field, "title": row_title(template, comparison),
-                     "cells": [_cell(c, ch, field, kind, better, fraction, replayed=r)
+                     "cells": [_cell(c, ch, field, kind, _better(field, better, comparison), fraction, replayed=r)
                                for (c, ch), r in zip(columns, replayed)]})
         if field == "final_weight_l2":
             # Per-variable kernels' norms, where every configuration logged them.
@@ -222,7 +238,7 @@ def _differences(comparison):
                 continue
             template, kind = _ROW_OF[field]
             unit, scale = _INTERVAL_UNITS[kind]
-            if kind == "fraction" and not fraction:
+            if kind in ("fraction", "pp") and field != "generalization_loss_percent" and not fraction:
                 unit, scale = "", 1.0
             rows.append({"field": field, "title": row_title(template, comparison).strip(),
                          "text": wording.interval_words(change, unit, scale,
@@ -322,16 +338,19 @@ def _charts(comparison):
     for index, run in enumerate(comparison.runs):
         curves = run.curves
         if curves.get("data_loss_epochs"):
-            data_loss.append({"run": index, "label": f"{run.name} training", "x": "data_loss_epochs",
-                              "y": "train_data_loss", "dashed": True})
+            if curves.get("train_data_loss"):
+                data_loss.append({"run": index, "label": f"{run.name} training", "x": "data_loss_epochs",
+                                  "y": "train_data_loss", "dashed": True})
             data_loss.append({"run": index, "label": f"{run.name} validation", "x": "data_loss_epochs",
                               "y": "val_data_loss", "dashed": False})
         if curves.get("metric_epochs") and curves.get("metric_gap_pp"):
             gap.append({"run": index, "label": run.name, "x": "metric_epochs", "y": "metric_gap_pp",
                         "dashed": False})
     loss = "data loss (no penalty)" if _on_data_loss(comparison) else "data loss or loss as logged (see notes)"
+    order = "train − val" if _higher_is_better(comparison) else "val − train"
+    unit = " (pp)" if comparison.metric_is_fraction else ""
     return [{"title": f"{loss}, dashed: training", "series": data_loss},
-            {"title": f"{comparison.metric or 'metric'} gap, train − val (pp)", "series": gap}]
+            {"title": f"{comparison.metric or 'metric'} gap, {order}{unit}", "series": gap}]
 
 
 def report_view(comparison):
@@ -347,7 +366,7 @@ def report_view(comparison):
     sweep = _sweep(comparison)
     verdict = _verdict(comparison)
     legend = _legend(comparison)
-    notes = run_notes(comparison)
+    notes = [sentence for sentence in [wording.metric_words(comparison)] if sentence] + run_notes(comparison)
     warnings = [wording.file_note_sentence(note) for note in comparison.file_notes]
     verdict["paragraphs"] = verdict_paragraphs({"verdict": verdict})
     return {

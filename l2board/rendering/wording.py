@@ -18,17 +18,19 @@ from l2board.safe_text import listing
 # Run notes: code -> sentence (no final period: notes are listed after run
 # names, "a, b: <note>.") from the note's values.
 _NOTES = {
-    "no_metric": lambda v: "no run logs an accuracy-like metric: gaps are measured on losses only",
+    "no_metric": lambda v: "no metric is compared: gaps are measured on losses only",
     "metric_not_logged": lambda v: (
         f"the validation {v['metric']} the other runs are compared on is not logged: {v['metric']} numbers are "
         "empty, and the run is compared on its loss"),
     "no_training_metric": lambda v: (
-        f"no training {v['metric']} is logged: only the validation {v['metric']} is reported, without a gap"),
-    "steps_differ": lambda v: (
-        f"training values are logged at other steps (up to step {v['train_last_step']}) than validation values "
-        f"(up to step {v['validation_last_step']}), so they are not paired: no training value or gap is "
-        "computed, and epochs are counted from the validation values; log both per epoch, or at the same "
-        "steps, to get them"),
+        f"no training {v['metric']} is logged: its final and best validation values are reported, and its "
+        "train-validation gap needs the training side"),
+    "steps_differ": lambda v: _steps_differ_words(v),
+    "steps_not_epochs": lambda v: (
+        f"{_listing(v['series'])} {'stays' if len(v['series']) == 1 else 'stay'} at the writer's global steps, "
+        "not epochs: "
+        + (f"its epoch series ({v['epoch_series']}) has no whole epoch at each of their steps"
+           if v.get("epoch_series") else "the run logs no epoch series to place them")),
     "loss_may_include_penalty": lambda v: (
         "regularization unknown (not logged by L2Monitor): overfitting onset, generalization loss and loss "
         "gaps are measured on the loss as logged, which may include penalties (Keras adds the penalties to "
@@ -46,6 +48,7 @@ _NOTES = {
         f"diverged: the loss is not finite from epoch {v['epoch']} on, so no gap, onset or generalization "
         "loss is computed"),
     "no_weight_norms": lambda v: "weight norms and penalties are logged by L2Monitor only",
+    "setup_unreadable": lambda v: f"its logged regularization setup (l2board/setup_json) cannot be read: {v['problem']}",
 }
 
 # File notes: code -> one whole sentence (they are listed alone).
@@ -96,6 +99,20 @@ def file_note_sentence(note):
     return _FILE_NOTES[note.code](note.values)
 
 
+def _steps_differ_words(values):
+    """Why training and validation values are not paired: other step axes, or too few shared steps."""
+    train, validation = values["train_last_step"], values["validation_last_step"]
+    if train != validation or "shared" not in values:
+        where = f"at other steps (up to step {train}) than validation values (up to step {validation})"
+    else:
+        where = (f"at steps that validation values share only {values['shared']} of (training: "
+                 f"{values['train_points']} values, validation: {values['validation_points']}, both up to step "
+                 f"{train})")
+    return (f"training values are logged {where}, so they are not paired: no training value or gap is computed, "
+            "and epochs are counted from the validation values; log both per epoch, or at the same steps, to get "
+            "them")
+
+
 def note_sentence(note):
     """Returns a run note as words, without a final period.
 
@@ -108,6 +125,10 @@ def note_sentence(note):
     return _NOTES[note.code](note.values)
 
 
+def _listing(names):
+    return listing(names, most=12)
+
+
 # Skip reasons: code -> predicate of a sentence about the run ("Run 'a' <predicate>.").
 _SKIP_REASONS = {
     "no_validation": lambda v: (
@@ -115,7 +136,7 @@ _SKIP_REASONS = {
         "measure overfitting" + (f" (its scalar tags: {', '.join(v['tags'])})" if v.get("tags") else "")),
     "unrecognised": lambda v: (
         "has no series recognised as the validation loss or metric (it needs a validation loss, or a metric "
-        f"logged for training and validation) among its scalar tags {listing(v['tags'], most=12)}; map them with "
+        f"logged for training and validation) among its scalar tags {_listing(v['tags'])}; map them with "
         "--tag loss=TRAIN,VAL or --tag METRIC=TRAIN,VAL (docs/log-layouts.md lists the layouts recognised)"),
     "unreadable_validation": lambda v: "has no readable validation values: " + ", ".join(
         f"{f['path']} {_FILE_PREDICATES[f['code']](f)}" for f in v["files"]),
@@ -181,7 +202,7 @@ def _pct(fraction):
 # Fractions (accuracy) are shown in points; a metric in other units (mae,
 # perplexity) and losses as numbers.
 def _units(field, metric_is_fraction=True):
-    if field == METRIC_GAP or field == "generalization_loss_percent":
+    if field == "generalization_loss_percent" or (field == METRIC_GAP and metric_is_fraction):
         return "pp", 1.0, 1
     if field in ("final_val_metric", "best_val_metric", "val_metric_at_stop") and metric_is_fraction:
         return "pp", 100.0, 1
@@ -210,7 +231,7 @@ def _value(change_value, field, metric_is_fraction):
     if field in ("final_val_metric", "best_val_metric", "val_metric_at_stop"):
         return _pct(change_value) if metric_is_fraction else f"{change_value:.4g}"
     if field == METRIC_GAP:
-        return _plain(change_value, "pp")
+        return _plain(change_value, "pp") if metric_is_fraction else f"{change_value:.4g}"
     return _plain(change_value, "")
 
 
@@ -284,6 +305,28 @@ def _resolving_words(change, field, metric_is_fraction):
     return "no number of seeds up to 1,000 would resolve it at this spread"
 
 
+def metric_words(comparison):
+    """The sentence that says which metric the report compares, which way is better and why, and what else is
+    logged (`None` when the runs log no metric)."""
+    choice = comparison.metric_choice
+    if choice is None or not choice.offered:
+        return None
+    others = [name for name in choice.offered if name != choice.name]
+    also = ""
+    if others:
+        also = f"; also logged: {_listing(others)} (compare on one with --metric NAME"
+        unknown = [name for name in others if name in choice.unknown]
+        also += (f"; for {_listing(unknown)}, say which way is better with --higher-is-better or "
+                 "--lower-is-better)" if unknown else ")")
+    if choice.name is None:
+        return (f"No metric is compared: the runs log {_listing(list(choice.offered))}, and l2board does not know "
+                "which way each is better; compare on one with --metric NAME and --higher-is-better or "
+                "--lower-is-better.")
+    way = "higher" if choice.higher_is_better else "lower"
+    why = "as you said" if choice.said_by == "user" else "known from its name"
+    return f"Compared on the validation {choice.name}, where {way} is better ({why}){also}."
+
+
 def adjustment_words(comparison):
     """The sentence that says how the verdict's intervals are adjusted (`None` without claims)."""
     if not comparison.family_size:
@@ -296,11 +339,21 @@ def adjustment_words(comparison):
             "lies within that size.")
 
 
+def gap_words(metric, higher_is_better):
+    """A metric's gap as named in sentences: `accuracy gap`, `mae gap (validation minus training)`.
+
+    >>> gap_words("accuracy", True), gap_words("auc", True), gap_words("mae", False)
+    ('accuracy gap', 'auc gap (training minus validation)', 'mae gap (validation minus training)')
+    """
+    if metric and "acc" in metric and higher_is_better:
+        return "accuracy gap"
+    return f"{metric} gap ({'training minus validation' if higher_is_better else 'validation minus training'})"
+
+
 def _measure_words(verdict):
     """The measure's name ("final accuracy gap")."""
     if verdict.measure == METRIC_GAP:
-        metric = verdict.metric
-        return "final accuracy gap" if metric and "acc" in metric else f"final {metric} gap"
+        return "final " + gap_words(verdict.metric, verdict.metric_higher_is_better)
     loss = "data-loss" if verdict.loss_is_data_loss else "loss"
     return f"final {loss} gap (validation minus training)"
 
@@ -392,7 +445,7 @@ def verdict_of(verdict, fraction=True):
                 f"{other} and {base} cannot be compared on overfitting."]
     if verdict.kind != COMPARED:
         return [f"{other} and {base} cannot be compared on overfitting: "
-                "they share neither an accuracy-like metric nor a training and validation loss."]
+                "they share neither a metric nor a training and validation loss."]
     if not verdict.replicated:
         return _unreplicated_sentences(verdict, fraction)
     names = (other, base)

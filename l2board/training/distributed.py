@@ -14,23 +14,40 @@ killed and started again with the same `KERASTUNER_TUNER_ID` is given its
 unfinished run again (KerasTuner keeps a trial per tuner id), which replaces
 what that run had written; finished runs stay. A chief started again
 without `--overwrite` resumes the search (KerasTuner's `overwrite=False`).
+
+No wait is endless (`--peer-timeout`, default 10 minutes): the chief binds
+its port before anything is created, and refuses one another chief holds;
+it serves while a worker has been heard from within that time (a worker
+training a run says so every `heartbeat_interval` seconds), and stops with
+one sentence when none has. A worker says when the chief does not answer,
+waits that long for it (at the start, or after it stopped answering), and
+then goes on, or stops with one sentence.
 """
 
 import json
 import os
+import re
+import threading
+import time
 
 from l2board.errors import L2BoardError
 
 TUNER_FOLDER = ".l2board-tuner"
 PROJECT = "experiment"
 ENVIRONMENT = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+DEFAULT_WAIT_S = 600
+# How long a worker waits for a chief that is up to answer, before it says that it waits.
+_FIRST_ANSWER_S = 2.0
+# How often the chief looks whether the search is done.
+_CHIEF_POLL_S = 0.25
 
 
 def role():
     """Returns `None` (no KerasTuner environment: one machine), `"chief"` or `"worker"`.
 
     Raises:
-        L2BoardError: for an incomplete environment, naming what is missing.
+        L2BoardError: for an incomplete environment, naming what is missing,
+            or a port that is no port (see `oracle_address`).
     """
     present = [name for name in ENVIRONMENT if os.environ.get(name)]
     if not present:
@@ -39,8 +56,261 @@ def role():
     if missing:
         raise L2BoardError(f"KerasTuner's distributed mode needs {', '.join(ENVIRONMENT)}; "
                            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set.")
+    oracle_address()
     # As KerasTuner decides: a tuner id with "chief" in it serves the trials.
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
+def oracle_address():
+    """The chief's `(ip, port)`, from `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`.
+
+    Raises:
+        L2BoardError: for a port that is not a number from 1 to 65535 (0
+            would let the system choose one, which no worker could be told).
+    """
+    text = os.environ["KERASTUNER_ORACLE_PORT"].strip()
+    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
+        raise L2BoardError(f"KERASTUNER_ORACLE_PORT is '{text}', not a port: give the chief and its workers the same "
+                           "port number, from 1 to 65535.")
+    return os.environ["KERASTUNER_ORACLE_IP"].strip(), int(text)
+
+
+def span(seconds):
+    """A wait in words: `45 s`, `10 min`.
+
+    Example:
+
+    >>> span(45), span(600), span(90)
+    ('45 s', '10 min', '90 s')
+    """
+    return f"{seconds // 60:g} min" if seconds >= 120 and seconds % 60 == 0 else f"{seconds:g} s"
+
+
+def heartbeat_interval(wait):
+    """How often a worker training a run tells its chief it is alive: well within the chief's wait."""
+    return min(30.0, wait / 4)
+
+
+class Chief:
+    """The chief's gRPC server: bound at once, so that a port in use is refused before anything is created.
+
+    gRPC binds with SO_REUSEPORT by default, so that a second chief on the
+    same port would bind too and serve half the requests; it is turned off.
+
+    Args:
+        wait: how long the chief serves without hearing from any worker.
+
+    Raises:
+        L2BoardError: when the port cannot be bound, saying why.
+    """
+
+    def __init__(self, wait=DEFAULT_WAIT_S):
+        from concurrent import futures
+
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # errors reach the user as our sentences
+        import grpc
+
+        self.wait, self.heard = wait, time.monotonic()
+        self.ip, self.port = oracle_address()
+        problem = _bind_problem(self.ip, self.port)
+        if problem is None:
+            self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)],
+                                      interceptors=[_contact_recorder(grpc, self)])
+            try:
+                if self.server.add_insecure_port(f"{_host(self.ip)}:{self.port}") == self.port:
+                    return
+            except RuntimeError:
+                pass
+            problem = _bind_problem(self.ip, self.port) or "gRPC could not bind it"
+        raise L2BoardError(f"The chief cannot serve on {_host(self.ip)}:{self.port}: {problem}; give the chief "
+                           "and its workers another KERASTUNER_ORACLE_PORT.")
+
+    def serve(self, oracle, runs):
+        """Serves `oracle`'s trials until every run is trained and every worker was told to stop.
+
+        Raises:
+            L2BoardError: when no worker has been heard from for `wait` seconds and runs are left.
+        """
+        from keras_tuner.src import protos
+        from keras_tuner.src.distribute import oracle_chief
+
+        protos.get_service_grpc().add_OracleServicer_to_server(oracle_chief.OracleServicer(oracle), self.server)
+        self.heard = time.monotonic()
+        self.server.start()
+        while True:
+            time.sleep(_CHIEF_POLL_S)
+            trials = list(oracle.trials.values())
+            trained = len(trials) >= len(runs) and not oracle.ongoing_trials
+            if trained and not oracle.tuner_ids:
+                return  # every worker that asked was told to stop
+            silent = time.monotonic() - self.heard
+            if silent <= self.wait:
+                continue
+            if trained:
+                return  # a worker that asked once is gone: there is nothing left to give it
+            done = {trial.hyperparameters.values.get("run") for trial in trials if trial.status == "COMPLETED"}
+            left = [name for name in runs if name not in done]
+            raise L2BoardError(
+                f"No worker has been heard from for {span(self.wait)}, and {len(left)} of {len(runs)} runs are not "
+                f"trained ({', '.join(left)}); start the workers again (a worker started with the same "
+                "KERASTUNER_TUNER_ID is given its unfinished run) and this chief again: it resumes the search.")
+
+    def close(self):
+        """Stops serving and frees the port."""
+        self.server.stop(None)
+
+
+def _host(ip):
+    return f"[{ip}]" if ":" in ip and not ip.startswith("[") else ip
+
+
+def _bind_problem(ip, port):
+    """Why `ip:port` cannot be listened on here, in words, or `None` when it can (tried with a socket of its own)."""
+    import errno
+    import socket
+
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(ip.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        return f"'{ip}' is not an address ({getattr(error, 'strerror', None) or error})"
+    with socket.socket(family, kind) as probe:
+        # As gRPC binds: a port whose last connections are closing is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+            probe.listen(1)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"port {port} is in use (by another chief, or another program)"
+            if error.errno == errno.EADDRNOTAVAIL:
+                return f"{ip} is not an address of this machine"
+            if error.errno == errno.EACCES:
+                return f"port {port} is reserved to the system administrator"
+            return error.strerror or str(error)
+    return None
+
+
+def _contact_recorder(grpc, chief):
+    class ContactRecorder(grpc.ServerInterceptor):
+        """Notes the time of every request: the chief knows when a worker was last heard from."""
+
+        def intercept_service(self, continuation, handler_call_details):
+            chief.heard = time.monotonic()
+            return continuation(handler_call_details)
+
+    return ContactRecorder()
+
+
+class _PatientStub:
+    """A worker's link to the chief: each request waits for the chief a bounded time, and says that it waits.
+
+    KerasTuner's own client waits an hour per request, silently (and a
+    worker started before its chief waits so too).
+    """
+
+    def __init__(self, keras_tuner, wait, say):
+        import grpc
+        from keras_tuner.src import protos
+
+        self.grpc, self.wait, self.say = grpc, wait, say or (lambda message: None)
+        self.ip, self.port = oracle_address()
+        self.tuner_id = os.environ["KERASTUNER_TUNER_ID"]
+        # A chief that comes back is noticed within seconds, not after gRPC's backoff of up to two minutes.
+        self.channel = grpc.insecure_channel(f"{_host(self.ip)}:{self.port}", options=[
+            ("grpc.initial_reconnect_backoff_ms", 1000), ("grpc.min_reconnect_backoff_ms", 1000),
+            ("grpc.max_reconnect_backoff_ms", 2000)])
+        self.stub = protos.get_service_grpc().OracleStub(self.channel)
+        self.answered = False
+
+        class ChiefLost(L2BoardError, keras_tuner.errors.FatalError):
+            """Fatal to KerasTuner, which would otherwise count the run failed and ask the chief again."""
+
+        self.lost = ChiefLost
+
+    def __getattr__(self, name):
+        if name.startswith("__"):  # copy and pickle ask for such names, before `stub` exists
+            raise AttributeError(name)
+        method = getattr(self.stub, name)
+
+        def call(request, **options):
+            deadline = time.monotonic() + self.wait
+            self.wait_for_chief(deadline)
+            options.update(wait_for_ready=True, timeout=max(1.0, deadline - time.monotonic()))
+            try:
+                return method(request, **options)
+            except self.grpc.RpcError as error:
+                if error.code() in (self.grpc.StatusCode.UNAVAILABLE, self.grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise self._gone() from None
+                raise L2BoardError(f"{self.tuner_id}: the chief at {self._address()} answered with an error: "
+                                   f"{error.details() or error.code().name}.") from None
+
+        return call
+
+    def heartbeat(self, interval):
+        """A context in which this worker tells the chief every `interval` seconds that it is alive."""
+        return _Heartbeat(self.stub, interval)
+
+    def _ready(self, timeout):
+        ready = self.grpc.channel_ready_future(self.channel)
+        try:
+            ready.result(timeout=max(0.0, timeout))
+            return True
+        except self.grpc.FutureTimeoutError:
+            ready.cancel()
+            return False
+
+    def wait_for_chief(self, deadline):
+        """Returns once the chief answers; says so when it does not at once; raises at `deadline` (monotonic)."""
+        if self._ready(_FIRST_ANSWER_S):
+            self.answered = True
+            return
+        if self.answered:
+            self.say(f"{self.tuner_id}: the chief at {self._address()} does not answer; waiting up to "
+                     f"{span(self.wait)} for it to come back (a chief started again resumes the search).")
+        else:
+            self.say(f"{self.tuner_id}: waiting up to {span(self.wait)} for the chief at {self._address()} "
+                     "(KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT) to serve the runs.")
+        if not self._ready(deadline - time.monotonic()):
+            raise self._gone()
+        self.answered = True
+        self.say(f"{self.tuner_id}: the chief answered.")
+
+    def _gone(self):
+        if self.answered:
+            return self.lost(f"{self.tuner_id}: the chief at {self._address()} stopped answering and did not come "
+                             f"back within {span(self.wait)}; start the chief again (it resumes the search), then "
+                             "this worker.")
+        return self.lost(f"{self.tuner_id}: no chief answered at {self._address()} within {span(self.wait)}; start "
+                         "the chief (KERASTUNER_TUNER_ID=chief, the same KERASTUNER_ORACLE_IP and "
+                         "KERASTUNER_ORACLE_PORT), then this worker again.")
+
+    def _address(self):
+        return f"{_host(self.ip)}:{self.port}"
+
+
+class _Heartbeat:
+    """Asks the chief for the search space every `interval` seconds, from a thread, until the context ends."""
+
+    def __init__(self, stub, interval):
+        self.stub, self.interval, self.stopped = stub, interval, threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="l2board-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self):
+        from keras_tuner.src import protos
+
+        while not self.stopped.wait(self.interval):
+            try:
+                self.stub.GetSpace(protos.get_service().GetSpaceRequest(), timeout=self.interval)
+            except Exception:  # noqa: BLE001 - a beat that is not heard is the chief's to notice
+                pass
 
 
 def resuming(logdir):
@@ -78,7 +348,8 @@ def save_runs(runs, logdir):
         file.write(json.dumps([name for name, _ in runs]))
 
 
-def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None):
+def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None, chief=None, wait=DEFAULT_WAIT_S,
+                    say=None):
     """Trains `runs` as a KerasTuner grid search in the chief's and workers' processes.
 
     Args:
@@ -87,25 +358,39 @@ def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None):
         overwrite: start the search anew (and replace runs already there).
         verbose: Keras's progress output.
         progress: called with `(name, tuner id)` before a worker trains a run.
+        chief: on the chief, its bound `Chief`; `None` on a worker.
+        wait: on a worker, how long it waits for the chief to answer.
+        say: called with a sentence when a worker waits for its chief, and when the wait ends.
 
     Returns:
         On the chief, every run folder once all are trained; on a worker, the
         folders it trained.
+
+    Raises:
+        L2BoardError: when a wait ends without the peer (see the module's doc).
     """
     try:
         import keras_tuner
     except ImportError:
         raise L2BoardError("KERASTUNER_TUNER_ID is set: spreading an experiment over machines needs KerasTuner: "
                            "pip install keras-tuner.") from None
+    link = None
+    if chief is None:
+        link = _PatientStub(keras_tuner, wait, say)
+        link.wait_for_chief(time.monotonic() + wait)  # before the worker makes anything
     tuner = _run_tuner(keras_tuner)(runs, logdir, verbose, progress, overwrite)
-    chief = role() == "chief"
-    if chief and _all_completed(tuner, len(runs)):
-        # A finished search started again: KerasTuner would serve until a
-        # worker asks; there is nothing left to serve.
+    if chief is not None and _all_completed(tuner, len(runs)):
+        # A finished search started again: there is nothing left to serve.
         return [os.path.join(logdir, name) for name, _ in runs]
+    if chief is not None:
+        tuner.oracle.verbose = 0
+        tuner.save()  # as KerasTuner's chief does before serving
+        chief.serve(tuner.oracle, [name for name, _ in runs])
+        return [os.path.join(logdir, name) for name, _ in runs]
+    tuner.link = link
+    tuner.oracle.stub = link  # KerasTuner's client sends every request through its `stub`
+    tuner.heartbeat_interval = heartbeat_interval(wait)
     tuner.search(verbose=0)
-    if chief:
-        return [os.path.join(logdir, name) for name, _ in runs]
     return tuner.trained
 
 
@@ -128,6 +413,7 @@ def _run_tuner(keras_tuner):
                              overwrite=overwrite)
             self.configs, self.logdir, self.verbose, self.progress = dict(runs), logdir, verbose, progress
             self.trained, self.datasets = [], {}
+            self.link, self.heartbeat_interval = None, None
 
         def run_trial(self, trial, *args, **kwargs):
             from l2board.training.run_folders import make_run_dir, plan_run_dir
@@ -142,8 +428,9 @@ def _run_tuner(keras_tuner):
             # only an l2board run is ever replaced.
             plan = plan_run_dir(os.path.join(self.logdir, name), overwrite=True, explicit=True, replace_empty=True)
             config = self.configs[name]
-            history = train_run(config, make_run_dir(plan), dataset=_dataset_for(config, self.datasets),
-                                verbose=self.verbose)
+            with self.link.heartbeat(self.heartbeat_interval):  # training is silent for as long as it takes
+                history = train_run(config, make_run_dir(plan), dataset=_dataset_for(config, self.datasets),
+                                    verbose=self.verbose)
             self.trained.append(plan.folder)
             return {"val_loss": float(history.history["val_loss"][-1])}
 

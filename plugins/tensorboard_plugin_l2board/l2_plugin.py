@@ -42,7 +42,7 @@ MAX_TEXT_LENGTH = 4_096
 # Each route's query parameters; only `run` of /report may be repeated.
 _PARAMETERS = {
     "runs": (),
-    "report": ("run", "baseline", "metric", "patience"),
+    "report": ("run", "baseline", "metric", "better", "patience"),
     "layers": ("run",),
 }
 _REPEATABLE = {"runs": (), "report": ("run",), "layers": ()}
@@ -129,7 +129,8 @@ class L2BoardPlugin(base_plugin.TBPlugin):
             raise errors.NotFoundError("No run has scalar summaries yet.")
         try:
             comparison = compare_runs(runs.read(names, wanted=reads_tag), baseline=request.args.get("baseline") or None,
-                                      metric=request.args.get("metric") or None, patience=patience)
+                                      metric=request.args.get("metric") or None, patience=patience,
+                                      higher_is_better=_better(request.args.get("better")))
         except L2BoardError as error:
             # The sentence may quote run names: one line, whatever they hold.
             raise errors.InvalidArgumentError(printable(error_sentence(error))) from None
@@ -251,6 +252,15 @@ def _check_query(request, route):
             if len(value) > MAX_TEXT_LENGTH:
                 raise errors.InvalidArgumentError(
                     f"{key} is {len(value):,} characters long; at most {MAX_TEXT_LENGTH:,} are accepted.")
+
+
+def _better(text):
+    """`?better=higher` or `lower`: which way `metric` is better, for a metric not known by name."""
+    if text is None:
+        return None
+    if text in ("higher", "lower"):
+        return text == "higher"
+    raise errors.InvalidArgumentError(f"better must be 'higher' or 'lower', got {_quoted(text)}.")
 
 
 def _patience(text):
