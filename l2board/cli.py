@@ -8,6 +8,7 @@ import sys
 import click
 
 from l2board import parameter_types as types
+from l2board.analysis.patience import DEFAULT_PATIENCE, MAX_PATIENCE
 from l2board.errors import Interrupted, L2BoardError
 from l2board.training.experiment import format_duration
 from l2board.safe_text import printable
@@ -70,7 +71,7 @@ def _training_options(function):
 def train(dataset, weight_decay, epochs, batch_size, train_size, validation, label_noise, learning_rate,
           l2, l2_layers, seed, logdir, overwrite):
     """Train the tutorial's CIFAR-100 CNN with L2Monitor into a run folder."""
-    from l2board.run_folders import make_run_dir, plan_run_dir
+    from l2board.training.run_folders import make_run_dir, plan_run_dir
     from l2board.training.runs import TrainingConfig
 
     config = TrainingConfig(dataset=dataset, l2=l2, l2_layers=l2_layers, weight_decay=weight_decay,
@@ -174,7 +175,7 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
 
 def _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeout):
     """The experiment as KerasTuner's distributed grid search: the chief serves and reports, workers train."""
-    from l2board.run_folders import ensure_writable_dir
+    from l2board.writing.log_folder import ensure_writable_dir
     from l2board.training import distributed
     from l2board.training.experiment import plan_experiment
 
@@ -230,7 +231,7 @@ def demo(logdir, epochs, overwrite):
             ("tutorial-l2-0.01-conv1", TrainingConfig(l2=0.01, l2_layers="conv1", **base)),
             (f"l2-{DEMO_ALL_LAYERS_L2:g}-all", TrainingConfig(l2=DEMO_ALL_LAYERS_L2, l2_layers="all", **base))]
     if logdir is None:
-        from l2board.run_folders import make_fresh_log_dir
+        from l2board.writing.log_folder import make_fresh_log_dir
 
         logdir = make_fresh_log_dir("runs", prefix="demo-")
     plans = plan_experiment(runs, logdir, overwrite=overwrite)
@@ -257,7 +258,7 @@ def demo(logdir, epochs, overwrite):
               help="Which way --metric is better, for a metric l2board does not know by name (it knows "
                    "accuracy, AUC, F1, MAE, MSE, perplexity...).")
 @click.option("--baseline", default=None, help="Run or configuration to compare against (default: the first).")
-@click.option("--patience", default=5, show_default=True, type=click.IntRange(1, 10_000),
+@click.option("--patience", default=DEFAULT_PATIENCE, show_default=True, type=click.IntRange(1, MAX_PATIENCE),
               help="Patience of the EarlyStopping that is replayed on val_loss.")
 @click.option("--tag", "tag_mappings", type=types.TagMapping(), multiple=True,
               help="Which logged tags hold a role, for names l2board does not recognise: ROLE=TRAIN,VAL "

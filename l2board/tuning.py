@@ -25,7 +25,6 @@ a trial as one configuration and the trials by their hyperparameters; when
 the L2 factor is one of them, the λ curve and its recommendation follow.
 """
 
-import copy
 import functools
 import itertools
 import os
@@ -65,18 +64,15 @@ def for_trial(monitor, trial_id, hparams):
         raise L2BoardError("L2Monitor needs a log_dir in a tuner search, e.g. L2Monitor('logs/tuning'): every "
                            "trial and execution gets a folder inside it.")
     folder = os.path.join(monitor.log_dir, str(trial_id))
-    from l2board.run_folders import holds_a_run
+    from l2board.log_format.run_files import holds_a_run
 
     if holds_a_run(os.path.join(folder, "execution0")):
         # Trial ids start again at 0000 in every search: a second search (or
         # overwrite=True) would mix its runs into the first one's.
         _stop_search(f"'{folder}' already holds the runs of a trial {trial_id} of an earlier search; give "
                      "L2Monitor a log_dir of its own for this search.")
-    template = copy.copy(monitor)
-    template.hparams = {**monitor.hparams, **hparams}
-    template._hparams_group = str(trial_id)
-    template._copy_folders = (os.path.join(folder, f"execution{n}") for n in itertools.count())
-    return template
+    return monitor.with_run_folders((os.path.join(folder, f"execution{n}") for n in itertools.count()),
+                                    hparams=hparams, hparams_group=trial_id)
 
 
 def _stop_search(message):

@@ -22,6 +22,7 @@ from l2board.analysis.metrics import MetricChoice, choose_metric, is_fraction
 from l2board.analysis.notes import SkippedRun, record_note
 from l2board.analysis.factor_sweep import factor_sweep
 from l2board.analysis.overfitting import mean_and_std
+from l2board.analysis.patience import MAX_PATIENCE
 from l2board.analysis.run_analysis import (  # noqa: F401 (the names callers import from here)
     DATA_LOSS_BASES,
     DEFAULT_PATIENCE,
@@ -341,8 +342,8 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
     """
     if not runs:
         raise L2BoardError("No runs to compare.")
-    if patience < 1:
-        raise L2BoardError(f"The patience must be at least 1 epoch, got {patience}.")
+    if not 1 <= patience <= MAX_PATIENCE:
+        raise L2BoardError(f"The patience must be from 1 to {MAX_PATIENCE:,} epochs, got {patience}.")
     analysable, skipped, choice = _screen(runs, metric, higher_is_better)
     fraction = choice.name is None or is_fraction(choice.name, _metric_values(analysable, choice.name))
     reports = [analyze_run(run, choice.name, patience, loss_includes_penalty=loss_includes_penalty,

@@ -27,8 +27,8 @@ from l2board.analysis.overfitting import (
 from l2board.log_format import tags
 from l2board.reading.roles import unrecognised_tags
 from l2board.log_format.regularization_setup import RegularizationSetup
+from l2board.analysis.patience import DEFAULT_PATIENCE
 
-DEFAULT_PATIENCE = 5
 UNKNOWN_SETUP = "regularization unknown (not logged by L2Monitor)"
 UNREADABLE_SETUP = "regularization unknown (its logged setup cannot be read)"
 _SEED_SUFFIX = re.compile(r"^(?P<config>.*?)[-_.]?seed[-_=]?(?P<seed>\d+)$", re.IGNORECASE)

@@ -13,6 +13,7 @@ import math
 
 from l2board.analysis.comparison import NoRunToCompare, SkippedBaseline
 from l2board.analysis.verdict import COMPARED, DIVERGED, METRIC_GAP, SINGLE
+from l2board.safe_text import listing
 
 # Run notes: code -> sentence (no final period: notes are listed after run
 # names, "a, b: <note>.") from the note's values.
@@ -124,8 +125,8 @@ def note_sentence(note):
     return _NOTES[note.code](note.values)
 
 
-def _listing(names, most=12):
-    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+def _listing(names):
+    return listing(names, most=12)
 
 
 # Skip reasons: code -> predicate of a sentence about the run ("Run 'a' <predicate>.").

@@ -416,7 +416,7 @@ def _run_tuner(keras_tuner):
             self.link, self.heartbeat_interval = None, None
 
         def run_trial(self, trial, *args, **kwargs):
-            from l2board.run_folders import make_run_dir, plan_run_dir
+            from l2board.training.run_folders import make_run_dir, plan_run_dir
             from l2board.training.experiment import _dataset_for
             from l2board.training.runs import train_run
 
