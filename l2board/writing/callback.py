@@ -174,6 +174,7 @@ class L2Monitor(keras.callbacks.Callback):
         # The state of one fit (see on_train_begin).
         self._in_fit = False
         self._writers = None
+        self._pending_warnings = []  # health warnings given before the run's folder is open
         self._setup = None
         self._setup_written = False
         self._epoch = None
@@ -226,14 +227,22 @@ class L2Monitor(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         _check_backend()
         self._in_fit, self._setup_written, self._epoch, self._train_activity = True, False, None, None
+        self._pending_warnings = []
         self._health.start_fit()
-        self._writers = open_writers(self._open_run_folder() if is_chief(self.model) else None)
+        # Opened at the first epoch, when it is known whether this fit goes on from an earlier one.
+        self._writers = None
         self._setup = inspect_regularization(self.model)
         self._measurements.start(self.model)
         for message in self._health.about_setup(self._setup, keras.backend.backend(), records_activity()):
             self._warn(message)
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self._writers is None:
+            self._writers = open_writers(self._open_run_folder(epoch) if is_chief(self.model) else None)
+            if self._writers is not None:
+                for message in self._pending_warnings:
+                    self._writers[tags.TRAIN_DIR].text({tags.WARNINGS_TEXT: message}, epoch)
+            self._pending_warnings = []
         self._epoch = epoch
         self._measurements.start_epoch((self.params or {}).get("steps"))
         self._train_activity = None
@@ -301,27 +310,28 @@ class L2Monitor(keras.callbacks.Callback):
 
     # -- what the hooks need --------------------------------------------------
 
-    def _open_run_folder(self):
-        self.run_dir = self._run_folder()
+    def _open_run_folder(self, first_epoch):
+        self.run_dir = self._run_folder(first_epoch)
         ensure_writable_dir(self.run_dir)
         if self.verbose and not self._announced:
             print(f"L2Monitor: writing TensorBoard logs to {self.run_dir}")
             self._announced = True
         return self.run_dir
 
-    def _run_folder(self):
+    def _run_folder(self, first_epoch):
         """Where this fit writes: never into a run of another model.
 
         A fit that goes on training a model (its optimizer has stepped:
-        a second `fit`, or a model restored from a checkpoint) writes where
-        the last fit wrote, or to `log_dir`, as `keras.callbacks.TensorBoard`
-        does. A fit of a new model whose folder already holds logged values
+        a second `fit`, or a model restored from a checkpoint; or its first
+        epoch is not 0: `fit(initial_epoch=...)` resuming from weights, or
+        Keras's `BackupAndRestore`) writes where the last fit wrote, or to
+        `log_dir`, as `keras.callbacks.TensorBoard` does. A fit of a new model whose folder already holds logged values
         (a script run twice, a second model given the same callback, a stock
         KerasTuner search) writes to a new sibling, `<log_dir>-2`, `-3`, ...,
         and says so; with `log_dir=None` each new model gets a new dated
         folder under `logs/`.
         """
-        fresh = steps_taken(self.model) == 0
+        fresh = steps_taken(self.model) == 0 and first_epoch == 0
         if self.log_dir is None or self._dated:
             self._dated = True
             if self.run_dir is None or (fresh and holds_logged_values(self.run_dir)):
@@ -380,10 +390,12 @@ class L2Monitor(keras.callbacks.Callback):
             writer.flush()
 
     def _warn(self, message, step=None):
-        """Gives a health warning, and writes it into the run."""
+        """Gives a health warning, and writes it into the run (once the run's folder is open, at the first epoch)."""
         warnings.warn(message, L2MonitorWarning, stacklevel=2)
         if self._writers is not None:
             self._writers[tags.TRAIN_DIR].text({tags.WARNINGS_TEXT: message}, step if step is not None else 0)
+        elif self._in_fit:
+            self._pending_warnings.append(message)
 
 
 def _checked_log_dir(log_dir):
