@@ -662,8 +662,12 @@ def search_sentences(decision, comparison, spent, budget):
     if open_:
         closest = decision.closest
         more = ""
-        if closest is not None and closest.seeds_needed:
-            extra = 2 * max(1, closest.seeds_needed - closest.n_value)
+        if closest is not None and closest.seeds_needed and closest.seeds_needed <= closest.n_value:
+            # The spread's estimate says its seeds should do, yet the interval (with runs left out,
+            # or at the adjusted level) does not: no count to promise.
+            more = "; more seeds of each would narrow their intervals"
+        elif closest is not None and closest.seeds_needed:
+            extra = 2 * (closest.seeds_needed - closest.n_value)
             more = (f"; about {extra} more runs would resolve the closest of them ({closest.seeds_needed} seeds each, at "
                     "this look's level, if the observed difference and spread are the true ones)")
         elif closest is not None:

@@ -171,7 +171,7 @@ class ProviderRuns:
             downsample=metadata.MAX_POINTS, run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=tag_set))
         texts = self._provider.read_tensors(
             self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.TEXT_PLUGIN, downsample=100,
-            run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=[tags.SETUP_JSON, tags.TRAINING_END]))
+            run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=list(tags.ANALYSED_TEXTS)))
         runs = []
         for name in names:
             sources = [_source(tb_run, member, scalars, texts) for member, tb_run in groups[name].items()]
