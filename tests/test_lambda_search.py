@@ -127,8 +127,7 @@ def test_a_search_spread_over_two_workers_recommends_what_one_machine_does(searc
         workers = [start_child(command(logdir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**env, "KERASTUNER_TUNER_ID": f"tuner{i}"}) for i in range(2)]
         output, _ = chief.communicate(timeout=900)
-        for worker in workers:
-            worker.communicate(timeout=120)
+        worker_outputs = [worker.communicate(timeout=120)[0] for worker in workers]
     finally:
         for process in [chief, *workers]:
             if process.poll() is None:
