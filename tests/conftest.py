@@ -2,6 +2,7 @@
 
 import atexit
 import glob
+import math
 import os
 import shutil
 import tempfile
@@ -70,6 +71,24 @@ os.execvp(sys.argv[1], sys.argv[1:])
 """
 
 
+# -- parallel workers --------------------------------------------------------------------------------------------
+# Under pytest-xdist every worker, and every child it starts, shares the machine's cores with the other workers:
+# TensorFlow's intra-op pool, sized for the whole machine in each process, would have them fight for the cores.
+_THREAD_SHARE = {}
+
+
+def pytest_configure(config):
+    workers = getattr(config, "workerinput", {}).get("workercount")
+    if workers:
+        _THREAD_SHARE["TF_NUM_INTRAOP_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+        os.environ.update(_THREAD_SHARE)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long end-to-end tests first, so that parallel workers do not end waiting on one of them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise as collected
+
+
 def child_environment(overrides=None):
     """The environment of a test's child: this session's without the variables that steer, plus `overrides`.
 
@@ -77,7 +96,7 @@ def child_environment(overrides=None):
         overrides: `{name: value}` to set, a value of `None` removing the name.
     """
     env = {name: value for name, value in os.environ.items() if not name.upper().startswith(_STEERING)}
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", XDG_CACHE_HOME=os.environ["XDG_CACHE_HOME"])
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", XDG_CACHE_HOME=os.environ["XDG_CACHE_HOME"], **_THREAD_SHARE)
     for name, value in (overrides or {}).items():
         if value is None:
             env.pop(name, None)
@@ -252,3 +271,36 @@ def real_runs(tmp_path_factory):
             model.fit(x[:150], y[:150], validation_data=(x[1000:1400], y[1000:1400]), epochs=12, batch_size=16,
                       verbose=0, callbacks=[L2Monitor(str(root / name), verbose=0)])
     return root
+
+
+@pytest.fixture(scope="session")
+def runs_root(tmp_path_factory):
+    """Two runs, `exp/no_l2` and `exp/l2`, of two epochs each, written with tf.summary."""
+    root = tmp_path_factory.mktemp("runs")
+    for name in ("no_l2", "l2"):
+        write_run(root / "exp" / name, train={"epoch_loss": [1.0, 0.5]}, validation={"epoch_loss": [1.1, 0.9]})
+    return root
+
+
+RECORD_EPOCHS = 6
+
+
+def record_run(name, gap, val_acc=0.6, val_loss=0.8, accuracy=True, diverge=False):
+    """A run built by the one run builder from records, as event files hand them over (no file written).
+
+    Its final accuracy gap is `gap` (a fraction); its losses are finite unless `diverge`.
+    """
+    from l2board.reading.run_builder import build_run
+    from l2board.reading.run_model import RecordSource
+
+    steps = list(range(RECORD_EPOCHS))
+    train = {"epoch_loss": (steps, [1.0 - 0.1 * e for e in steps])}
+    val = {"epoch_loss": (steps, [val_loss + 0.01 * e for e in steps])}
+    if diverge:
+        train["epoch_loss"][1][-1] = math.nan
+        val["epoch_loss"][1][-1] = math.nan
+    if accuracy:
+        train["epoch_accuracy"] = (steps, [val_acc + gap] * RECORD_EPOCHS)
+        val["epoch_accuracy"] = (steps, [val_acc] * RECORD_EPOCHS)
+    return build_run(name, name, [RecordSource(f"{name}/train", "train", train),
+                                  RecordSource(f"{name}/validation", "validation", val)])

@@ -1,4 +1,4 @@
-"""Finding runs and reading their series: layouts, globs, restarts, damage."""
+"""Reading runs' series (`reading/logs.py`): restarts across and within files, the order files were written, damage, exact values; finding runs is tests/test_discovery.py's."""
 
 import os
 
@@ -6,39 +6,8 @@ import numpy as np
 import pytest
 from conftest import run_child, said, write_run
 
-from l2board.errors import L2BoardError
 from l2board.log_format.framing import frame_record
-from l2board.reading.logs import Restart, SkippedFile, find_runs, read_run, read_runs
-
-
-@pytest.fixture(scope="module")
-def runs_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    for name in ("no_l2", "l2"):
-        write_run(root / "exp" / name, train={"epoch_loss": [1.0, 0.5]}, validation={"epoch_loss": [1.1, 0.9]})
-    return root
-
-
-def test_find_runs_in_every_way_a_user_names_them(runs_root):
-    exp = runs_root / "exp"
-    assert find_runs([exp]) == [("l2", str(exp / "l2")), ("no_l2", str(exp / "no_l2"))]
-    assert find_runs([exp / "no_l2"]) == [("no_l2", str(exp / "no_l2"))]
-    assert [n for n, _ in find_runs([exp / "no_l2", exp / "l2"])] == ["no_l2", "l2"]
-    assert [n for n, _ in find_runs([str(exp / "*")])] == ["l2", "no_l2"]  # a glob the shell left alone
-    event_file = next((exp / "l2" / "train").glob("events.out.tfevents.*"))
-    assert find_runs([event_file]) == [("l2", str(exp / "l2"))]
-    assert len(find_runs([exp, exp / "l2"])) == 2  # each run once
-
-
-@pytest.mark.parametrize("make, message", [
-    (lambda root: root / "missing", "No such file or folder: '.*missing'"),
-    (lambda root: root / "nothing*", "No file or folder matches"),
-    (lambda root: (root / "empty").mkdir() or root / "empty", "No TensorBoard event files in '.*empty'"),
-    (lambda root: (root / "notes.txt").write_text("hi") and root / "notes.txt", "neither a log folder nor"),
-])
-def test_bad_paths_are_one_sentence(tmp_path, make, message):
-    with pytest.raises(L2BoardError, match=message):
-        find_runs([make(tmp_path)])
+from l2board.reading.logs import Restart, SkippedFile, read_run, read_runs
 
 
 def test_restarted_run_replaces_points_from_the_restart_step_and_says_so(tmp_path):

@@ -10,9 +10,11 @@ from conftest import installed_script, write_run
 
 from l2board.analysis.comparison import compare_runs
 from l2board.analysis.metrics import choose_metric, direction_of, is_fraction
+from l2board.analysis.notes import Note
 from l2board.errors import L2BoardError
 from l2board.reading.logs import read_runs
 from l2board.rendering import report
+from l2board.rendering.report import render
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "real_writers"
 
@@ -116,3 +118,44 @@ def test_the_command_line_says_which_way_in_one_sentence(tmp_path):
     said = subprocess.run([command, "compare", str(tmp_path / "run"), "--metric", "mse", "--format", "json"],
                           capture_output=True, text=True, check=True)
     assert json.loads(said.stdout)["metric_choice"]["higher_is_better"] is False
+
+
+def test_a_run_with_another_metric_is_compared_on_its_loss(tmp_path):
+    write_run(tmp_path / "good", train={"epoch_loss": [1.0, 0.6, 0.4], "epoch_accuracy": [0.5, 0.7, 0.9]},
+              validation={"epoch_loss": [1.1, 0.9, 1.0], "epoch_accuracy": [0.45, 0.6, 0.58]})
+    write_run(tmp_path / "regression", train={"epoch_loss": [2.0, 1.5, 1.0], "epoch_mae": [1.0, 0.8, 0.6]},
+              validation={"epoch_loss": [2.2, 1.8, 1.9], "epoch_mae": [1.1, 0.9, 0.95]})
+    write_run(tmp_path / "valonly", validation={"epoch_loss": [1.5, 1.2, 1.3]})
+    # Only a metric the others are not compared on: nothing comparable.
+    write_run(tmp_path / "binary", train={"epoch_binary_accuracy": [0.5]},
+              validation={"epoch_binary_accuracy": [0.4]})
+    runs = read_runs([tmp_path / name for name in ("good", "regression", "valonly", "binary")])
+    comparison = compare_runs(runs)
+    assert comparison.metric == "accuracy"
+    good, regression, valonly = comparison.runs
+    assert good.final_val_metric == pytest.approx(0.58)
+    assert regression.final_val_metric is None and regression.metric_gap_final_pp is None
+    assert regression.data_loss_gap_final == pytest.approx(0.9) and regression.onset_epoch == 1
+    assert Note("metric_not_logged", metric="accuracy") in regression.notes
+    assert valonly.onset_epoch == 1 and valonly.early_stopping_epoch is None
+    assert [(s.name, s.reason) for s in comparison.skipped] == [
+        ("binary", Note("no_shared_values", metric="accuracy"))]
+    # The regression run is judged on the loss gap against the baseline's.
+    assert comparison.verdicts[0].measure == "data_loss_gap_final"
+    assert "regression, valonly: the validation accuracy the other runs are compared on is not logged" in \
+        render(comparison, "table")
+
+
+def test_the_metric_most_runs_log_is_chosen_and_a_missing_requested_metric_is_one_sentence(tmp_path):
+    for name in ("a1", "a2"):
+        write_run(tmp_path / name, train={"epoch_accuracy": [0.5, 0.6]}, validation={"epoch_accuracy": [0.4, 0.5]})
+    write_run(tmp_path / "b", train={"epoch_binary_accuracy": [0.5], "epoch_loss": [1.0]},
+              validation={"epoch_binary_accuracy": [0.4], "epoch_loss": [1.2]})
+    runs = read_runs([tmp_path / "b", tmp_path / "a1", tmp_path / "a2"])
+    comparison = compare_runs(runs)
+    assert comparison.metric == "accuracy" and [r.name for r in comparison.runs] == ["b", "a1", "a2"]
+    assert compare_runs(runs, metric="binary_accuracy").metric == "binary_accuracy"
+    with pytest.raises(L2BoardError) as error:
+        compare_runs(runs, metric="auc")
+    assert str(error.value) == ("No run has a validation metric 'auc': 'b' logs binary_accuracy; 'a1' logs "
+                                "accuracy; 'a2' logs accuracy.")

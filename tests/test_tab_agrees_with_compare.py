@@ -107,7 +107,7 @@ def test_a_long_run_is_read_whole_and_an_ambiguous_run_is_listed_as_skipped(long
     from test_tensorboard_server import get_json, start_tensorboard
 
     root, val = long_root
-    out = subprocess.run([installed_script("l2board"), "compare", str(root), "--format", "json", "--patience", "5"],
+    out = run_child([installed_script("l2board"), "compare", str(root), "--format", "json", "--patience", "5"],
                          capture_output=True, text=True, check=True).stdout
     compared = json.loads(out)
     (long,) = [run for run in compared["runs"] if run["name"] == "long"]
