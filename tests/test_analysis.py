@@ -19,6 +19,9 @@ from l2board.rendering import view, wording
 from l2board.rendering.wording import verdict_sentences
 from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("analysis")
+
 NO_L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True),), optimizer="Adam")
 L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True, "L2", l2=0.01),), optimizer="Adam")
 

@@ -19,6 +19,9 @@ from l2board.analysis.comparison import compare_runs
 from l2board.log_format import tags
 from l2board.reading.logs import read_runs
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("backends")
+
 BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec(name) is None,
                                                          reason=f"{name} is not installed"))
             for name in ("jax", "torch")]
@@ -141,6 +144,7 @@ def test_jax_logs_open_in_tensorboard(trained, backend):
         process.wait(timeout=30)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_callback_suites_pass(backend):
     env = {"KERAS_BACKEND": backend}

@@ -18,6 +18,11 @@ def _signal_masks(status):
             if line.startswith(("SigBlk:", "SigIgn:"))}
 
 
+# The shell's own status, read with builtins before it starts anything: while it forks (`cat`, say), a shell
+# blocks every signal for a moment, and a status read then shows that moment, not what the child was given.
+OWN_STATUS = 'while IFS= read -r line; do echo "$line"; done < /proc/$$/status'
+
+
 def test_a_child_gets_a_terminals_signals_an_empty_stdin_and_no_steering_variables(monkeypatch):
     # As a background job of a script, and with a signal blocked: what the child must not inherit.
     ignored = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, signal.SIGQUIT)}
@@ -26,9 +31,9 @@ def test_a_child_gets_a_terminals_signals_an_empty_stdin_and_no_steering_variabl
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     try:
         # `sh` reports what it was given: a program that does not reset signals at start, as Python does.
-        report = run_child(["sh", "-c", "cat /proc/$$/status; echo ---; readlink /proc/$$/fd/0; echo ---; env"],
+        report = run_child(["sh", "-c", f"{OWN_STATUS}; echo ---; readlink /proc/$$/fd/0; echo ---; env"],
                            capture_output=True, text=True, timeout=60, env={"TF_CPP_MIN_LOG_LEVEL": "1"})
-        process = start_child(["sh", "-c", "cat /proc/$$/status"], stdout=subprocess.PIPE, text=True)
+        process = start_child(["sh", "-c", OWN_STATUS], stdout=subprocess.PIPE, text=True)
         started = process.communicate(timeout=60)[0]
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)

@@ -21,6 +21,9 @@ from l2board.analysis.statistics import difference_interval, holm
 from l2board.reading.logs import read_runs
 from l2board.rendering import plotting, report
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("claims")
+
 ALPHA = 0.05
 # Reports simulated per number of configurations: the rate's standard error
 # is about sqrt(0.05 * 0.95 / 2000) = 0.5 points.
@@ -94,8 +97,11 @@ def test_a_planted_difference_is_still_found(seeds, shift, power):
     assert found / 300 >= power
 
 
-def test_holm_agrees_with_statsmodels():
+def test_holm_agrees_with_statsmodels(monkeypatch):
     multitest = pytest.importorskip("statsmodels.stats.multitest")
+    # multipletests runs a full garbage collection on every call: about a second each in a test
+    # process holding TensorFlow's objects, and nothing to do with the answer.
+    monkeypatch.setattr("gc.collect", lambda *args: 0)
     rng = np.random.default_rng(3)
     for _ in range(200):
         p_values = list(rng.uniform(0, 0.2, size=int(rng.integers(1, 12))))

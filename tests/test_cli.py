@@ -3,6 +3,7 @@
 import os
 import sys
 
+import pytest
 from conftest import installed_script, run_child
 
 
@@ -11,6 +12,7 @@ def run_command(*args, cwd=None):
     return run_child([installed_script("l2board"), *args], capture_output=True, text=True, timeout=240, cwd=cwd, env=env)
 
 
+@pytest.mark.slow
 def test_demo_as_installed_command(tmp_path):
     # The README's main command, shortened to one epoch a run.
     result = run_command("demo", "--epochs", "1", cwd=tmp_path)
@@ -25,6 +27,13 @@ def test_demo_as_installed_command(tmp_path):
     assert "Warning: L2 0.01 on conv1" in result.stderr
     assert "oneDNN" not in result.stderr and "cuda" not in result.stderr.lower()
     assert "Traceback" not in result.stderr
+    # The story it tells: what it trains, on what, each run by name, and the verdict.
+    out = result.stdout
+    assert "40% of their labels replaced by random ones" in out
+    for name in ("no-l2", "tutorial-l2-0.01-conv1", "l2-0.01-all"):
+        assert f"] {name} (" in out
+    assert "tutorial-l2-0.01-conv1: L2 0.01 on conv1 (0.056% of weights)" in out
+    assert "Verdict:" in out
 
 
 def test_usage_error_exits_2():

@@ -84,6 +84,7 @@ def comparison(logdir):
     return {run["name"].rsplit("/", 1)[-1]: run for run in json.loads(result.stdout)["runs"]}
 
 
+@pytest.mark.slow
 def test_a_chief_and_two_workers_train_every_run_once_and_report_as_one_machine(tmp_path):
     port, logdir = free_port(), tmp_path / "spread"
     # A worker started before its chief says what it waits for, and how long, then goes on when it comes.
@@ -203,6 +204,7 @@ def test_a_chief_without_workers_stops_after_its_wait(tmp_path):
         "chief again: it resumes the search.")
 
 
+@pytest.mark.slow
 def test_a_worker_whose_chief_dies_says_so_and_stops_after_its_wait(tmp_path):
     port, logdir = free_port(), tmp_path / "spread"
     chief = experiment(logdir, "chief", port)

@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from l2board.log_format.framing import frame_record, masked_crc32c
 from l2board.reading.event_files import FileDamage, iter_events, iter_records, tensor_to_array
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("event_files")
+
 
 def written_scalars(folder, n_steps=12, n_tags=3):
     """Writes scalars with tf.summary; returns the event file and what was written."""

@@ -30,6 +30,9 @@ from l2board.writing.histograms import histogram_buckets
 from l2board.reading.logs import read_runs
 from l2board.writing.event_writer import EventFileRunWriter
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("event_writer")
+
 EPOCHS = 6
 SETUP = RegularizationSetup(variables=(
     WeightVariable("hidden/kernel", 64 * 32, True, "L2", l2=0.01), WeightVariable("hidden/bias", 32, True),

@@ -13,6 +13,9 @@ from conftest import free_port, installed_script, run_child, start_child
 from test_distributed_experiment import line_with
 from test_training_cli import interrupt_when
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("lambda_search")
+
 ARGS = ["--dataset", "digits", "--train-size", "64", "--epochs", "2", "--l2", "auto", "--l2-layers", "all"]
 BUDGET = 12
 FIRST_GRID = 10

@@ -13,6 +13,9 @@ from l2board.errors import L2BoardError
 from l2board.rendering.plotting import check_plot_path, plot_comparison
 from l2board.safe_text import printable
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("plotting")
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -15,6 +15,9 @@ from l2board.rendering.report import report_json
 from l2board.analysis.comparison import compare_runs
 from l2board.reading.logs import read_runs
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("plugin")
+
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 
 

@@ -13,6 +13,9 @@ from l2board.log_format.regularization_setup import (
     format_percent,
 )
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("regularization_setup")
+
 
 @pytest.fixture(scope="module")
 def keras():

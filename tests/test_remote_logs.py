@@ -21,6 +21,9 @@ moto_server = pytest.importorskip("moto.server")
 
 from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable  # noqa: E402
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("remote_logs")
+
 NO_L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True),), optimizer="Adam")
 L2 = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True, "L2", l2=0.01),), optimizer="Adam")
 BUCKET = "l2board-test"

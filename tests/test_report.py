@@ -20,6 +20,9 @@ from l2board.reading.logs import read_runs
 from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
 from l2board.safe_text import display_width, printable
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("report")
+
 # Folder names a file system allows and a terminal, Markdown or matplotlib
 # would obey: a newline, a Markdown column bar, a colour code, a
 # right-to-left override, mathtext, wide characters, a name matplotlib hides

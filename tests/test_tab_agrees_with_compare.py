@@ -9,6 +9,9 @@ import pytest
 from conftest import installed_script, run_child
 from log_writers import CASES, PATIENCE, write_all
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("tab_agrees_with_compare")
+
 # Notes may differ in wording of their source (a file, a TensorBoard run) and
 # in what TensorBoard purged before the tab saw it; the numbers may not.
 NOT_NUMBERS = ("path", "warnings", "notes", "file_notes")

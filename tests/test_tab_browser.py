@@ -25,6 +25,9 @@ from l2board.log_format.regularization_setup import RegularizationSetup, WeightV
 from l2board.reading.logs import read_runs
 from l2board.rendering.report import render_markdown, report_json
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("tab_browser")
+
 EPOCHS = 10
 VARIABLES = {"conv1/kernel": 2400, "conv1/bias": 32, "fc1/kernel": 97600, "fc1/bias": 100}
 # Run names of the demo; the run without L2Monitor is named in HTML, which

@@ -15,6 +15,9 @@ from l2board.log_format import tags  # noqa: E402
 from l2board.reading.logs import read_runs  # noqa: E402
 from l2board.rendering.report import render_table  # noqa: E402
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("tuning")
+
 FACTORS = [0.0, 0.001, 0.1]
 
 
@@ -189,6 +192,7 @@ def build_l2_model(hp):
     return model
 
 
+@pytest.mark.slow
 def test_lambda_search_of_a_users_model_gives_runs_compare_reads_as_its_curve(tmp_path):
     import numpy as np
 

@@ -10,6 +10,9 @@ from log_writers import CASES, PATIENCE, expected, write_all
 from l2board.analysis.comparison import compare_runs
 from l2board.reading.logs import find_runs, read_runs
 
+# Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
+pytestmark = pytest.mark.xdist_group("writers_matrix")
+
 FIELDS = ("final_val_metric", "best_val_metric", "best_epoch", "epochs", "last_epoch", "early_stopping_epoch",
           "final_train_metric", "metric", "generalization_loss_percent")
 
