@@ -31,6 +31,9 @@ setup(
         "google-crc32c>=1.5",
         # l2board compare --plot.
         "matplotlib>=3.6",
+        # compare --format json and the L2 tab's /report: a thousand runs' report (24 MB) encoded in 0.1 s
+        # where the standard library takes 1.5 s; well kept, with wheels for every platform (json is the fallback).
+        "orjson>=3.9",
     ],
     extras_require={
         # tensorboardX: the real writer of the tensorboardX / torch.utils.tensorboard

@@ -36,7 +36,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from tensorboard.compat.proto import event_pb2  # noqa: E402
 
-from l2board.reading.event_files import FileDamage, frame_record, iter_records  # noqa: E402
+from l2board.log_format.framing import frame_record  # noqa: E402
+from l2board.reading.event_files import FileDamage, iter_records  # noqa: E402
 
 RECORDS, INSERT_AFTER, FOREIGN_BYTES, GARBAGE_BYTES = 20_000, 10, 800_000, 40 << 20
 

@@ -27,7 +27,7 @@ from l2board.training.models import documented_cnn  # noqa: E402
 from l2board.writing.device_statistics import DeviceStatistics  # noqa: E402
 from l2board.writing.histograms import histogram_buckets  # noqa: E402
 from l2board.writing.model_inspection import penalized_weights  # noqa: E402
-from l2board.writing.weight_norms import weight_norms  # noqa: E402
+from l2board.writing.weight_math import weight_norms  # noqa: E402
 
 BUCKETS = 30
 

@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "L2Monitor": "l2board.writing.callback",
-    "L2MonitorWarning": "l2board.writing.callback",
+    "L2MonitorWarning": "l2board.writing.health",
     "TensorBoard": "l2board.writing.tensorboard",
     "documented_cnn": "l2board.training.models",
     "tutorial_mlp": "l2board.training.models",

@@ -8,6 +8,7 @@ import sys
 import click
 
 from l2board import parameter_types as types
+from l2board.analysis.patience import DEFAULT_PATIENCE, MAX_PATIENCE
 from l2board.errors import Interrupted, L2BoardError
 from l2board.training.experiment import format_duration
 from l2board.safe_text import printable
@@ -70,7 +71,7 @@ def _training_options(function):
 def train(dataset, weight_decay, epochs, batch_size, train_size, validation, label_noise, learning_rate,
           l2, l2_layers, seed, logdir, overwrite):
     """Train the tutorial's CIFAR-100 CNN with L2Monitor into a run folder."""
-    from l2board.run_folders import make_run_dir, plan_run_dir
+    from l2board.training.run_folders import make_run_dir, plan_run_dir
     from l2board.training.runs import TrainingConfig
 
     config = TrainingConfig(dataset=dataset, l2=l2, l2_layers=l2_layers, weight_decay=weight_decay,
@@ -119,13 +120,17 @@ def _report(folders, logdir, plot_path):
 
 @cli.command()
 @_training_options
-@click.option("--l2", "l2_values", type=types.FiniteFloat(0, types.MAX_FACTOR), multiple=True, required=True,
-              help="An L2 factor to train; repeat for each (0 for none). The first is the baseline.")
+@click.option("--l2", "l2_values", type=types.L2Factor(0, types.MAX_FACTOR), multiple=True, required=True,
+              help="An L2 factor to train; repeat for each (0 for none). The first is the baseline. 'auto' searches "
+                   "for the factor within --budget runs.")
+@click.option("--budget", type=click.IntRange(1, 100_000), default=None,
+              help="With --l2 auto: the most runs the search trains.")
 @click.option("--l2-layers", "layer_specs", type=types.LayerSpec(), multiple=True, default=("conv1",),
               show_default=True,
               help="Where L2 goes (as for train); repeat to try several.")
-@click.option("--seeds", type=click.IntRange(1, 1000), default=1, show_default=True,
-              help="Seeds per configuration; the report gives mean ± std.")
+@click.option("--seeds", type=click.IntRange(1, 1000), default=None,
+              help="Seeds per configuration; the report gives mean ± std. [default: 1; with --l2 auto, 2 per factor "
+                   "of its first grid]")
 @click.option("--seed", type=types.SEED, default=0, show_default=True, help="The first seed.")
 @click.option("--logdir", type=types.Folder(), required=True, help="The experiment's folder.")
 @click.option("--overwrite", is_flag=True,
@@ -137,31 +142,42 @@ def _report(folders, logdir, plot_path):
               help="Spread over machines (KERASTUNER_TUNER_ID set): how long a worker waits for its chief to answer, "
                    "and the chief for a worker to be heard from, before either stops with a message.")
 def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation, label_noise, learning_rate,
-               l2_values, layer_specs, seeds, seed, logdir, overwrite, plot_path, peer_timeout):
-    """Train every L2 factor (and seed), then compare them.
+               l2_values, budget, layer_specs, seeds, seed, logdir, overwrite, plot_path, peer_timeout):
+    """Train every L2 factor (and seed), then compare them; or search for the factor (--l2 auto).
 
     Each configuration and seed is trained into its own folder under LOGDIR;
     then the report of `l2board compare` is printed and its plot written.
     Ctrl-C keeps the finished runs; compare them later with l2board compare.
+
+    With --l2 auto --budget N, the factor is searched for: a coarse grid with
+    no L2 among it, then runs where the answer is still open, until it is
+    resolved or N runs are trained; started again on the same LOGDIR, the
+    search goes on where it stopped.
     """
     from l2board.training import distributed
     from l2board.training.experiment import default_config, experiment_configs, plan_experiment, run_experiment
     from l2board.output_files import check_outside_runs
     from l2board.rendering.plotting import check_plot_path
 
+    if "auto" in l2_values or budget is not None:
+        _check_search_options(l2_values, budget, layer_specs, seeds)
+    search_seeds, seeds = seeds, seeds or 1
     if seed + seeds - 1 > types.MAX_SEED:
         raise click.BadParameter(f"seeds {seed} to {seed + seeds - 1} go past the largest seed, {types.MAX_SEED}.",
                                  param_hint="'--seeds'")
     base = default_config(dataset=dataset, weight_decay=weight_decay, epochs=epochs, batch_size=batch_size,
                           train_size=train_size, validation=validation, label_noise=label_noise,
                           seed=seed, learning_rate=learning_rate)
-    runs = experiment_configs(base, list(l2_values), list(layer_specs), seeds)
+    runs = [] if "auto" in l2_values else experiment_configs(base, list(l2_values), list(layer_specs), seeds)
     plot_path = plot_path or os.path.join(logdir, "report.png")
     check_outside_runs(plot_path, "--plot", [os.path.join(logdir, name) for name, _ in runs])
     try:
         check_plot_path(plot_path, created_folder=logdir)  # LOGDIR itself is created later
     except L2BoardError as error:
         raise click.BadParameter(str(error), param_hint="'--plot'") from None
+    if "auto" in l2_values:
+        _experiment_search(base, layer_specs[0], budget, search_seeds, logdir, overwrite, plot_path, peer_timeout)
+        return
     mode = distributed.role()
     if mode is not None:
         _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeout)
@@ -172,9 +188,110 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     _report(folders, logdir, plot_path)
 
 
+def _check_search_options(l2_values, budget, layer_specs, seeds):
+    """Refuses options that do not go with --l2 auto (or --budget without it), one sentence each."""
+    if "auto" not in l2_values:
+        raise click.BadParameter("is the λ search's budget: give it with --l2 auto.", param_hint="'--budget'")
+    if len(l2_values) > 1:
+        raise click.BadParameter("auto searches the factors itself: give it alone, without other --l2 factors.",
+                                 param_hint="'--l2'")
+    if budget is None:
+        raise click.BadParameter("auto needs --budget N, the most runs the search may train.", param_hint="'--l2'")
+    if len(layer_specs) > 1:
+        raise click.BadParameter("--l2 auto searches the factor for one choice of layers: give one --l2-layers.",
+                                 param_hint="'--l2-layers'")
+    if seeds is not None and seeds < 2:
+        raise click.BadParameter("--l2 auto needs at least 2 seeds per factor of its first grid, to have intervals.",
+                                 param_hint="'--seeds'")
+    from l2board.analysis.factor_search import FIRST_SEEDS
+    from l2board.training.search import check_budget
+
+    try:
+        check_budget(budget, seeds or FIRST_SEEDS)
+    except L2BoardError as error:
+        raise click.BadParameter(str(error), param_hint="'--budget'") from None
+
+
+def _experiment_search(base, layers, budget, seeds, logdir, overwrite, plot_path, peer_timeout):
+    """`experiment --l2 auto`: the λ search on this machine or over several, then its report and why it stopped."""
+    from l2board.analysis.factor_search import FIRST_SEEDS, next_step
+    from l2board.training import distributed
+    from l2board.training.search import SearchFolder, SearchSettings, run_distributed_search, run_search
+
+    settings = SearchSettings(base, tuple(layers), budget, seeds or FIRST_SEEDS)
+    folder = SearchFolder(settings, logdir)
+    mode = distributed.role()
+    if mode == "worker":
+        _quiet_tensorflow()
+        tuner_id = os.environ["KERASTUNER_TUNER_ID"]
+        trained = run_distributed_search(
+            settings, logdir, progress=lambda name, _: click.echo(click.style(f"[{tuner_id}] {name}", bold=True)),
+            wait=peer_timeout, say=click.echo)
+        click.echo(f"{tuner_id}: trained {len(trained)} run(s) into {printable(logdir)}; the chief reports when the "
+                   "search is done.")
+        return
+    if overwrite:
+        folder.clear()  # the search's own runs, each checked to be an l2board run; anything else is refused
+    folder.finished()  # another search's runs there are refused before anything is trained
+    if mode == "chief":
+        chief = distributed.Chief(peer_timeout)  # a port that cannot be served is refused before anything is made
+        try:
+            from l2board.writing.log_folder import ensure_writable_dir
+
+            ensure_writable_dir(logdir)
+            click.echo(f"Serving the λ search (a budget of {budget} runs) to KerasTuner workers on {chief.ip}:"
+                       f"{chief.port}; its report follows when it is resolved or its budget spent.")
+            _quiet_tensorflow()
+            run_distributed_search(settings, logdir, chief=chief)
+        finally:
+            chief.close()
+        step = next_step(folder.analyse, budget, folder.finished(), settings.first_seeds)
+        decision, comparison = step.decision, step.comparison
+    else:
+        _quiet_tensorflow()
+        try:
+            decision, comparison, _ = run_search(settings, logdir, progress=_progress)
+        except KeyboardInterrupt:
+            raise Interrupted(f"Interrupted; the search's finished runs are in {logdir}; start the same command again "
+                              "to go on where it stopped.") from None
+    _search_report(folder, decision, comparison, budget, logdir, plot_path)
+
+
+def _search_report(folder, decision, comparison, budget, logdir, plot_path):
+    """The search's report: the comparison of its runs, why it stopped and what it recommends, how to go on."""
+    from l2board.rendering.plotting import plot_comparison
+    from l2board.rendering.report import render_table
+    from l2board.rendering.wording import search_sentences
+
+    spent = len(folder.finished())
+    click.echo("")
+    click.echo(render_table(comparison, colour=sys.stdout.isatty()))
+    click.echo("")
+    for sentence in search_sentences(decision, comparison, spent, budget):
+        click.echo(printable(sentence))
+    if decision.outcome == "open":
+        command = [arg for arg in sys.argv[1:]]
+        more = _budget_to_go_on(decision, budget)
+        at = command.index("--budget") if "--budget" in command else None
+        if at is not None and at + 1 < len(command):
+            command[at + 1] = str(more)
+        click.echo("To go on: l2board " + " ".join(shlex.quote(arg) for arg in command))
+    plot_comparison(comparison, plot_path)
+    click.echo(f"\nPlot written to {printable(plot_path)}")
+    click.echo(f"Open the runs in TensorBoard with: tensorboard --logdir {printable(shlex.quote(logdir))}")
+
+
+def _budget_to_go_on(decision, budget):
+    """A budget that would let an open search try what its closest open question needs."""
+    closest = decision.closest
+    if closest is not None and closest.seeds_needed:
+        return budget + 2 * max(1, closest.seeds_needed - closest.n_value)
+    return budget + 10
+
+
 def _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeout):
     """The experiment as KerasTuner's distributed grid search: the chief serves and reports, workers train."""
-    from l2board.run_folders import ensure_writable_dir
+    from l2board.writing.log_folder import ensure_writable_dir
     from l2board.training import distributed
     from l2board.training.experiment import plan_experiment
 
@@ -230,7 +347,7 @@ def demo(logdir, epochs, overwrite):
             ("tutorial-l2-0.01-conv1", TrainingConfig(l2=0.01, l2_layers="conv1", **base)),
             (f"l2-{DEMO_ALL_LAYERS_L2:g}-all", TrainingConfig(l2=DEMO_ALL_LAYERS_L2, l2_layers="all", **base))]
     if logdir is None:
-        from l2board.run_folders import make_fresh_log_dir
+        from l2board.writing.log_folder import make_fresh_log_dir
 
         logdir = make_fresh_log_dir("runs", prefix="demo-")
     plans = plan_experiment(runs, logdir, overwrite=overwrite)
@@ -257,7 +374,7 @@ def demo(logdir, epochs, overwrite):
               help="Which way --metric is better, for a metric l2board does not know by name (it knows "
                    "accuracy, AUC, F1, MAE, MSE, perplexity...).")
 @click.option("--baseline", default=None, help="Run or configuration to compare against (default: the first).")
-@click.option("--patience", default=5, show_default=True, type=click.IntRange(1, 10_000),
+@click.option("--patience", default=DEFAULT_PATIENCE, show_default=True, type=click.IntRange(1, MAX_PATIENCE),
               help="Patience of the EarlyStopping that is replayed on val_loss.")
 @click.option("--tag", "tag_mappings", type=types.TagMapping(), multiple=True,
               help="Which logged tags hold a role, for names l2board does not recognise: ROLE=TRAIN,VAL "

@@ -31,6 +31,17 @@ class FiniteFloat(click.FloatRange):
         return super().convert(number, param, ctx)
 
 
+class L2Factor(FiniteFloat):
+    """An L2 factor from 0 to `MAX_FACTOR`, or `auto`: the λ search finds it."""
+
+    name = "factor|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto":
+            return value
+        return super().convert(value, param, ctx)
+
+
 class ValidationSplit(click.ParamType):
     """`test`, or the fraction of the training set to hold out for validation."""
 

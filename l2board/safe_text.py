@@ -97,3 +97,14 @@ def display_width(text):
     """
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1
                for c in text)
+
+
+def listing(names, most):
+    """Returns the first `most` names, then how many more: `a, b and 3 more`.
+
+    Example:
+
+    >>> listing(["a", "b", "c", "d"], most=2), listing(["a"], most=2)
+    ('a, b and 2 more', 'a')
+    """
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")

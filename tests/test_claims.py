@@ -127,7 +127,8 @@ def test_a_diverged_seed_leaves_its_pair_out_and_the_rest_paired(tmp_path):
     assert comparison.changes["l2"]["final_val_metric"].method == "paired"
     differences = json.loads(report.report_json(comparison))["view"]["differences"]
     rows = {row["field"]: row["text"] for row in differences["sections"][0]["rows"]}
-    assert rows["final_val_data_loss"].endswith("2 seeds paired, 1 left out (not finite)")
+    assert rows["final_val_data_loss"].endswith("2 seeds paired, 2 runs left out (without a partner seed, or not "
+                                                "finite)")
 
 
 # Runs with every kind of outcome: a resolved difference, a sameness, an unresolved difference.

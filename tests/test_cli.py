@@ -45,9 +45,9 @@ def test_unwritable_logdir_is_one_sentence(tmp_path):
 
 
 def test_reading_tools_do_not_import_tensorflow():
-    code = ("import sys, l2board, l2board.writing.penalties, l2board.writing.histograms, l2board.log_format.tags, "
+    code = ("import sys, l2board, l2board.writing.weight_math, l2board.writing.histograms, l2board.log_format.tags, "
             "l2board.log_format.regularization_setup, l2board.cli, l2board.errors, l2board.training.models, l2board.training.runs, "
-            "l2board.training.experiment, l2board.run_folders, l2board.reading.logs, l2board.analysis.comparison, l2board.rendering.report; "
+            "l2board.training.experiment, l2board.training.run_folders, l2board.writing.log_folder, l2board.reading.logs, l2board.analysis.comparison, l2board.rendering.report; "
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     out = run_child([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

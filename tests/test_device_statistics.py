@@ -11,7 +11,7 @@ import pytest
 from l2board.errors import RegularizerError
 from l2board.writing.device_statistics import DeviceStatistics
 from l2board.writing.histograms import histogram_buckets
-from l2board.writing.weight_norms import weight_norms
+from l2board.writing.weight_math import weight_norms
 
 
 def variables(*arrays, regularizer=None):

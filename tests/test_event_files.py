@@ -9,7 +9,8 @@ from conftest import said
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from l2board.reading.event_files import FileDamage, frame_record, iter_events, iter_records, masked_crc32c, tensor_to_array
+from l2board.log_format.framing import frame_record, masked_crc32c
+from l2board.reading.event_files import FileDamage, iter_events, iter_records, tensor_to_array
 
 
 def written_scalars(folder, n_steps=12, n_tags=3):

@@ -129,6 +129,18 @@ def test_the_first_event_says_the_file_version(twins):
     assert int(first.wall_time) == int(os.path.basename(path).split(".")[3])
 
 
+def test_both_writers_and_the_discarding_one_are_folder_writers(tmp_path):
+    # The callback writes through writers.FolderWriter and never asks which writer it has.
+    from l2board.writing.summary_writing import RunWriter
+    from l2board.writing.writers import DiscardingWriter, FolderWriter
+
+    for writer in (EventFileRunWriter(str(tmp_path / "tf_free")), RunWriter(str(tmp_path / "tf")), DiscardingWriter()):
+        assert isinstance(writer, FolderWriter), type(writer).__name__
+        writer.scalars({"x": 1.0}, 0)
+        writer.close()
+    assert not isinstance(object(), FolderWriter)
+
+
 @pytest.mark.parametrize("values", [
     # Not -0.0 or subnormals: what TensorFlow writes for those depends on its floating-point mode (after
     # some ops it flushes them to +0); see test_signed_zero_and_subnormals_are_written_as_they_are.

@@ -7,7 +7,7 @@ import pytest
 from conftest import run_child, said, write_run
 
 from l2board.errors import L2BoardError
-from l2board.reading.event_files import frame_record
+from l2board.log_format.framing import frame_record
 from l2board.reading.logs import Restart, SkippedFile, find_runs, read_run, read_runs
 
 

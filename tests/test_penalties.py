@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from l2board.writing.weight_norms import total_norms, weight_norms
-
-from l2board.writing.penalties import (
-    diagnose_penalty_share,
+from l2board.writing.health import diagnose_penalty_share
+from l2board.writing.measurements import mean_over_batches, penalty_share, sample_batches
+from l2board.writing.weight_math import (
     keras_l2_factor_from_tf1,
     l1_penalty,
     l2_penalty,
-    penalty_share,
     tf1_l2_penalty,
+    total_norms,
+    weight_norms,
 )
 
 TUTORIAL_WEIGHTS = [[1.0, -2.0], [-3.0, 4.0]]
@@ -70,8 +70,6 @@ def test_penalty_share():
 
 
 def test_sampled_mean_of_a_smooth_penalty_is_close_to_the_full_mean():
-    from l2board.writing.penalty_sampling import mean_over_batches, sample_batches
-
     n = 313  # CIFAR-100's 10,000 samples at batch 32
     curve = 10.0 * np.exp(-np.arange(n + 1) / 80.0) + 1.0  # a quickly decaying penalty
     chosen = sample_batches(n, 32)

@@ -1,5 +1,6 @@
 """`plot_comparison`: names drawn as text, paths checked up front, old plots never damaged."""
 
+import math
 import os
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -249,3 +250,285 @@ def test_no_sweep_no_lambda_curve(hostile, tmp_path, figure_of):  # noqa: F811
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         plot_comparison(hostile, str(tmp_path / "plot.svg"))
     assert "l2board-lambda" not in (tmp_path / "plot.svg").read_text()
+
+
+# Many runs: configurations drawn as means and bands, the legend capped, the texts off the axes, no warning.
+
+def write_configurations(root, factors, layer_sets, seeds, epochs=5):
+    """`len(factors) x len(layer_sets)` configurations of `seeds` runs, curves apart by configuration and seed.
+
+    The second seed of the first configuration stops an epoch early, and
+    the second seed of the second diverges at its last epoch: a mean over
+    seeds must take both in its stride.
+    """
+    from test_analysis import l2monitor_like_run
+    from test_factor_sweep import setup_with
+
+    index = 0
+    for folder, layers in layer_sets.items():
+        for factor in factors:
+            for seed in range(seeds):
+                length = epochs - 1 if (index, seed) == (0, 1) else epochs
+                e = range(length)
+                val_data = [1.1 - 0.05 * i + 0.01 * index * i + 0.02 * seed for i in e]
+                if (index, seed) == (1, 1):
+                    val_data[-1] = float("nan")
+                l2monitor_like_run(root / folder / f"l2_{factor:g}-seed{seed}", setup_with(factor, layers),
+                                   train_acc=[0.5 + 0.08 * i + 0.01 * seed for i in e],
+                                   val_acc=[0.5 + 0.03 * i - 0.002 * index * i + 0.01 * seed for i in e],
+                                   train_data=[1.0 - 0.15 * i - 0.01 * seed for i in e], val_data=val_data,
+                                   penalty=factor)
+            index += 1
+    return root
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    """32 runs: 16 configurations (8 factors on two sets of layers, so no λ sweep) x 2 seeds.
+
+    As many as made matplotlib's constrained layout give up with a warning
+    (axes collapsed to zero) and draw the verdict over the axes.
+    """
+    from l2board.analysis.comparison import compare_runs
+    from l2board.reading.logs import read_runs
+
+    root = write_configurations(tmp_path_factory.mktemp("many"), (0, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0),
+                                {"one": ("dense/kernel",), "two": ("dense/kernel", "conv/kernel")}, seeds=2)
+    comparison = compare_runs(read_runs([str(root)]))
+    assert len(comparison.runs) == 32 and len(comparison.configurations) == 16 and comparison.sweep is None
+    return comparison
+
+
+@pytest.fixture(scope="module")
+def many_swept(tmp_path_factory):
+    """33 runs: a λ sweep of 11 factors x 3 seeds."""
+    from test_factor_sweep import write_sweep
+
+    from l2board.analysis.comparison import compare_runs
+    from l2board.reading.logs import read_runs
+
+    factors = [0] + [10 ** (k / 2 - 6) for k in range(10)]
+    losses = {f: [0.6 + 0.01 * (k - 6) ** 2 + 0.02 * seed for seed in range(3)] for k, f in enumerate(factors)}
+    comparison = compare_runs(read_runs(write_sweep(tmp_path_factory.mktemp("many-swept"), losses)))
+    assert len(comparison.runs) == 33 and comparison.sweep is not None and len(comparison.sweep.points) == 11
+    return comparison
+
+
+@pytest.fixture(scope="module")
+def drawn():
+    """Draws a comparison's figure once per module, with every warning an error (matplotlib's layout warnings too).
+
+    Only the warnings about glyphs the font lacks ("実験" is drawn as
+    boxes) are let through: the plot drops them on purpose.
+    """
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from l2board.rendering.plotting import comparison_figure
+
+    figures = {}
+
+    def draw(comparison):
+        if id(comparison) not in figures:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                warnings.filterwarnings("ignore", "Glyph")
+                figures[id(comparison)] = comparison_figure(comparison)
+                figures[id(comparison)].canvas.draw()
+        return figures[id(comparison)]
+
+    yield draw
+    for figure in figures.values():
+        plt.close(figure)
+
+
+def panels(figure):
+    from l2board.rendering.plotting import PANEL
+
+    found = [axis for axis in figure.axes if (axis.get_gid() or "").startswith(PANEL)]
+    assert len(found) == 6
+    return found
+
+
+# Where each panel's epochs are (docs/compare-json.md, `curves`), and its scale.
+EPOCHS_OF = {"val_metric": ("metric_epochs", 100.0), "val_data_loss": ("data_loss_epochs", 1.0),
+             "metric_gap_pp": ("metric_epochs", 1.0), "val_loss": ("val_loss_epochs", 1.0),
+             "penalty": ("penalty_epochs", 1.0), "weight_l2": ("weight_l2_epochs", 1.0)}
+
+
+def expected_summary(runs, key):
+    """Epochs, and the mean, lowest and highest of the runs' finite values at each, computed here."""
+    import numpy as np
+
+    x_key, scale = EPOCHS_OF[key]
+    at = {}
+    for run in runs:
+        for epoch, value in zip(run.curves[x_key], run.curves[key]):
+            if math.isfinite(value):
+                at.setdefault(epoch, []).append(scale * value)
+    epochs = sorted(at)
+    return (epochs, [float(np.mean(at[e])) for e in epochs], [min(at[e]) for e in epochs],
+            [max(at[e]) for e in epochs])
+
+
+def test_many_runs_are_drawn_as_each_configurations_mean_and_band(many, drawn):
+    from l2board.rendering.plotting import BAND, MEAN, MOST_RUNS_DRAWN, OTHERS, PANEL, RUN, TRAINING
+
+    assert len(many.runs) > MOST_RUNS_DRAWN
+    figure = drawn(many)
+    runs_of = {run.name: run for run in many.runs}
+    named = many.configurations[:9]  # the colour cycle's ten, less its grey
+    for axis in panels(figure):
+        key = axis.get_gid()[len(PANEL):]
+        assert not artists(axis, RUN) and not artists(axis, RUN + TRAINING)  # no run is drawn alone
+        means, bands = artists(axis, MEAN), artists(axis, BAND)
+        assert len(means) == len(bands) == len(named)  # one of each per named configuration
+        assert len(artists(axis, MEAN + TRAINING)) == (len(named) if key in ("val_metric", "val_data_loss") else 0)
+        (others,) = artists(axis, OTHERS)  # the other seven configurations' means, in grey, together
+        assert len(others.get_segments()) == 7
+        for configuration, mean, band in zip(named, means, bands):
+            epochs, average, lowest, highest = expected_summary([runs_of[n] for n in configuration.runs], key)
+            assert list(mean.get_xdata()) == epochs
+            assert list(mean.get_ydata()) == pytest.approx(average)
+            (outline,) = band.get_paths()
+            low, high = outline.vertices[:, 1].min(), outline.vertices[:, 1].max()
+            assert (low, high) == (pytest.approx(min(lowest)), pytest.approx(max(highest)))
+    # In "one/l2_0" a seed stopped an epoch early; in "one/l2_0.0001" one diverged at the last epoch.
+    data_loss = next(axis for axis in panels(figure) if axis.get_gid() == PANEL + "val_data_loss")
+    mean_of = {c.name: line for c, line in zip(named, artists(data_loss, MEAN))}
+    configuration_of = {c.name: c for c in named}
+    short = [runs_of[n] for n in configuration_of["one/l2_0"].runs]
+    assert sorted(len(run.curves["val_data_loss"]) for run in short) == [4, 5]
+    (full,) = [run.curves["val_data_loss"] for run in short if len(run.curves["val_data_loss"]) == 5]
+    assert mean_of["one/l2_0"].get_ydata()[-1] == pytest.approx(full[-1])  # the one seed that got there
+    diverged = [runs_of[n].curves["val_data_loss"][-1] for n in configuration_of["one/l2_0.0001"].runs]
+    assert sum(math.isnan(v) for v in diverged) == 1
+    assert mean_of["one/l2_0.0001"].get_ydata()[-1] == pytest.approx(next(v for v in diverged if v == v))
+
+
+def legend_texts(figure):
+    from l2board.rendering.plotting import LEGEND
+
+    (legend,) = figure.legends
+    assert legend.get_gid() == LEGEND
+    return [text.get_text() for text in legend.get_texts()]
+
+
+def figure_texts(figure):
+    """The texts of the figure itself (not of its axes or legend): its suptitle among them."""
+    from matplotlib.text import Text
+
+    return [child for child in figure.get_children() if isinstance(child, Text) and child.get_text()]
+
+
+def figure_text(figure, gid):
+    found = [text for text in figure_texts(figure) if text.get_gid() == gid]
+    assert len(found) <= 1
+    return found[0].get_text() if found else None
+
+
+def test_the_legend_is_capped_and_the_figure_says_what_was_aggregated(many, drawn):
+    from l2board.rendering.plotting import MOST_NAMED, NOTE
+
+    figure = drawn(many)
+    labels = legend_texts(figure)
+    assert len(labels) <= MOST_NAMED + 1
+    assert labels == [printable(f"{c.name}: {c.label} (2 runs)") for c in many.configurations[:9]] + [
+        "7 other configurations, in grey"]
+    assert figure_text(figure, NOTE).replace("\n", " ") == (
+        "32 runs in 16 configurations: each configuration is drawn as the mean of its runs at each epoch (line) "
+        "and, for validation, the range from the lowest to the highest of them (band). The legend names the "
+        "first 9 configurations (the baseline first); the other 7 are drawn in grey, means only, and the "
+        "table lists them all.")
+
+
+def test_few_runs_are_each_drawn_and_nothing_is_said_of_aggregation(hostile, drawn):  # noqa: F811
+    from l2board.rendering.plotting import BAND, MEAN, NOTE, OTHERS, PANEL, RUN
+
+    figure = drawn(hostile)
+    for axis in panels(figure):
+        key = axis.get_gid()[len(PANEL):]
+        logged = [run for run in hostile.runs if key in run.curves]
+        assert len(artists(axis, RUN)) == len(logged)
+        assert not artists(axis, MEAN) and not artists(axis, BAND) and not artists(axis, OTHERS)
+    assert figure_text(figure, NOTE) is None
+    assert len(legend_texts(figure)) == len(hostile.configurations)
+
+
+def test_a_long_verdict_is_cut_at_sentences_and_says_where_the_rest_is(many, drawn):
+    from l2board.rendering.plotting import MOST_VERDICT_LINES, VERDICT
+    from l2board.rendering.wording import verdict_sentences
+
+    lines = figure_text(drawn(many), VERDICT).split("\n")
+    assert len(lines) <= MOST_VERDICT_LINES
+    sentences = verdict_sentences(many)
+    shown = " ".join(lines[:-1])
+    # Whole sentences, in their order; the last line counts the others.
+    kept = [s for s in sentences if printable(s).replace("$", r"\$") in shown]
+    assert " ".join(printable(s).replace("$", r"\$") for s in kept) == shown
+    assert lines[-1] == (f"... {len(sentences) - len(kept)} more sentences of the verdict: in the table of "
+                         "l2board compare, and in its --format json.")
+
+
+def bounding_boxes(figure):
+    """`{name: Bbox}` of the figure's texts, its legend, and each panel (the λ curve's axes pairs as one)."""
+    from matplotlib.transforms import Bbox
+
+    renderer = figure.canvas.get_renderer()
+    boxes = {text.get_gid(): text.get_window_extent(renderer) for text in figure_texts(figure)}
+    boxes.update({"legend": legend.get_window_extent(renderer) for legend in figure.legends})
+    groups = {}
+    for axis in figure.axes:
+        name = axis.get_gid().removesuffix("-zero")
+        groups.setdefault(name, []).append(axis.get_tightbbox(renderer))
+    boxes.update({name: Bbox.union(group) for name, group in groups.items()})
+    return boxes
+
+
+@pytest.mark.parametrize("name", ["many", "many_swept", "hostile", "swept"])
+def test_no_text_overlaps_the_axes_or_leaves_the_figure(name, request, drawn):
+    from l2board.rendering.plotting import MOST_RUNS_DRAWN
+
+    comparison = request.getfixturevalue(name)
+    figure = drawn(comparison)
+    # Each panel with its title, tick labels and x label (the λ curves' two axes as one), each text, the legend.
+    boxes = bounding_boxes(figure)
+    # The panels, the λ curves of a sweep, the title, the note where runs were aggregated, the verdict, the legend.
+    assert len(boxes) == 6 + 2 * (comparison.sweep is not None) + 1 + (len(comparison.runs) > MOST_RUNS_DRAWN) + 2
+    whole = figure.bbox
+    for first, box in boxes.items():
+        assert whole.x0 <= box.x0 and box.x1 <= whole.x1 and whole.y0 <= box.y0 and box.y1 <= whole.y1, first
+        for second, other in boxes.items():
+            assert first == second or not box.overlaps(other), (first, second)
+
+
+def test_lambda_curve_keeps_its_row_with_many_runs_and_its_labels_apart(many_swept, drawn):
+    from l2board.rendering.plotting import LAMBDA_LOSS, LAMBDA_METRIC, MEAN
+
+    figure = drawn(many_swept)
+    assert len(figure.axes) == 6 + 4
+    assert all(artists(axis, MEAN) for axis in panels(figure))
+    renderer = figure.canvas.get_renderer()
+    for gid in (LAMBDA_LOSS, LAMBDA_METRIC):
+        curve = axes_with(figure, gid)
+        (line,) = artists(curve, gid + "-mean")
+        assert list(line.get_xdata()) == [p.factor for p in many_swept.sweep.points if p.factor > 0]
+        # Every factor has a tick; the labels shown do not run into each other.
+        ticks = set(curve.get_xticks()) | set(curve.get_xticks(minor=True))
+        assert sorted(ticks) == sorted(line.get_xdata())
+        labels = [t for t in curve.get_xticklabels() if t.get_text()]
+        assert 2 <= len(labels) < 10
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_many_runs_are_plotted_without_a_warning(many, many_swept, tmp_path):
+    import warnings
+
+    for comparison, extension in ((many, "png"), (many_swept, "svg"), (many, "pdf")):
+        path = tmp_path / f"plot.{extension}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # before, matplotlib warned that the axes collapsed to zero
+            plot_comparison(comparison, str(path))
+        assert path.stat().st_size > 10_000

@@ -313,3 +313,44 @@ def test_browser_shows_runs_numbers_and_names_as_text(logdir, tmp_path):
     assert not re.search(r"<img[^>]*onerror", dom)
     assert screenshot.exists() and screenshot.stat().st_size > 10_000
     shutil.copy(screenshot, os.path.join(tempfile.gettempdir(), "l2board-dashboard.png"))
+
+
+def test_a_report_without_run_is_bounded(client, monkeypatch):
+    # As a logdir of more than 1,000 runs (the bound, lowered here to the fixture's runs less one).
+    from tensorboard_plugin_l2board import l2_plugin
+
+    status, body, _ = get(client, "/data/plugin/l2board/runs")
+    count = len(json.loads(body)["runs"])
+    monkeypatch.setattr(l2_plugin, "MAX_RUNS", count - 1)
+    status, body, _ = get(client, "/data/plugin/l2board/report")
+    assert status == 400
+    assert body == (f"Invalid argument: The logdir holds {count:,} runs; a report compares at most {count - 1:,}: "
+                    "name them with run=.")
+
+
+def test_the_tab_follows_a_lambda_search_as_its_runs_finish(tmp_path):
+    # A search's runs carry their look; the tab holds the claims to the level of the search's latest look.
+    from l2board.analysis.factor_search import look_alpha
+    from l2board.log_format import tags
+    from l2board.writing.event_writer import EventFileRunWriter
+
+    def searched_run(name, look, last_loss):
+        write_run(tmp_path / name, train={"epoch_loss": [1.0, 0.8]}, validation={"epoch_loss": [1.1, last_loss]})
+        writer = EventFileRunWriter(str(tmp_path / name / tags.TRAIN_DIR))
+        writer.text({tags.SEARCH_JSON: json.dumps({"search": "lambda", "look": look})}, 0)
+        writer.close()
+
+    def adjustment():
+        status, body, _ = get(client_for(tmp_path, str(tmp_path)), "/data/plugin/l2board/report")
+        assert status == 200, body
+        served = json.loads(body)
+        return served["adjustment"], served["view"]["verdict"]["adjustment"]
+
+    for index, (base, l2) in enumerate([(1.0, 0.7), (1.05, 0.72)]):
+        searched_run(f"no-l2-seed{index}", 0, base)
+        searched_run(f"l2-0.01-seed{index}", 0, l2)
+    numbers, words = adjustment()
+    assert numbers["alpha"] == pytest.approx(look_alpha(1)) and "look 1 of the λ search" in words
+    searched_run("l2-0.01-seed2", 1, 0.71)  # a run the first look proposed has finished
+    numbers, words = adjustment()
+    assert numbers["alpha"] == pytest.approx(look_alpha(2)) and "look 2 of the λ search" in words

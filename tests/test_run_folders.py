@@ -6,7 +6,7 @@ import pytest
 from conftest import installed_script, run_child, write_run
 
 from l2board.errors import L2BoardError, UnwritableLogDirError
-from l2board.run_folders import check_creatable, make_run_dir, plan_run_dir, survey_run_dir
+from l2board.training.run_folders import check_creatable, make_run_dir, plan_run_dir, survey_run_dir
 
 
 def l2board(*args, cwd=None):

@@ -67,14 +67,25 @@ def test_welch_interval_is_scipys_and_the_closed_form():
     assert d.excludes_zero
 
 
-@pytest.mark.parametrize("other_seeds", [[1, 2, 5, 4], [1, 2, 3], None, [1, 1, 2, 3]])
-def test_other_seed_sets_are_compared_as_independent_samples(other_seeds):
+@pytest.mark.parametrize("other_seeds", [None, [1, 1, 2, 3], [5, 6, 7, 1]])
+def test_seeds_that_cannot_pair_are_compared_as_independent_samples(other_seeds):
     other = OTHER[:len(other_seeds)] if other_seeds else OTHER
     d = difference_interval(BASELINE, other, [1, 2, 3, 4], other_seeds)
     assert d.method == "welch"
     interval = stats.ttest_ind(other, BASELINE, equal_var=False).confidence_interval(0.95)
     assert (d.low, d.high) == pytest.approx((interval.low, interval.high))
     assert not d.excludes_zero
+
+
+@pytest.mark.parametrize("other_seeds, common", [([1, 2, 5, 4], [1, 2, 4]), ([1, 2, 3], [1, 2, 3])])
+def test_seeds_both_ran_stay_paired_and_the_others_are_left_out(other_seeds, common):
+    other = OTHER[:len(other_seeds)]
+    d = difference_interval(BASELINE, other, [1, 2, 3, 4], other_seeds)
+    base = [BASELINE[[1, 2, 3, 4].index(seed)] for seed in common]
+    paired = [other[other_seeds.index(seed)] for seed in common]
+    interval = stats.ttest_rel(paired, base).confidence_interval(0.95)
+    assert (d.method, d.n_baseline, d.n_other) == ("paired", len(common), len(common))
+    assert (d.low, d.high) == pytest.approx((interval.low, interval.high))
 
 
 @pytest.mark.parametrize("baseline, other", [([1.0], [2.0, 3.0]), ([1.0, 2.0], [3.0]), ([1.0], [2.5])])

@@ -175,3 +175,44 @@ def test_a_stock_search_with_a_plain_monitor_never_mixes_its_fits(tmp_path):
         stock_search(tmp_path, L2Monitor(str(tmp_path / "logs"), verbose=0))
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "kt") == ["logs", "logs-2", "logs-3", "logs-4"]
     assert_four_runs_of_two_epochs(read_runs([tmp_path / f for f in ("logs", "logs-2", "logs-3", "logs-4")]))
+
+
+def build_l2_model(hp):
+    import keras
+
+    factor = hp.Float("l2", min_value=1e-5, max_value=1.0, sampling="log")
+    regularizer = keras.regularizers.L2(factor) if factor else None
+    model = keras.Sequential([keras.Input((8,)),
+                              keras.layers.Dense(16, activation="relu", name="hidden", kernel_regularizer=regularizer),
+                              keras.layers.Dense(3, activation="softmax", name="out")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_lambda_search_of_a_users_model_gives_runs_compare_reads_as_its_curve(tmp_path):
+    import numpy as np
+
+    import l2board
+    import l2board.tuning
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(96, 8)).astype("float32"), np.arange(96) % 3
+    tuner = l2board.tuning.LambdaSearch(build_l2_model, budget=12, log_dir=tmp_path / "logs",
+                                        directory=str(tmp_path / "tuning"), project_name="l2", overwrite=True)
+    tuner.search(x, y, validation_split=0.25, epochs=2, verbose=0)
+    names = sorted(p.name for p in (tmp_path / "logs").iterdir())
+    assert len(names) == 12 and "no-l2-seed0" in names and "l2-0.1-seed1" in names
+    decision, comparison = tuner.answer()
+    # The same runs read by compare: the λ curve of five factors and the search's own answer.
+    compared = l2board.compare(str(tmp_path / "logs"), baseline="no-l2")
+    assert [p.factor for p in compared.sweep.points] == [p.factor for p in comparison.sweep.points]
+    assert {0.0, 1e-4, 1e-3, 1e-2, 1e-1} <= {p.factor for p in compared.sweep.points}
+    assert compared.search_look == decision.look and compared.alpha == comparison.alpha
+
+
+def test_lambda_search_refuses_a_budget_below_its_first_grid(tmp_path):
+    import l2board.tuning
+    from l2board.errors import L2BoardError
+
+    with pytest.raises(L2BoardError, match=r"^A budget of 4 runs is smaller than the search's first grid"):
+        l2board.tuning.LambdaSearch(build_l2_model, budget=4, log_dir=tmp_path / "logs", directory=str(tmp_path))

@@ -20,11 +20,13 @@ class Change:
 
     `difference` is the difference of the means; `low` and `high` its 95%
     confidence interval over seeds, unadjusted (`method`: `paired` by seed
-    when both configurations ran the same seeds, else `welch`;
+    over the seeds both configurations ran, when they share two or more,
+    else `welch`;
     `unreplicated`, without an interval, when either has one run).
     `resolved` says whether that unadjusted interval excludes zero (`None`
-    unreplicated). `left_out` counts the runs whose value is not finite (a
-    diverged seed): a paired difference leaves their seeds out on both sides.
+    unreplicated). `left_out` counts the runs not used: a value that is not
+    finite (a diverged seed: paired, its partner is left out too), or a
+    seed the other configuration did not run.
 
     A change the report may word as a claim (see `l2board.analysis.claims`)
     has `claimed` set, its interval at the report's adjusted level

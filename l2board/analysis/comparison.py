@@ -13,12 +13,16 @@ import dataclasses
 import json
 import math
 
+import numpy as np
+
 from l2board.analysis import claims
 from l2board.analysis.changes import Change, change_of, compare_configurations  # noqa: F401 (callers import them here)
+from l2board.analysis.factor_search import look_alpha
 from l2board.analysis.metrics import MetricChoice, choose_metric, is_fraction
 from l2board.analysis.notes import SkippedRun, record_note
 from l2board.analysis.factor_sweep import factor_sweep
 from l2board.analysis.overfitting import mean_and_std
+from l2board.analysis.patience import MAX_PATIENCE
 from l2board.analysis.run_analysis import (  # noqa: F401 (the names callers import from here)
     DATA_LOSS_BASES,
     DEFAULT_PATIENCE,
@@ -117,7 +121,9 @@ class Comparison:
     adjusted together (Holm, at `alpha`); `metric_is_fraction` says
     whether the metric lies in [0, 1] (its gaps are then in points);
     `metric_choice` which way it is better, and which other metrics the
-    runs log (a `MetricChoice`). `l2board.rendering` words it all.
+    runs log (a `MetricChoice`). `search_look` is the look of the λ search
+    that made the runs (`None`: not a search's): its claims are tested at
+    that look's level (`factor_search.look_alpha`). `l2board.rendering` words it all.
     """
 
     metric: str | None
@@ -134,6 +140,7 @@ class Comparison:
     alpha: float = claims.ALPHA
     metric_is_fraction: bool = True
     metric_choice: MetricChoice | None = None
+    search_look: int | None = None
 
 
 class NoRunToCompare(L2BoardError):
@@ -204,14 +211,10 @@ def _screen(runs, metric, higher_is_better):
 
 
 def _metric_values(runs, metric):
-    """Every logged value of `metric`, training and validation, of every run."""
-    values = []
-    for run in runs:
-        for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR):
-            series = lookup(run, folder, metric)
-            if series is not None:
-                values += series.values.tolist()
-    return values
+    """Every logged value of `metric`, training and validation, of every run, as one array."""
+    arrays = [series.values for run in runs for folder in (tags.TRAIN_DIR, tags.VALIDATION_DIR)
+              for series in [lookup(run, folder, metric)] if series is not None]
+    return np.concatenate(arrays) if arrays else np.array([])
 
 
 def _find_baseline(configurations, baseline, reports, skipped):
@@ -270,7 +273,8 @@ def _adjust_claims(base, verdicts, changes, sweep, fraction, alpha):
 
 
 def compare_reports(reports, skipped=(), baseline=None, metric=None, patience=DEFAULT_PATIENCE,
-                    file_notes=(), alpha=claims.ALPHA, metric_choice=None, metric_is_fraction=True):
+                    file_notes=(), alpha=claims.ALPHA, metric_choice=None, metric_is_fraction=True,
+                    search_look=None):
     """The `Comparison` of analysed runs: configurations, changes, verdicts, λ curve, claims adjusted together.
 
     Args:
@@ -283,6 +287,7 @@ def compare_reports(reports, skipped=(), baseline=None, metric=None, patience=DE
         alpha: the chance of any false direction among the report's claims.
         metric_choice: the `MetricChoice` the runs were analysed with.
         metric_is_fraction: whether the metric's gaps are in points.
+        search_look: the look of the λ search the runs come from, or `None`.
     """
     configurations = summarize_configurations(reports)
     base = _find_baseline(configurations, baseline, reports, list(skipped))
@@ -294,7 +299,8 @@ def compare_reports(reports, skipped=(), baseline=None, metric=None, patience=DE
     return Comparison(metric=metric, patience=patience, baseline=base.name, runs=reports,
                       configurations=configurations, changes=changes, verdicts=verdicts,
                       file_notes=list(file_notes), skipped=list(skipped), sweep=sweep, family_size=family,
-                      alpha=alpha, metric_is_fraction=metric_is_fraction, metric_choice=metric_choice)
+                      alpha=alpha, metric_is_fraction=metric_is_fraction, metric_choice=metric_choice,
+                      search_look=search_look)
 
 
 def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, loss_includes_penalty=None,
@@ -336,8 +342,8 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
     """
     if not runs:
         raise L2BoardError("No runs to compare.")
-    if patience < 1:
-        raise L2BoardError(f"The patience must be at least 1 epoch, got {patience}.")
+    if not 1 <= patience <= MAX_PATIENCE:
+        raise L2BoardError(f"The patience must be from 1 to {MAX_PATIENCE:,} epochs, got {patience}.")
     analysable, skipped, choice = _screen(runs, metric, higher_is_better)
     fraction = choice.name is None or is_fraction(choice.name, _metric_values(analysable, choice.name))
     reports = [analyze_run(run, choice.name, patience, loss_includes_penalty=loss_includes_penalty,
@@ -347,6 +353,28 @@ def compare_runs(runs, baseline=None, metric=None, patience=DEFAULT_PATIENCE, lo
     # Every run's file notes, skipped runs' too; folders that could not be
     # searched for runs belong to no run.
     records = [record for run in runs for record in run.notes()] + list(getattr(runs, "notes", ()))
+    look = search_look(analysable)
     return compare_reports(reports, skipped, baseline=baseline, metric=choice.name, patience=patience,
                            file_notes=[record_note(record) for record in records], metric_choice=choice,
-                           metric_is_fraction=fraction)
+                           metric_is_fraction=fraction, search_look=look,
+                           alpha=claims.ALPHA if look is None else look_alpha(look))
+
+
+def search_look(runs):
+    """The look of the λ search these runs are a state of: one more than the latest look that proposed one.
+
+    `None` when no run records a search (`l2board/search_json`). Runs mixed
+    with a search's are held to the search's level all the same: its
+    looks are what the claims must pay for.
+    """
+    looks = []
+    for run in runs:
+        text = run.latest_text(tags.TRAIN_DIR, tags.SEARCH_JSON)
+        try:
+            record = json.loads(text) if text else None
+        except ValueError:
+            continue
+        look = record.get("look") if isinstance(record, dict) else None
+        if isinstance(look, int) and not isinstance(look, bool) and 0 <= look < 10_000:
+            looks.append(look)
+    return max(looks) + 1 if looks else None

@@ -77,18 +77,21 @@ class FactorSweep:
         """The `Change` of every pair: claims of the report, adjusted with the others."""
         return [pair.change for pair in self.pairs]
 
-    def versus_best(self, index):
-        """The `Change` of point `index` against the best point (its value minus the best's), or `None`.
+    def versus(self, anchor, index):
+        """The `Change` of point `index` against point `anchor` (its value minus the anchor's), or `None`.
 
-        The pair's change is reoriented when the best is the pair's `higher`.
+        The pair's change is reoriented when the anchor is the pair's `higher`.
         """
-        best = self.recommendation.best_index
         for pair in self.pairs:
-            if (pair.lower, pair.higher) == (best, index):
+            if (pair.lower, pair.higher) == (anchor, index):
                 return pair.change
-            if (pair.lower, pair.higher) == (index, best):
+            if (pair.lower, pair.higher) == (index, anchor):
                 return reoriented(pair.change)
         return None
+
+    def versus_best(self, index):
+        """The `Change` of point `index` against the best point (its value minus the best's), or `None`."""
+        return self.versus(self.recommendation.best_index, index)
 
 
 def l2_factor_of(setup):
@@ -157,9 +160,17 @@ def differ_only_in_the_factor(factor_and_hparams):
 def _per_configuration(configurations, reports):
     """`[(factor, layers, configuration)]`, or None when a configuration is not plain L2 with one factor."""
     setups = {report.name: report.setup for report in reports}
+    # Seeds of a configuration share their setup: each distinct one is read once.
+    read = {}
+
+    def factor_of(setup):
+        if id(setup) not in read:
+            read[id(setup)] = l2_factor_of(setup)
+        return read[id(setup)]
+
     found = []
     for configuration in configurations:
-        factors = {l2_factor_of(setups.get(run)) for run in configuration.runs}
+        factors = {factor_of(setups.get(run)) for run in configuration.runs}
         if len(factors) != 1 or None in factors:
             return None
         factor, layers = factors.pop()

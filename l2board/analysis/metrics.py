@@ -11,8 +11,9 @@ known one, the most runs log; every other metric is offered in the report.
 
 import collections
 import dataclasses
-import math
 import re
+
+import numpy as np
 
 from l2board.errors import L2BoardError
 from l2board.log_format import tags
@@ -152,8 +153,10 @@ def is_fraction(name, values):
     >>> is_fraction("accuracy", [0.5, 0.9]), is_fraction("mae", [0.5, 0.9]), is_fraction("foo", [0.2, 3.0])
     (True, False, False)
     """
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    inside = all(0.0 <= v <= 1.0 for v in finite)
+    array = np.asarray([np.nan if v is None else v for v in values] if isinstance(values, list) else values,
+                       dtype=np.float64)
+    finite = array[np.isfinite(array)]
+    inside = bool(finite.size == 0 or (finite.min() >= 0.0 and finite.max() <= 1.0))
     if direction_of(name) is not None:
         return inside and bool(_FRACTION.match(_PREFIXES.sub("", name.lower())))
     return inside

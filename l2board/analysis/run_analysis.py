@@ -8,6 +8,7 @@ a `Note` (a code and its numbers); `l2board.rendering.wording` words it.
 """
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -26,8 +27,8 @@ from l2board.analysis.overfitting import (
 from l2board.log_format import tags
 from l2board.reading.roles import unrecognised_tags
 from l2board.log_format.regularization_setup import RegularizationSetup
+from l2board.analysis.patience import DEFAULT_PATIENCE
 
-DEFAULT_PATIENCE = 5
 UNKNOWN_SETUP = "regularization unknown (not logged by L2Monitor)"
 UNREADABLE_SETUP = "regularization unknown (its logged setup cannot be read)"
 _SEED_SUFFIX = re.compile(r"^(?P<config>.*?)[-_.]?seed[-_=]?(?P<seed>\d+)$", re.IGNORECASE)
@@ -196,6 +197,8 @@ def steps_differ(train, validation):
     train_last, val_last = int(train.steps[-1]), int(validation.steps[-1])
     if max(train_last, val_last) > _STEP_AXIS_RATIO * (min(train_last, val_last) + 1):
         return True
+    if np.array_equal(train.steps, validation.steps):
+        return False
     shared = np.intersect1d(train.steps, validation.steps).size
     return shared < min(len(train), len(validation)) / 2
 
@@ -213,6 +216,8 @@ def _steps_paired(report):
 
 def _aligned(a, b):
     """Values of two series at the steps both have."""
+    if np.array_equal(a.steps, b.steps):  # as most logs are: one value per epoch on both sides
+        return a.steps, a.values, b.values
     common, ia, ib = np.intersect1d(a.steps, b.steps, return_indices=True)
     return common, a.values[ia], b.values[ib]
 
@@ -241,6 +246,12 @@ def _setup_and_label(run):
     setup_json = run.latest_text(tags.TRAIN_DIR, tags.SETUP_JSON)
     if not setup_json:
         return None, UNKNOWN_SETUP, None
+    return _read_setup(setup_json)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_setup(setup_json):
+    """A setup text read once: the seeds of a configuration log the same one (the dict is shared, read only)."""
     try:
         setup = json.loads(setup_json)
         return setup, RegularizationSetup.from_dict(setup).label, None

@@ -137,22 +137,30 @@ def _check_confidence(confidence):
 
 
 def _pairs(baseline, other, baseline_seeds, other_seeds):
-    """The values paired by seed, NaN pairs dropped, or `None` if unpairable."""
+    """The values paired by seed over the seeds both ran, NaN pairs dropped, or `None` if unpairable.
+
+    A seed one side ran and the other did not has no partner: it is left
+    out, and the seeds both ran stay paired (a search adds seeds to the
+    factors still open, not to all). Fewer than two pairs, or a repeated
+    seed (an ambiguous pairing), is unpairable.
+    """
     if baseline_seeds is None or other_seeds is None:
         return None
     for values, seeds, name in ((baseline, baseline_seeds, "baseline"), (other, other_seeds, "other")):
         if len(seeds) != values.size:
             raise ValueError(f"{name} has {values.size} values but {len(seeds)} seeds.")
-    # A repeated seed makes the pairing ambiguous: compare as independent.
-    if (set(baseline_seeds) != set(other_seeds) or len(set(baseline_seeds)) != len(baseline_seeds)
-            or len(set(other_seeds)) != len(other_seeds)):
+    if len(set(baseline_seeds)) != len(baseline_seeds) or len(set(other_seeds)) != len(other_seeds):
         return None
     by_seed = dict(zip(other_seeds, other))
-    paired_other = np.array([by_seed[seed] for seed in baseline_seeds])
-    kept = ~(np.isnan(baseline) | np.isnan(paired_other))
+    common = [i for i, seed in enumerate(baseline_seeds) if seed in by_seed]
+    if len(common) < 2:
+        return None
+    base = baseline[common]
+    paired_other = np.array([by_seed[baseline_seeds[i]] for i in common])
+    kept = ~(np.isnan(base) | np.isnan(paired_other))
     if kept.sum() < 2:
         return None
-    return baseline[kept], paired_other[kept]
+    return base[kept], paired_other[kept]
 
 
 def _t_result(difference, standard_error, df, confidence, spread, method, n_baseline, n_other, floored):
@@ -211,9 +219,9 @@ def difference_interval(baseline, other, baseline_seeds=None, other_seeds=None, 
             are not a difference known exactly.
 
     Returns:
-        A `Difference`: `paired` when both seed lists hold the same two or
-        more distinct seeds, `welch` otherwise when both sides have two
-        values, `unreplicated` otherwise. NaN values are dropped first (and
+        A `Difference`: `paired` over the seeds both lists hold when they
+        share two or more (each once; the others are left out), `welch`
+        otherwise when both sides have two values, `unreplicated` otherwise. NaN values are dropped first (and
         their partners when paired). Zero spread (identical runs, without a
         resolution) gives the interval `[d, d]` and p-value 0 (1 when `d` is 0).
         Without a floor, the interval and p-value are SciPy's `ttest_rel` and

@@ -39,6 +39,11 @@ WARNINGS_TEXT = "l2board/warnings"
 # Written when fit returns: a run without it after its last epoch was cut
 # short (killed, crashed, interrupted).
 TRAINING_END = "l2board/training_end"
+# Written by a λ search once a run it proposed has finished: `{"search": "lambda", "look": k}`, the look
+# (0 for the first grid) that proposed it; its claims are tested at that search's level (docs/log-format.md).
+SEARCH_JSON = "l2board/search_json"
+# The texts the analysis reads (the L2 tab asks TensorBoard for these).
+ANALYSED_TEXTS = (SETUP_JSON, HPARAMS_JSON, TRAINING_END, SEARCH_JSON)
 
 
 def variable_penalty(path):

@@ -20,22 +20,12 @@ import re
 import stat
 
 from l2board.errors import L2BoardError
+from l2board.log_format.run_files import is_event_file
 from l2board.reading import roles, storage
 from l2board.reading.event_files import file_kind
 from l2board.reading.run_model import ROOT, SkippedFile, UnlistedFolder
 
 FOLDERS = (roles.TRAIN, roles.VALIDATION)
-
-
-def is_event_file(name):
-    """Whether a file name is a TensorBoard event file's.
-
-    Example:
-
-    >>> is_event_file("events.out.tfevents.1795748804.vm.2884.1.v2")
-    True
-    """
-    return "tfevents" in name
 
 
 def listing(folder):

@@ -1,12 +1,9 @@
 """Reads TensorBoard event files without TensorFlow, and survives damage.
 
-An event file is a sequence of TFRecords:
-
-    uint64 length | uint32 masked CRC32C of length | data | uint32 masked CRC32C of data
-
-each `data` a serialized `tensorboard.compat.proto.event_pb2.Event`.
-Importing TensorFlow to read them costs seconds and half a gigabyte; this
-module needs only the protos that the `tensorboard` package ships, a C
+An event file is a sequence of TFRecords (their framing:
+`l2board.log_format.framing`), each a serialized `Event`. Importing
+TensorFlow to read them costs seconds and half a gigabyte; this module
+needs only the protos that the `tensorboard` package ships, a C
 CRC32C and NumPy.
 
 Damage is reported, never hidden and never shown as data, and never makes
@@ -41,32 +38,12 @@ import google_crc32c
 import numpy as np
 from tensorboard.compat.proto import event_pb2
 
+from l2board.log_format.framing import FOOTER, HEADER, MASK_DELTA, masked_crc32c, record_at
 from l2board.reading import storage
 
-_HEADER = struct.Struct("<QI")
-_FOOTER = struct.Struct("<I")
-_MASK_DELTA = 0xA282EAD8
 # Longest record searched for while recovering the framing: far above any
 # summary TensorBoard writes (its own limit for a plugin's data is lower).
 _MAX_RECORD_BYTES = 256 << 20
-
-
-def masked_crc32c(data):
-    """Returns the masked CRC32C that TFRecord stores for `data`.
-
-    Example:
-
-    >>> hex(masked_crc32c(b"hello"))
-    '0x191c1fbb'
-    """
-    crc = google_crc32c.value(bytes(data))
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
-
-
-def frame_record(data):
-    """Returns `data` framed as one TFRecord (what TensorFlow's writers write)."""
-    length = struct.pack("<Q", len(data))
-    return length + struct.pack("<I", masked_crc32c(length)) + data + struct.pack("<I", masked_crc32c(data))
 
 
 _KINDS = ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISSOCK, "socket"),
@@ -142,22 +119,6 @@ def _open_bytes(path):
         os.close(descriptor)
 
 
-def _record_at(buffer, offset, size):
-    """Returns `(data_start, data_end)` if an intact record starts at offset, else None."""
-    if offset + 16 > size:
-        return None
-    length, length_crc = _HEADER.unpack_from(buffer, offset)
-    if masked_crc32c(buffer[offset:offset + 8]) != length_crc:
-        return None
-    end = offset + 12 + length
-    if length > _MAX_RECORD_BYTES or end + 4 > size:
-        return None
-    (data_crc,) = _FOOTER.unpack_from(buffer, end)
-    if masked_crc32c(buffer[offset + 12:end]) != data_crc:
-        return None
-    return offset + 12, end
-
-
 _CRC_TABLES = None
 
 
@@ -219,7 +180,7 @@ def _length_checks_hold(buffer, offset, count):
     crc = np.take(tables[0], pairs[0])
     for table, values in zip(tables[1:], pairs[1:]):
         crc ^= np.take(table, values)
-    masked = ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(_MASK_DELTA)
+    masked = ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(MASK_DELTA)
     return np.flatnonzero((masked == stored) & plausible) if dense else candidates[masked == stored]
 
 
@@ -254,7 +215,7 @@ class _Search:
         while offset + 16 <= self.size:
             count = min(block, self.size - offset - 15)  # a record takes 16 bytes at least
             for candidate in _length_checks_hold(self.buffer, offset, count):
-                if _record_at(self.buffer, offset + int(candidate), self.size) is not None:
+                if record_at(self.buffer, offset + int(candidate), self.size, _MAX_RECORD_BYTES) is not None:
                     return offset + int(candidate)
             offset += count
             block = min(2 * block, self._LARGEST_BLOCK)
@@ -267,7 +228,7 @@ def _recover(search, offset, damage):
     if offset + 12 > size:
         damage.truncated = True
         return size
-    length, length_crc = _HEADER.unpack_from(buffer, offset)
+    length, length_crc = HEADER.unpack_from(buffer, offset)
     if masked_crc32c(buffer[offset:offset + 8]) != length_crc:
         # The length is damaged: the framing is lost until the next intact record.
         damage.resyncs += 1
@@ -312,8 +273,8 @@ def iter_records(path, damage, fetched=None):
         damage.unreadable = error.strerror or str(error)
         return
     crc = google_crc32c.value
-    unpack_header = _HEADER.unpack_from
-    unpack_footer = _FOOTER.unpack_from
+    unpack_header = HEADER.unpack_from
+    unpack_footer = FOOTER.unpack_from
     try:
         size = len(buffer)
         search = None
@@ -324,10 +285,10 @@ def iter_records(path, damage, fetched=None):
                 # The masking of masked_crc32c, inlined: this loop runs once per record.
                 check = crc(buffer[offset:offset + 8])
                 end = offset + 12 + length
-                if (((check >> 15) | (check << 17)) + _MASK_DELTA) & 0xFFFFFFFF == length_crc and end + 4 <= size:
+                if (((check >> 15) | (check << 17)) + MASK_DELTA) & 0xFFFFFFFF == length_crc and end + 4 <= size:
                     data = buffer[offset + 12:end]
                     check = crc(data)
-                    if (((check >> 15) | (check << 17)) + _MASK_DELTA) & 0xFFFFFFFF == unpack_footer(buffer, end)[0]:
+                    if (((check >> 15) | (check << 17)) + MASK_DELTA) & 0xFFFFFFFF == unpack_footer(buffer, end)[0]:
                         yield data
                         offset = end + 4
                         continue

@@ -13,9 +13,12 @@ import struct
 import numpy as np
 from tensorboard.compat.proto import event_pb2
 
-from l2board.reading import parse_cache, storage
+from l2board.reading import event_files, parse_cache, storage
 from l2board.reading.event_files import FileDamage, iter_records, tensor_to_array, tensor_to_float
 from l2board.reading.run_model import RecordSource
+
+# The parse cache's entries go stale whenever the code that parses changes: its files are the parser's version.
+parse_cache.use_reader(event_files.__file__, __file__)
 
 _FLOAT32 = struct.Struct("<f")
 # Below this many bytes of event files, starting worker processes costs

@@ -76,22 +76,6 @@ def _present(members, contents):
     return sorted(set(members) | {c.folder for c in contents})
 
 
-def _without_records_of_other_runs(runs):
-    """Drops the runs that sit above or below another run and hold no role.
-
-    Such a folder records something about the runs beside it: an HParams
-    experiment's top, tensorboardX's and torch's `add_hparams` `<time>/`
-    folder (only `hparam/*` scalars), a writer's unused top. A folder above
-    runs that logs a loss or metric of its own is a run, as the L2 tab shows it.
-    """
-    paths = [os.path.normpath(os.path.abspath(run.path)) for run in runs]
-
-    def nested(path):
-        return any(o != path and (o.startswith(path + os.sep) or path.startswith(o + os.sep)) for o in paths)
-
-    return [run for run, path in zip(runs, paths) if roles.holds_a_role(run) or not nested(path)]
-
-
 def read_runs(paths, tag_map=None):
     """Finds and reads every run under `paths` (see `find_runs`).
 
@@ -118,7 +102,8 @@ def read_runs(paths, tag_map=None):
     for (folder, members), run_sources_ in zip(found, sources):
         runs.append(read_run(folder, folder, tag_map, members, contents[position:position + len(run_sources_)]))
         position += len(run_sources_)
-    runs = _without_records_of_other_runs(runs)
+    runs = roles.without_records_of_other_runs(
+        runs, lambda run: tuple(os.path.normpath(os.path.abspath(run.path)).split(os.sep)), roles.holds_a_role)
     for run, (name, _, _) in zip(runs, name_runs([(run.path, None) for run in runs])):
         run.name = name
     missing = roles.mapped_tags_missing(runs, tag_map)

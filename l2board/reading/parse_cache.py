@@ -79,6 +79,14 @@ class CacheWarning(UserWarning):
 # What this process did (workers of a parallel read count in their own process).
 stats = {"hits": 0, "misses": 0, "stores": 0, "ignored": 0, "pruned": 0}
 _fingerprint = None
+# The files of the code that parses, handed over by the parser (`event_records`, which imports this module).
+_reader_files = ()
+
+
+def use_reader(*files):
+    """Takes the files of the parser's code, its version: a change to any of them makes every entry stale."""
+    global _reader_files, _fingerprint
+    _reader_files, _fingerprint = files, None
 
 
 def cache_root():
@@ -164,15 +172,14 @@ def reader_fingerprint():
     global _fingerprint
     if _fingerprint is None:
         import l2board
-        from l2board.reading import event_files, event_records, parse_cache
 
         parts = [f"format {FORMAT}", f"l2board {l2board.__version__}"]
-        for module in (event_files, event_records, parse_cache):
+        for path in (*_reader_files, __file__):
             try:
-                info = os.stat(module.__file__)
-                parts.append(f"{os.path.basename(module.__file__)} {info.st_size} {info.st_mtime_ns}")
+                info = os.stat(path)
+                parts.append(f"{os.path.basename(path)} {info.st_size} {info.st_mtime_ns}")
             except (OSError, TypeError):
-                parts.append(f"{module.__name__} unknown")
+                parts.append(f"{path} unknown")
         _fingerprint = "; ".join(parts)
     return _fingerprint
 

@@ -390,6 +390,39 @@ def holds_a_role(run):
     return any(folder in (TRAIN, VALIDATION) and tag.startswith(tags.EPOCH_PREFIX) for folder, tag in run.scalars)
 
 
+def without_records_of_other_runs(runs, parts_of, holds_role):
+    """Drops the runs that sit above or below another run and hold no role: the nested-run rule.
+
+    Such a folder records something about the runs beside it: an HParams
+    experiment's top, tensorboardX's and torch's `add_hparams` `<time>/`
+    folder (only `hparam/*` scalars), a writer's unused top. A folder above
+    runs that logs a loss or metric of its own is a run, as the L2 tab shows it.
+    `l2board compare` applies it to the runs it read, the L2 tab to
+    TensorBoard's runs, so both list the same runs.
+
+    Args:
+        runs: the runs, in order.
+        parts_of: a run's folder as a tuple of its parts (`()` for the top
+            of all, which every other run is below).
+        holds_role: whether a run holds a loss or metric.
+
+    Returns:
+        The runs kept, in order.
+
+    Example:
+
+    >>> runs = [("hp", "trial0"), ("hp", "trial0", "1795"), ("other",)]
+    >>> without_records_of_other_runs(runs, lambda parts: parts, lambda parts: parts == ("hp", "trial0"))
+    [('hp', 'trial0'), ('other',)]
+    """
+    parts = [parts_of(run) for run in runs]
+
+    def nested(own):
+        return any(other != own and (other[:len(own)] == own or own[:len(other)] == other) for other in parts)
+
+    return [run for run, own in zip(runs, parts) if holds_role(run) or not nested(own)]
+
+
 def unrecognised_tags(run):
     """Returns the scalar tags of a run none of which holds a validation role, as logged; else `None`.
 

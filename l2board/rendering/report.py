@@ -15,6 +15,7 @@ import dataclasses
 import io
 import json
 import math
+import re
 
 import click
 import numpy as np
@@ -206,29 +207,63 @@ def render_csv(comparison):
     return out.getvalue()
 
 
+_LEAVES = frozenset({str, int, bool, type(None)})
+# Each dataclass's field names, looked up once: `dataclasses.fields` and
+# `is_dataclass` for every value of 1,000 runs took seconds.
+_FIELD_NAMES = {}
+
+
+def _field_names(kind):
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = (tuple(field.name for field in dataclasses.fields(kind))
+                                      if dataclasses.is_dataclass(kind) else ())
+    return names
+
+
+def _plain_numbers(values):
+    """A list of numbers as the JSON holds it: as it is when every one is finite, else with None for the others."""
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError):
+        return None
+    if array.dtype.kind in "iub":
+        return list(values)
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        return list(values) if finite.all() else [float(v) if ok else None for v, ok in zip(values, finite)]
+    return None
+
+
 def _plain(value):
     """Dataclasses as dicts, tuples as lists and non-finite floats as None, in one pass.
 
     (`dataclasses.asdict` deep-copies every curve first, and a second walk
-    replaced the non-finite values: on 1,000 runs of 100 epochs, 1.2 s.)
+    replaced the non-finite values: on 1,000 runs of 100 epochs, 1.2 s.
+    Curves, lists of numbers, are checked as arrays, not number by number.)
     """
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is float:
         return value if math.isfinite(value) else None
-    if isinstance(value, Note):
-        return _plain(value.to_dict())
-    if isinstance(value, dict):
+    if kind in _LEAVES:
+        return value
+    if kind is dict:
         return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list) and value and isinstance(value[0], float):
-        # A curve: kept as it is when every value is a finite number.
-        try:
-            if np.isfinite(np.asarray(value, dtype=np.float64)).all():
-                return list(value)
-        except (TypeError, ValueError):
-            pass
-    if isinstance(value, (list, tuple)):
+    if kind is list or kind is tuple:
+        if value and type(value[0]) in (int, float):
+            numbers = _plain_numbers(value)
+            if numbers is not None:
+                return numbers
         return [_plain(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if kind is Note:
+        return _plain(value.to_dict())
+    names = _field_names(kind)
+    if names:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if isinstance(value, float):  # a NumPy float
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (int, str)):
+        return value
     return value
 
 
@@ -240,7 +275,34 @@ INDENTED_JSON_RUNS = 100
 def report_json(comparison, view=None):
     """Returns `report_dict` as JSON text (NaN and infinities as null): indented, on one line above 100 runs."""
     indent = 2 if len(comparison.runs) <= INDENTED_JSON_RUNS else None
-    return json.dumps(report_dict(comparison, view), indent=indent, allow_nan=False)
+    return json_text(report_dict(comparison, view), indent)
+
+
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def json_text(data, indent=None):
+    """`data` (plain: dicts, lists, strings, finite numbers) as JSON text in ASCII, as `json.dumps` writes it.
+
+    orjson encodes it (1,000 runs of 100 epochs, 24 MB: 0.1 s where the
+    standard library takes 1.5 s); a text it refuses (a folder name that is
+    not UTF-8, held as surrogate escapes) goes to `json.dumps`. Characters
+    beyond ASCII are written as JSON's `\\uXXXX` escapes either way.
+    """
+    try:
+        import orjson
+    except ImportError:  # a platform without its wheel: the same text, slower
+        orjson = None
+    if orjson is not None:
+        try:
+            raw = orjson.dumps(data, option=orjson.OPT_INDENT_2 if indent else 0)
+        except (TypeError, orjson.JSONEncodeError):
+            raw = None
+        if raw is not None:
+            text = raw.decode()
+            # Only strings hold characters beyond ASCII: each becomes its escape, as json.dumps writes it.
+            return text if raw.isascii() else _NOT_ASCII.sub(lambda match: json.dumps(match.group())[1:-1], text)
+    return json.dumps(data, indent=indent, allow_nan=False)
 
 
 def report_dict(comparison, view=None):

@@ -13,6 +13,7 @@ import math
 
 from l2board.analysis.comparison import NoRunToCompare, SkippedBaseline
 from l2board.analysis.verdict import COMPARED, DIVERGED, METRIC_GAP, SINGLE
+from l2board.safe_text import listing
 
 # Run notes: code -> sentence (no final period: notes are listed after run
 # names, "a, b: <note>.") from the note's values.
@@ -124,8 +125,8 @@ def note_sentence(note):
     return _NOTES[note.code](note.values)
 
 
-def _listing(names, most=12):
-    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+def _listing(names):
+    return listing(names, most=12)
 
 
 # Skip reasons: code -> predicate of a sentence about the run ("Run 'a' <predicate>.").
@@ -243,7 +244,8 @@ def seeds_words(change, names=None):
     """
     if change.method == "paired":
         text = f"{change.n_value} seeds, paired" if not change.left_out else (
-            f"{change.n_value} seeds paired, {change.left_out // 2} left out (not finite)")
+            f"{change.n_value} seeds paired, {change.left_out} run{'s' if change.left_out != 1 else ''} left out "
+            "(without a partner seed, or not finite)")
     elif names:
         other, base = names
         text = f"{change.n_value} runs of {other} and {change.n_baseline} of {base}, unpaired (Welch)"
@@ -331,11 +333,20 @@ def adjustment_words(comparison):
     if not comparison.family_size:
         return None
     count = comparison.family_size
-    return (f"Intervals in the verdict are adjusted together (Holm) for the report's {count} "
-            f"claim{'s' if count != 1 else ''}, so that the chance of any false direction in it is at most "
-            f"{100 * comparison.alpha:.0f}%; a difference is stated only when its adjusted interval excludes zero "
-            "and it is at least the measure's practical size, and \"about the same\" only when the whole interval "
-            "lies within that size.")
+    claims = f"{count} claim{'s' if count != 1 else ''}"
+    if comparison.search_look is not None:
+        look = comparison.search_look
+        level = (f"the level of look {look} of the λ search that made these runs (5% x 6/(π² x {look}²) = "
+                 f"{comparison.alpha:.4f}), so that the chance of any false direction over all of the search's looks "
+                 "is at most 5%")
+        return (f"Intervals in the verdict and the λ curve are adjusted together (Holm) for the report's {claims} at "
+                f"{level}; a difference is stated only when its adjusted interval excludes zero and it is at least "
+                "the measure's practical size, and \"about the same\" only when the whole interval lies within that "
+                "size.")
+    return (f"Intervals in the verdict are adjusted together (Holm) for the report's {claims}, so that the chance of "
+            f"any false direction in it is at most {100 * comparison.alpha:.0f}%; a difference is stated only when its "
+            "adjusted interval excludes zero and it is at least the measure's practical size, and \"about the same\" "
+            "only when the whole interval lies within that size.")
 
 
 def gap_words(metric, higher_is_better):
@@ -611,3 +622,55 @@ def hparams_words(hparams):
     """
     return ", ".join(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
                      for name, value in sorted(hparams.items()))
+
+
+def search_sentences(decision, comparison, spent, budget):
+    """Why a λ search stopped and what it recommends, as sentences.
+
+    Args:
+        decision: the last look's `factor_search.Decision`.
+        comparison: its `Comparison` (the λ curve the words quote).
+        spent: the runs the search has trained.
+        budget: its budget.
+    """
+    from l2board.analysis.factor_search import RESOLVED_L2, RESOLVED_NONE
+
+    sweep = comparison.sweep
+    point = {p.factor: p for p in sweep.points} if sweep is not None else {}
+
+    def factor(value):
+        shown = factor_words(value)
+        return f"{shown} ({_mean_words(point[value].loss)})" if value in point else shown
+
+    looks = f"{decision.look} look{'s' if decision.look != 1 else ''}"
+    if decision.outcome == RESOLVED_L2:
+        return [f"Resolved after {spent} runs ({looks}): L2 helps; use {factor(decision.recommended)}: no L2's loss is "
+                "resolved higher than the best's, and every other factor is resolved higher or the same within the "
+                "practical size (the largest of those the same is the one recommended)."]
+    if decision.outcome == RESOLVED_NONE:
+        return [f"Resolved after {spent} runs ({looks}): no L2 needed; every factor is resolved no better than none "
+                "(higher, or the same within the practical size)."]
+    why = f"Budget spent ({spent} of {budget} runs, {looks})" if spent >= budget else (
+        f"Stopped after {spent} runs ({looks}): the budget left cannot hold the next look's runs")
+    sentences = [why + " before the answer was resolved."]
+    if decision.recommended:
+        sentences.append(f"L2 helps: no L2's loss is resolved higher than the best's; best so far "
+                         f"{factor(decision.best)}, recommended {factor(decision.recommended)}.")
+    else:
+        sentences.append("No factor is resolved better than none: no L2 needed, or no difference found yet.")
+    open_ = [factor_words(f) for f in decision.open_factors]
+    if open_:
+        closest = decision.closest
+        more = ""
+        if closest is not None and closest.seeds_needed and closest.seeds_needed <= closest.n_value:
+            # The spread's estimate says its seeds should do, yet the interval (with runs left out,
+            # or at the adjusted level) does not: no count to promise.
+            more = "; more seeds of each would narrow their intervals"
+        elif closest is not None and closest.seeds_needed:
+            extra = 2 * (closest.seeds_needed - closest.n_value)
+            more = (f"; about {extra} more runs would resolve the closest of them ({closest.seeds_needed} seeds each, at "
+                    "this look's level, if the observed difference and spread are the true ones)")
+        elif closest is not None:
+            more = "; no number of seeds up to 1,000 would resolve the closest of them at this spread"
+        sentences.append(f"Not yet told apart: {_factor_list(open_)}{more}.")
+    return sentences

@@ -131,6 +131,28 @@ class Chief:
         Raises:
             L2BoardError: when no worker has been heard from for `wait` seconds and runs are left.
         """
+        def trained():
+            return len(oracle.trials) >= len(runs) and not oracle.ongoing_trials
+
+        def left():
+            done = {trial.hyperparameters.values.get("run") for trial in oracle.trials.values()
+                    if trial.status == "COMPLETED"}
+            names = [name for name in runs if name not in done]
+            return f"{len(names)} of {len(runs)} runs are not trained ({', '.join(names)})"
+
+        self.serve_until(oracle, trained, left)
+
+    def serve_until(self, oracle, trained, left):
+        """Serves `oracle`'s trials until `trained()` and every worker was told to stop.
+
+        Args:
+            oracle: the KerasTuner oracle to serve.
+            trained: whether there is nothing left to train (and nothing is being trained).
+            left: what is left, in words, for the sentence of a chief no worker is heard from.
+
+        Raises:
+            L2BoardError: when no worker has been heard from for `wait` seconds and runs are left.
+        """
         from keras_tuner.src import protos
         from keras_tuner.src.distribute import oracle_chief
 
@@ -139,21 +161,18 @@ class Chief:
         self.server.start()
         while True:
             time.sleep(_CHIEF_POLL_S)
-            trials = list(oracle.trials.values())
-            trained = len(trials) >= len(runs) and not oracle.ongoing_trials
-            if trained and not oracle.tuner_ids:
+            done = trained()
+            if done and not oracle.tuner_ids:
                 return  # every worker that asked was told to stop
             silent = time.monotonic() - self.heard
             if silent <= self.wait:
                 continue
-            if trained:
+            if done:
                 return  # a worker that asked once is gone: there is nothing left to give it
-            done = {trial.hyperparameters.values.get("run") for trial in trials if trial.status == "COMPLETED"}
-            left = [name for name in runs if name not in done]
             raise L2BoardError(
-                f"No worker has been heard from for {span(self.wait)}, and {len(left)} of {len(runs)} runs are not "
-                f"trained ({', '.join(left)}); start the workers again (a worker started with the same "
-                "KERASTUNER_TUNER_ID is given its unfinished run) and this chief again: it resumes the search.")
+                f"No worker has been heard from for {span(self.wait)}, and {left()}; start the workers again (a "
+                "worker started with the same KERASTUNER_TUNER_ID is given its unfinished run) and this chief again: "
+                "it resumes the search.")
 
     def close(self):
         """Stops serving and frees the port."""
@@ -348,6 +367,31 @@ def save_runs(runs, logdir):
         file.write(json.dumps([name for name, _ in runs]))
 
 
+def keras_tuner_or_refusal():
+    """KerasTuner, or one sentence saying how to install it."""
+    try:
+        import keras_tuner
+    except ImportError:
+        raise L2BoardError("KERASTUNER_TUNER_ID is set: spreading an experiment over machines needs KerasTuner: "
+                           "pip install keras-tuner.") from None
+    return keras_tuner
+
+
+def worker_link(keras_tuner, wait, say):
+    """A worker's link to its chief, once the chief answers (before the worker makes anything)."""
+    link = _PatientStub(keras_tuner, wait, say)
+    link.wait_for_chief(time.monotonic() + wait)
+    return link
+
+
+def work(tuner, link, wait):
+    """A worker's search: every request through `link`, a heartbeat while a run trains."""
+    tuner.link = link
+    tuner.oracle.stub = link  # KerasTuner's client sends every request through its `stub`
+    tuner.heartbeat_interval = heartbeat_interval(wait)
+    tuner.search(verbose=0)
+
+
 def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None, chief=None, wait=DEFAULT_WAIT_S,
                     say=None):
     """Trains `runs` as a KerasTuner grid search in the chief's and workers' processes.
@@ -369,15 +413,8 @@ def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None, chi
     Raises:
         L2BoardError: when a wait ends without the peer (see the module's doc).
     """
-    try:
-        import keras_tuner
-    except ImportError:
-        raise L2BoardError("KERASTUNER_TUNER_ID is set: spreading an experiment over machines needs KerasTuner: "
-                           "pip install keras-tuner.") from None
-    link = None
-    if chief is None:
-        link = _PatientStub(keras_tuner, wait, say)
-        link.wait_for_chief(time.monotonic() + wait)  # before the worker makes anything
+    keras_tuner = keras_tuner_or_refusal()
+    link = worker_link(keras_tuner, wait, say) if chief is None else None
     tuner = _run_tuner(keras_tuner)(runs, logdir, verbose, progress, overwrite)
     if chief is not None and _all_completed(tuner, len(runs)):
         # A finished search started again: there is nothing left to serve.
@@ -387,10 +424,7 @@ def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None, chi
         tuner.save()  # as KerasTuner's chief does before serving
         chief.serve(tuner.oracle, [name for name, _ in runs])
         return [os.path.join(logdir, name) for name, _ in runs]
-    tuner.link = link
-    tuner.oracle.stub = link  # KerasTuner's client sends every request through its `stub`
-    tuner.heartbeat_interval = heartbeat_interval(wait)
-    tuner.search(verbose=0)
+    work(tuner, link, wait)
     return tuner.trained
 
 
@@ -416,7 +450,7 @@ def _run_tuner(keras_tuner):
             self.link, self.heartbeat_interval = None, None
 
         def run_trial(self, trial, *args, **kwargs):
-            from l2board.run_folders import make_run_dir, plan_run_dir
+            from l2board.training.run_folders import make_run_dir, plan_run_dir
             from l2board.training.experiment import _dataset_for
             from l2board.training.runs import train_run
 

@@ -77,12 +77,12 @@ def plan_experiment(runs, logdir, overwrite=False):
     """Checks every run folder of an experiment, creating and deleting nothing.
 
     Returns:
-        A `RunDirPlan` per run (see `l2board.run_folders.plan_run_dir`).
+        A `RunDirPlan` per run (see `l2board.training.run_folders.plan_run_dir`).
 
     Raises:
         L2BoardError: when a run folder may not be used, naming why.
     """
-    from l2board.run_folders import plan_run_dir
+    from l2board.training.run_folders import plan_run_dir
 
     return [plan_run_dir(os.path.join(logdir, name), overwrite=overwrite, explicit=True) for name, _ in runs]
 
@@ -91,7 +91,7 @@ def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1, plan
     """Trains each run into `logdir/<name>`.
 
     Everything is checked before anything is created or deleted: every run
-    folder (see `l2board.run_folders.plan_run_dir`) and the first run's
+    folder (see `l2board.training.run_folders.plan_run_dir`) and the first run's
     data. A run already there is replaced (with `overwrite`) just before
     its own training, so Ctrl-C never costs a run that was not retrained.
 
@@ -111,7 +111,8 @@ def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1, plan
         L2BoardError: a run folder may not be used, or the data is bad.
         ExperimentInterrupted: on Ctrl-C; the finished runs stay intact.
     """
-    from l2board.run_folders import ensure_writable_dir, make_run_dir
+    from l2board.training.run_folders import make_run_dir
+    from l2board.writing.log_folder import ensure_writable_dir
 
     plans = plans if plans is not None else plan_experiment(runs, logdir, overwrite)
     datasets = {}

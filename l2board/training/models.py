@@ -112,7 +112,7 @@ def tutorial_mlp(layer_sizes=(2, 10, 10, 10, 1), l2=0.001, compile=True):
     summing `l2_regularizer(0.001)` over it; in Keras every Dense kernel
     carries `l2(0.001)` instead. Note that TF1's regularizer halved the sum
     of squares, so the same number gives Keras twice the penalty (see
-    `l2board.writing.penalties.tf1_l2_penalty`).
+    `l2board.writing.weight_math.tf1_l2_penalty`).
 
     Args:
         layer_sizes: input width followed by the width of each Dense layer;

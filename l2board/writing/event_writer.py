@@ -1,10 +1,10 @@
 """Writes TensorBoard event files without TensorFlow: L2Monitor's writer on JAX and PyTorch.
 
-`EventFileRunWriter` has the interface of `summary_writing.RunWriter` and
-writes the same summaries, value for value and byte for byte apart from
+`EventFileRunWriter` is a `writers.FolderWriter`, as `summary_writing.RunWriter`
+is, and writes the same summaries, value for value and byte for byte apart from
 wall times: the protos, the plugins' metadata and the HParams summary come
 from the `tensorboard` package, the TFRecord framing (with Google's C
-CRC32C) from l2board's own reader.
+CRC32C) from the log format (`l2board.log_format.framing`).
 
 Why not TensorBoard's `EventFileWriter`: it opens its file through
 `tensorboard.compat.tf.io.gfile`, which imports TensorFlow whenever it is
@@ -33,8 +33,8 @@ from tensorboard.plugins.text import metadata as text_metadata
 from tensorboard.util import tensor_util
 
 from l2board.errors import LogWriteError, UnwritableLogDirError
-from l2board.reading.event_files import frame_record
-from l2board.run_folders import ensure_writable_dir
+from l2board.log_format.framing import frame_record
+from l2board.writing.log_folder import ensure_writable_dir
 
 # What tf.summary.scalar / .text and RunWriter.histograms attach, as TensorFlow writes it.
 _SCALAR_METADATA = scalar_metadata.create_summary_metadata(display_name=None, description=None)
@@ -78,7 +78,7 @@ def _text_tensor(value):
 class EventFileRunWriter:
     """Writes scalars, histograms, text and HParams into one TensorBoard run folder, without TensorFlow.
 
-    The same interface and the same summaries as `RunWriter`; local folders only.
+    A `writers.FolderWriter`: the same summaries as `RunWriter`; local folders only.
 
     Args:
         path: the run folder, created if needed.

@@ -1,7 +1,9 @@
-"""Reads a Keras model's regularization: which variables, which factors.
+"""What L2Monitor reads of a Keras model: its regularization, its weights, its values, its place in a cluster.
 
 This is the only module that knows where Keras keeps regularizers; the
 rest of l2board works on the plain `RegularizationSetup` it returns.
+Values are read through `keras.ops`, never through a backend's own API, so
+that the JAX and PyTorch backends never import TensorFlow.
 """
 
 import keras
@@ -203,3 +205,63 @@ def inspect_regularization(model):
         optimizer=type(optimizer).__name__ if optimizer is not None else None,
         weight_decay=decay,
     )
+
+
+def to_numpy(value):
+    """Returns a Keras variable, a backend tensor or a number as a NumPy array (on the host)."""
+    if isinstance(value, keras.Variable):
+        value = value.value
+    if ops.is_tensor(value):
+        return np.asarray(ops.convert_to_numpy(value))
+    return np.asarray(value)
+
+
+def as_float(value):
+    """Returns a logged value (Keras variable, tensor, NumPy or Python number) as a float.
+
+    Example:
+
+    >>> as_float(np.float32(0.5)), as_float(keras.Variable(2.0))
+    (0.5, 2.0)
+    """
+    return float(to_numpy(value))
+
+
+def steps_taken(model):
+    """How many steps the model's optimizer has taken (0 for a new model); `None` without an optimizer."""
+    optimizer = getattr(model, "optimizer", None)
+    iterations = getattr(optimizer, "iterations", None)
+    return None if iterations is None else int(as_float(iterations))
+
+
+def sync_weights(model):
+    """Puts the current weights back into the model's variables, where a trainer keeps them elsewhere.
+
+    The JAX trainer keeps the weights in its own state during an epoch (the
+    model's variables are emptied): its public `jax_state_sync` puts the
+    current ones back, without a copy or a wait.
+    """
+    sync = getattr(model, "jax_state_sync", None)
+    if sync is not None:
+        sync()
+
+
+def is_chief(model):
+    """Whether this process writes logs: always, except a non-chief worker of a multi-worker strategy.
+
+    The chief is the task of type `chief`, or worker 0 when the cluster has no
+    chief, as `tf.distribute` defines it; on JAX, process 0.
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.process_index() == 0
+    strategy = getattr(model, "distribute_strategy", None)
+    resolver = getattr(strategy, "cluster_resolver", None)
+    in_multi_worker = getattr(getattr(strategy, "extended", None), "_in_multi_worker_mode", None)
+    if resolver is None or in_multi_worker is None or not in_multi_worker():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type in (None, "chief"):
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()

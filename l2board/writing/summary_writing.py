@@ -12,7 +12,7 @@ import tensorflow as tf
 from tensorboard.plugins.histogram import metadata as histogram_metadata
 
 from l2board.errors import LogWriteError
-from l2board.run_folders import ensure_writable_dir
+from l2board.writing.log_folder import ensure_writable_dir
 
 _HISTOGRAM_METADATA = histogram_metadata.create_summary_metadata(display_name="", description="")
 
@@ -39,7 +39,7 @@ def _reported_as_one_sentence(method):
 
 
 class RunWriter:
-    """Writes scalars, histograms and text into one TensorBoard run folder.
+    """Writes scalars, histograms and text into one TensorBoard run folder: the `writers.FolderWriter` on TensorFlow.
 
     Args:
         path: the run folder, created if needed.

@@ -48,6 +48,7 @@ class TensorBoard(keras.callbacks.TensorBoard):
                          update_freq=update_freq, profile_batch=profile_batch, embeddings_freq=embeddings_freq,
                          embeddings_metadata=embeddings_metadata)
         # Keras writes the metrics and histograms; the monitor adds the rest, in the folder it chooses.
+        self._keras_started = False  # Keras's own part starts at the first epoch, in the monitor's folder
         self.monitor = L2Monitor(log_dir, histogram_freq=0, update_freq=update_freq, write_standard_metrics=False,
                                  verbose=0, hparams=hparams)
 
@@ -71,8 +72,22 @@ class TensorBoard(keras.callbacks.TensorBoard):
         # KerasTuner sets `log_dir` on this callback (a trial's folder): the monitor follows.
         self.monitor.log_dir = self.log_dir
         self.monitor.on_train_begin(logs)
-        self._set_keras_model(self.model, self.monitor.run_dir or self.log_dir, write=True)
-        super().on_train_begin(logs)
+        self._keras_started = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # The monitor chooses the run's folder at the first epoch (whether this fit goes on from an earlier
+        # one is known then); Keras's part starts there, in the same folder.
+        self.monitor.on_epoch_begin(epoch, logs)
+        if not self._keras_started:
+            self._set_keras_model(self.model, self.monitor.run_dir or self.log_dir, write=True)
+            super().on_train_begin(None)
+            self._keras_started = True
+        super().on_epoch_begin(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if self._keras_started:  # a fit of no epoch started nothing to end
+            super().on_train_end(logs)
+        self.monitor.on_train_end(logs)
 
 
 def _keras_then_monitor(hook):
@@ -86,6 +101,6 @@ def _keras_then_monitor(hook):
     return run_both
 
 
-for _hook in ("on_epoch_begin", "on_train_batch_begin", "on_train_batch_end", "on_test_begin", "on_test_end",
-              "on_predict_end", "on_epoch_end", "on_train_end"):
+for _hook in ("on_train_batch_begin", "on_train_batch_end", "on_test_begin", "on_test_end", "on_predict_end",
+              "on_epoch_end"):
     setattr(TensorBoard, _hook, _keras_then_monitor(_hook))

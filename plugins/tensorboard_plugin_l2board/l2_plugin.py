@@ -21,7 +21,8 @@ from werkzeug import wrappers
 from l2board.log_format import tags
 from l2board.log_format.regularization_setup import RegularizationSetup
 from l2board.reading import roles
-from l2board.analysis.comparison import DEFAULT_PATIENCE, compare_runs, reads_tag
+from l2board.analysis.comparison import compare_runs, reads_tag
+from l2board.analysis.patience import DEFAULT_PATIENCE, MAX_PATIENCE
 from l2board.errors import L2BoardError
 from l2board.rendering.report import report_json
 from l2board.rendering.view import LABELS
@@ -35,8 +36,7 @@ _STATIC_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(js|css)$")
 # Bounds on what one request may ask for (http_api.md lists them): a hostile
 # or mistaken query gets one sentence, never an exception, a huge reply or
 # minutes of work. Run names are paths, and a path is at most 4,096 bytes
-# on Linux; an EarlyStopping patience beyond 10,000 epochs means nothing.
-MAX_PATIENCE = 10_000
+# on Linux; the patience's bound is the analysis's (`patience.MAX_PATIENCE`).
 MAX_RUNS = 1_000
 MAX_TEXT_LENGTH = 4_096
 # Each route's query parameters; only `run` of /report may be repeated.
@@ -124,7 +124,13 @@ class L2BoardPlugin(base_plugin.TBPlugin):
                 f"A report compares at most {MAX_RUNS:,} runs; {len(names):,} were asked for.")
         patience = _patience(request.args.get("patience", str(DEFAULT_PATIENCE)))
         runs = self._runs(request)
-        names = names or [r["name"] for r in runs.summaries()]
+        if not names:
+            names = [r["name"] for r in runs.summaries()]
+            # Every run of a huge logdir would be minutes of work and a reply of gigabytes: bounded as run= is.
+            if len(names) > MAX_RUNS:
+                raise errors.InvalidArgumentError(
+                    f"The logdir holds {len(names):,} runs; a report compares at most {MAX_RUNS:,}: name them "
+                    "with run=.")
         if not names:
             raise errors.NotFoundError("No run has scalar summaries yet.")
         try:

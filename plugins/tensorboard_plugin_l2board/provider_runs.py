@@ -51,9 +51,8 @@ def group_runs(tensorboard_runs):
 def without_records_of_other_runs(groups, listing):
     """Drops the groups that sit above or below another group and log no loss or metric.
 
-    The rule `l2board compare` applies after reading (an HParams experiment's
-    top, tensorboardX's `add_hparams` `<time>/` folder of `hparam/*`
-    scalars), applied here to tag names, so both list the same runs.
+    `roles.without_records_of_other_runs`, the rule `l2board compare` applies
+    after reading, applied here to TensorBoard's run names and tag names.
 
     Args:
         groups: `{run name: {folder: TensorBoard run}}` (see `group_runs`).
@@ -66,18 +65,16 @@ def without_records_of_other_runs(groups, listing):
     >>> list(without_records_of_other_runs(groups, listing))
     ['hp/trial0']
     """
-    names = list(groups)
 
-    def nested(name):
-        return any(other != name and (name == "." or other == "." or other.startswith(name + "/")
-                                      or name.startswith(other + "/")) for other in names)
-
-    def holds_a_role(members):
+    def holds_a_role(group):
+        members = group[1]
         top = roles.top_split(members)
         return any(roles.role_of(member, tag, top) for member, tb_run in members.items()
                    for tag in listing.get(tb_run, ()))
 
-    return {name: members for name, members in groups.items() if holds_a_role(members) or not nested(name)}
+    # "." is TensorBoard's name for the log folder's top: above every other run.
+    return dict(roles.without_records_of_other_runs(
+        list(groups.items()), lambda group: () if group[0] == "." else tuple(group[0].split("/")), holds_a_role))
 
 
 class ProviderRuns:
@@ -174,7 +171,7 @@ class ProviderRuns:
             downsample=metadata.MAX_POINTS, run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=tag_set))
         texts = self._provider.read_tensors(
             self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.TEXT_PLUGIN, downsample=100,
-            run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=[tags.SETUP_JSON, tags.TRAINING_END]))
+            run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=list(tags.ANALYSED_TEXTS)))
         runs = []
         for name in names:
             sources = [_source(tb_run, member, scalars, texts) for member, tb_run in groups[name].items()]

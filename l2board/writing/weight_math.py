@@ -1,8 +1,17 @@
-"""Norms of weight arrays on the host, in NumPy: the reference for what L2Monitor logs.
+"""Norms and penalties of weight arrays on the host, in NumPy: the definitions of what L2Monitor logs.
 
-L2Monitor computes the same norms where the weights live (see
+L2Monitor computes the same norms and penalties where the weights live (see
 `device_statistics`); these plain functions define them, combine
 per-variable norms into model totals, and are what its tests check against.
+
+A factor is not a factor everywhere, which is why the penalties have
+explicit names:
+
+* Keras `l2(factor)` adds `factor * sum(w**2)`.
+* TF1's `tf.contrib.layers.l2_regularizer(scale)` added
+  `scale * sum(w**2) / 2` (it is built on `tf.nn.l2_loss`, which halves).
+* Keras `l1(factor)` and TF1's `l1_regularizer(scale)` agree:
+  `factor * sum(|w|)`.
 """
 
 import numpy as np
@@ -87,3 +96,83 @@ def total_norms(per_variable):
         else:
             totals[key] = float(values.max())
     return totals
+
+
+def _as_float64(weights):
+    return np.asarray(weights, dtype=np.float64)
+
+
+def l1_penalty(weights, factor):
+    """Returns the L1 penalty `factor * sum(|w|)`.
+
+    Args:
+        weights: array-like of any shape.
+        factor: the regularization factor.
+
+    Returns:
+        The penalty as a Python float.
+
+    Example:
+
+    >>> l1_penalty([[1, -2], [-3, 4]], 0.5)
+    5.0
+    """
+    return float(factor * np.abs(_as_float64(weights)).sum())
+
+
+def l2_penalty(weights, factor):
+    """Returns the Keras L2 penalty `factor * sum(w**2)`.
+
+    This is what `keras.regularizers.l2(factor)` adds to the loss.
+
+    Args:
+        weights: array-like of any shape.
+        factor: the regularization factor (Keras calls it `l2`).
+
+    Returns:
+        The penalty as a Python float.
+
+    Example:
+
+    >>> l2_penalty([[1, -2], [-3, 4]], 0.5)
+    15.0
+    """
+    return float(factor * np.square(_as_float64(weights)).sum())
+
+
+def tf1_l2_penalty(weights, scale):
+    """Returns the TF1 `l2_regularizer(scale)` penalty `scale * sum(w**2) / 2`.
+
+    TF1 built its L2 regularizer on `tf.nn.l2_loss`, which halves the sum
+    of squares, so the same number means half the penalty of Keras `l2`.
+
+    Args:
+        weights: array-like of any shape.
+        scale: the regularization scale.
+
+    Returns:
+        The penalty as a Python float.
+
+    Example:
+
+    >>> tf1_l2_penalty([[1, -2], [-3, 4]], 0.5)
+    7.5
+    """
+    return l2_penalty(weights, scale) / 2.0
+
+
+def keras_l2_factor_from_tf1(scale):
+    """Returns the Keras `l2` factor equivalent to a TF1 `l2_regularizer` scale.
+
+    Args:
+        scale: the TF1 scale.
+
+    Returns:
+        `scale / 2`, the factor that gives Keras `l2` the same penalty.
+
+    Example:
+
+    >>> keras_l2_factor_from_tf1(0.5)
+    0.25
+    """
+    return scale / 2.0

@@ -1,4 +1,4 @@
-"""Run folders: creating them fresh, checking they can be written, never mixing two runs.
+"""The run-folder policy of `l2board train`, `experiment` and `demo`: a fresh folder, or `--overwrite` of our own run.
 
 Nothing here deletes what l2board did not write: `--overwrite` removes only
 the event files of a folder that holds nothing else (see `plan_run_dir`),
@@ -8,92 +8,26 @@ TensorFlow here: the command line checks folders before it loads it.
 
 import contextlib
 import dataclasses
-import datetime
 import os
-import re
 
-from l2board.log_format import tags
 from l2board.errors import L2BoardError, UnwritableLogDirError
+from l2board.log_format import tags
+from l2board.log_format.run_files import (
+    RUN_SUBFOLDERS,
+    holds_a_run,
+    is_event_file,
+    is_written_event_file,
+    run_event_files,
+    unlistable,
+)
+from l2board.safe_text import listing
+from l2board.writing.log_folder import ensure_writable_dir
 
 # Text tags only L2Monitor writes: a run holding one is provably l2board's.
 _L2BOARD_TAG_PREFIX = "l2board/"
-
-
-def ensure_writable_dir(path):
-    """Creates a local folder if needed and checks that files can be written in it.
-
-    Args:
-        path: the folder. Remote paths (with `://`) are left to TensorFlow.
-
-    Raises:
-        UnwritableLogDirError: with one sentence naming the folder and why.
-    """
-    if "://" in path:
-        return
-    try:
-        os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, f".l2board-write-check-{os.getpid()}")
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise UnwritableLogDirError(
-            f"Cannot write TensorBoard logs to '{path}': {reason}."
-        ) from None
-
-
-def make_fresh_log_dir(parent="logs", prefix="", now=None):
-    """Creates a new run folder under `parent`, named by date and time.
-
-    Creating it is atomic, so two trainings started in the same second (or
-    two processes) never share a folder.
-
-    Args:
-        parent: the folder that holds runs; created if needed.
-        prefix: put before the date, e.g. `"demo-"`.
-        now: the time to name the run by (default: now).
-
-    Returns:
-        The new folder's path, such as `logs/20261127-031500`, with a
-        suffix `-2`, `-3`, ... when that name is taken.
-
-    Raises:
-        UnwritableLogDirError: when `parent` cannot be created or written.
-
-    Example:
-
-    ```python
-    make_fresh_log_dir("logs")  # 'logs/20261127-031500', now created
-    ```
-    """
-    ensure_writable_dir(parent)
-    base = os.path.join(parent, prefix + (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S"))
-    path, n = base, 1
-    while True:
-        try:
-            os.mkdir(path)
-            return path
-        except FileExistsError:
-            n += 1
-            path = f"{base}-{n}"
-
-
-# What l2board writes into a run folder: event files at its top and in these
-# subfolders, nothing else. --overwrite removes exactly that and never more.
-RUN_SUBFOLDERS = ("train", "validation")
 # A folder with more entries than this below it is not searched further for
 # runs (a home folder given as --logdir, say).
 _MAX_ENTRIES_SEARCHED = 100_000
-
-
-# The names TensorFlow's writer gives event files; "my_tfevents_notes.md" is no event file.
-_EVENT_FILE_NAME = re.compile(r"^events\.out\.tfevents\.\d+\.")
-
-
-def _is_event_file(entry):
-    # A real file, not a link: l2board writes no links, so a link is never ours to delete.
-    return bool(_EVENT_FILE_NAME.match(entry.name)) and entry.is_file(follow_symlinks=False)
 
 
 def _written_by_l2board(event_files):
@@ -124,25 +58,13 @@ def _hold_no_data(event_files):
     return True
 
 
-def _own_event_files(folder):
-    """The event files of a folder's top and of its train/ and validation/ (not links, not deeper)."""
-    found = []
-    for sub in ("",) + RUN_SUBFOLDERS:
-        place = os.path.join(folder, sub) if sub else folder
-        if sub and (os.path.islink(place) or not os.path.isdir(place)):
-            continue
-        with os.scandir(place) as entries:
-            found.extend(e.path for e in entries if _is_event_file(e))
-    return found
-
-
 def _run_above(folder):
     """The nearest folder above `folder` that is a run itself, or None."""
     path = os.path.abspath(folder)
     parent = os.path.dirname(path)
     while parent != path:
         try:
-            if _own_event_files(parent):
+            if run_event_files(parent):
                 return parent
         except OSError:
             pass  # a folder above that cannot be listed holds no run l2board could mix with
@@ -177,7 +99,7 @@ def _first_event_file_below(folder):
     for root, subfolders, files in os.walk(folder):
         subfolders.sort()
         for name in sorted(files):
-            if "tfevents" in name:
+            if is_event_file(name):
                 return os.path.join(root, name)
         seen += len(subfolders) + len(files)
         if seen > _MAX_ENTRIES_SEARCHED:
@@ -203,19 +125,19 @@ def survey_run_dir(folder):
     try:
         return _survey(folder)
     except OSError as error:
-        raise _unlistable(error, folder) from None
+        raise unlistable(error, folder) from None
 
 
 def _survey(folder):
     event_files, foreign, run_below = [], [], None
     with os.scandir(folder) as entries:
         for entry in sorted(entries, key=lambda e: e.name):
-            if _is_event_file(entry):
+            if is_written_event_file(entry):
                 event_files.append(entry.path)
             elif entry.name in RUN_SUBFOLDERS and entry.is_dir(follow_symlinks=False):
                 with os.scandir(entry.path) as inner:
                     for item in sorted(inner, key=lambda e: e.name):
-                        if _is_event_file(item):
+                        if is_written_event_file(item):
                             event_files.append(item.path)
                         else:
                             foreign.append(f"{entry.name}/{item.name}")
@@ -224,67 +146,6 @@ def _survey(folder):
                 if run_below is None and entry.is_dir(follow_symlinks=False):
                     run_below = _first_event_file_below(entry.path)
     return FolderSurvey(event_files, foreign, run_below)
-
-
-def holds_a_run(folder):
-    """Whether a folder already holds a run (event files of its own, as l2board writes them).
-
-    Only the folder's top and its train/ and validation/ are looked at: no
-    search for runs below, which a survey makes.
-    """
-    if not os.path.isdir(folder):
-        return False
-    try:
-        return bool(_own_event_files(folder))
-    except OSError as error:
-        raise _unlistable(error, folder) from None
-
-
-def holds_logged_values(folder):
-    """Whether a folder holds values of an earlier fit: a scalar in the event files of its top, train/ or validation/.
-
-    What a writer of this very fit put there before its first epoch ended
-    (Keras's model summary, KerasTuner's HParams record, a file header) is
-    no run yet; a URL is not looked into (`False`).
-    """
-    if "://" in folder or not os.path.isdir(folder):
-        return False
-    from l2board.reading.event_files import FileDamage, iter_events
-
-    try:
-        paths = _own_event_files(folder)
-    except OSError as error:
-        raise _unlistable(error, folder) from None
-    for path in paths:
-        for event in iter_events(path, FileDamage(path)):
-            if any(value.HasField("simple_value") or value.metadata.plugin_data.plugin_name == "scalars"
-                   for value in event.summary.value):
-                return True
-    return False
-
-
-def sibling_run_dir(folder):
-    """Creates and returns the first `<folder>-2`, `<folder>-3`, ... that did not exist: a run folder of its own.
-
-    Created atomically, so two fits started at once never share one.
-    """
-    n = 2
-    while True:
-        candidate = f"{folder.rstrip('/' + os.sep)}-{n}"
-        try:
-            os.makedirs(candidate)
-            return candidate
-        except FileExistsError:
-            n += 1
-
-
-def _unlistable(error, folder):
-    return L2BoardError(f"Cannot look inside '{error.filename or folder}': {error.strerror or error}.")
-
-
-def _listing(names, most=3):
-    shown = ", ".join(names[:most])
-    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 @dataclasses.dataclass
@@ -352,8 +213,8 @@ def plan_run_dir(folder, overwrite=False, explicit=True, replace_empty=False):
     if survey.foreign:
         raise L2BoardError(
             f"--overwrite replaces only a run folder as l2board writes it (train/, validation/ and event files), "
-            f"but '{folder}' also holds {_listing(survey.foreign)}; nothing was deleted: choose another --logdir "
-            "or move those away first.")
+            f"but '{folder}' also holds {listing(survey.foreign, most=3)}; nothing was deleted: choose another "
+            "--logdir or move those away first.")
     if not (_written_by_l2board(survey.event_files) or (replace_empty and _hold_no_data(survey.event_files))):
         raise L2BoardError(
             f"--overwrite replaces only runs l2board wrote, but no event file in '{folder}' holds an l2board "
