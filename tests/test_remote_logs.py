@@ -347,3 +347,142 @@ def test_an_endpoint_that_is_no_s3_server_is_named_as_such(s3, web_servers, stat
     assert _one_error_line(result) == (
         f"Error: Cannot read '{url}': the endpoint {endpoint} answered as no S3 server does (HTTP {status} without "
         "S3's answer); check that it is the address of an S3 server (AWS_ENDPOINT_URL).")
+
+
+# -- many runs, fetched concurrently (issue 19) ------------------------------------------------------------------
+
+MANY_SEEDS = 9  # 2 configurations x 9 seeds x 2 files: more than PARALLEL_MIN_URLS, so worker processes read them
+
+
+@pytest.fixture(scope="module")
+def many(s3, tmp_path_factory):
+    """18 runs on disk, a cut-off last record in one file and a damaged record in another, and their copy in S3."""
+    from l2board.reading.event_records import PARALLEL_MIN_URLS
+
+    local = tmp_path_factory.mktemp("many") / "runs"
+    for name, setup, gap in (("no_l2", NO_L2, 0.05), ("l2", L2, 0.01)):
+        for seed in range(MANY_SEEDS):
+            train = [1.2 / (e + 1) - 0.01 * seed for e in range(6)]
+            write_run(local / f"{name}-seed{seed}", setup=setup,
+                      train={"epoch_loss": train, "epoch_accuracy": [0.5 + 0.07 * e for e in range(6)]},
+                      validation={"epoch_loss": [1.0 - 0.05 * e + gap * e * e / 4 + 0.01 * seed for e in range(6)]})
+    (cut,) = (local / "l2-seed3" / "validation").glob("events.out.tfevents.*")
+    cut.write_bytes(cut.read_bytes()[:-9])
+    (flipped,) = (local / "no_l2-seed5" / "train").glob("events.out.tfevents.*")
+    data = bytearray(flipped.read_bytes())
+    data[-5] ^= 0x10  # the last byte of the last record's data, before its checksum
+    flipped.write_bytes(bytes(data))
+    assert sum(1 for _ in local.rglob("events.out.tfevents.*")) > PARALLEL_MIN_URLS
+    s3["fs"].put(str(local), f"{BUCKET}/many", recursive=True)
+    return {"local": local, "url": f"s3://{BUCKET}/many"}
+
+
+# What l2board reads of a set, every way: each event file's records (path, scalars, texts, other tags, the
+# sentence of its damage) and each run (name, values, the sentences of its notes), with the set's root as ROOT.
+_READ_EVERY_WAY = """
+import json, sys
+from l2board.analysis.notes import record_note
+from l2board.reading import discovery, event_records, storage
+from l2board.reading.logs import read_runs
+from l2board.rendering.wording import file_note_sentence
+
+url, local, deleted = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+def said(record, root):
+    return file_note_sentence(record_note(record)).replace(root, "ROOT")
+
+def jobs_of(root):
+    return [(path, sub) for folder, members in discovery.run_folders([root])
+            for sub, path in discovery.run_sources(folder, members)[0]]
+
+def records(sources, root):
+    return [[source.path.replace(root, "ROOT", 1), source.folder,
+             {tag: [steps.tolist(), values.tolist()] for tag, (steps, values) in sorted(source.scalars.items())},
+             sorted(source.texts.items()), sorted(source.other_tags.items()), source.first_wall_time,
+             said(source.damage, root) if source.damage else None] for source in sources]
+
+def runs(root):
+    return [[run.name, sorted([list(key), series.steps.tolist(), series.values.tolist()]
+                              for key, series in run.scalars.items()),
+             [said(note, root) for note in run.notes()]] for run in read_runs([root])]
+
+remote_jobs, local_jobs = jobs_of(url), jobs_of(local)
+for path in deleted:  # listed, then gone before it is fetched
+    storage.Remote(path).fs.rm(storage.Remote(path).path)
+print(json.dumps({
+    "in_workers": bool(event_records._workers()) and len(remote_jobs) >= event_records.PARALLEL_MIN_URLS,
+    "together": records(event_records.read_event_files(remote_jobs), url),
+    "fetched_ahead_in_one_process": records(event_records._read_urls(remote_jobs), url),
+    "one_by_one": records([event_records.read_event_file(path, sub) for path, sub in remote_jobs], url),
+    "local": records(event_records.read_event_files(local_jobs), local),
+    "runs": None if deleted else runs(url), "local_runs": None if deleted else runs(local)}))
+"""
+
+
+def _read_every_way(s3, url, local, *deleted):
+    result = run_child([sys.executable, "-c", _READ_EVERY_WAY, url, local, *deleted], capture_output=True,
+                       text=True, timeout=300, env=dict(_env(s3), L2BOARD_CACHE="off"))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_many_runs_fetched_concurrently_are_the_runs_read_one_by_one_and_on_disk(s3, many):
+    read = _read_every_way(s3, many["url"], str(many["local"]))
+    assert read["in_workers"] == ((os.cpu_count() or 1) > 1)  # the worker processes' path, where there are cores
+    assert read["together"] == read["fetched_ahead_in_one_process"] == read["one_by_one"] == read["local"]
+    assert len(read["together"]) == 4 * MANY_SEEDS
+    assert read["runs"] == read["local_runs"] and len(read["runs"]) == 2 * MANY_SEEDS
+    # The damaged objects among them are reported as on disk: a cut-off last record, a damaged record skipped.
+    damage = dict(sorted((path, sentence) for path, *_, sentence in read["together"] if sentence))
+    assert list(damage) == [f"ROOT/l2-seed3/validation/{_event_name(many['local'] / 'l2-seed3' / 'validation')}",
+                            f"ROOT/no_l2-seed5/train/{_event_name(many['local'] / 'no_l2-seed5' / 'train')}"]
+    assert ["cut off" in sentence for sentence in damage.values()] == [True, False]
+    assert [" 1 damaged record skipped" in sentence for sentence in damage.values()] == [False, True]
+
+
+def _event_name(folder):
+    (path,) = folder.glob("events.out.tfevents.*")
+    return path.name
+
+
+def test_many_damaged_runs_in_s3_get_the_report_and_warnings_they_get_on_disk(s3, many):
+    on_disk = compare(s3, many["local"], "--format", "json")
+    remote = compare(s3, many["url"], "--format", "json")
+    assert _json_without_roots(remote, many["url"]) == _json_without_roots(on_disk, many["local"])
+    assert on_disk.stderr.replace(str(many["local"]), "ROOT") == remote.stderr.replace(many["url"], "ROOT")
+    assert remote.stderr.count("Warning: ") == 2 and "Traceback" not in remote.stderr
+
+
+def test_an_object_deleted_between_listing_and_fetching_is_one_sentence_naming_it(s3, many):
+    prefix = f"{BUCKET}/many-deleted"
+    s3["fs"].put(str(many["local"]), prefix, recursive=True)
+    gone = f"s3://{prefix}/l2-seed0/train/{_event_name(many['local'] / 'l2-seed0' / 'train')}"
+    read = _read_every_way(s3, f"s3://{prefix}", str(many["local"]), gone)
+    expected = "Could not read ROOT/l2-seed0/train/{}: No such file or directory; its run is reported without it."
+    for way in ("together", "fetched_ahead_in_one_process", "one_by_one"):
+        unreadable = {path: sentence for path, *_, sentence in read[way] if sentence and "Could not read" in sentence}
+        assert unreadable == {gone.replace(f"s3://{prefix}", "ROOT"): expected.format(gone.rsplit("/", 1)[1])}, way
+        # Every other file is read as on disk.
+        assert [r for r in read[way] if r[0] not in unreadable] == [r for r in read["local"] if r[0] not in unreadable]
+
+
+def test_fetching_ahead_holds_a_bounded_window_of_files_and_gives_each_files_bytes(s3, monkeypatch):
+    from l2board.reading import storage
+
+    for name, value in _env(s3).items():
+        monkeypatch.setenv(name, value)
+    keys = sorted(s3["fs"].find(f"{BUCKET}/runs"))
+    assert len(keys) > 5
+    taken = []
+
+    def urls():
+        for key in keys:
+            taken.append(key)
+            yield f"s3://{key}"
+
+    window = 3
+    for handed, (url, read) in enumerate(storage.fetch_ahead(urls(), window=window), start=1):
+        # Asked for: the files handed over and `window` more, never further ahead.
+        assert len(taken) == min(len(keys), handed + window)
+        assert url == f"s3://{keys[handed - 1]}" and read() == s3["fs"].cat_file(keys[handed - 1])
+    assert handed == len(keys)

@@ -65,7 +65,7 @@ def _remote_listing(url):
     """`listing` of a URL (see `listing`)."""
     try:
         remote = storage.Remote(url)
-        entries = remote.fs.ls(remote.path, detail=True)
+        entries = remote.listing(remote.path)
     except FileNotFoundError:
         return [], [], None
     except L2BoardError as error:

@@ -255,18 +255,20 @@ def _recover(search, offset, damage):
     return end
 
 
-def iter_records(path, damage):
+def iter_records(path, damage, fetched=None):
     """Yields the data of each intact record of a TFRecord file.
 
     Args:
         path: the file.
         damage: a `FileDamage` that receives what was skipped.
+        fetched: when its bytes were fetched already (a URL's, see
+            `storage.fetch_ahead`), what returns them or raises the `OSError`.
 
     Yields:
         `bytes` of each record whose checksums hold.
     """
     try:
-        buffer = _open_bytes(path)
+        buffer = _open_bytes(path) if fetched is None else fetched()
     except OSError as error:
         damage.unreadable = error.strerror or str(error)
         return

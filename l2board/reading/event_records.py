@@ -3,7 +3,8 @@
 No rule is applied here: repeated and earlier steps are kept as written,
 for `run_builder`, the one place that merges records into a run. A file
 read before and unchanged since is served by `parse_cache`; large sets of
-files are read by one worker process per core.
+files are read by one worker process per core. Remote files (URLs) are
+fetched a window ahead of the parsing, concurrently (`storage.fetch_ahead`).
 """
 
 import os
@@ -12,7 +13,7 @@ import struct
 import numpy as np
 from tensorboard.compat.proto import event_pb2
 
-from l2board.reading import event_files, parse_cache
+from l2board.reading import event_files, parse_cache, storage
 from l2board.reading.event_files import FileDamage, iter_records, tensor_to_array, tensor_to_float
 from l2board.reading.run_model import RecordSource
 
@@ -23,6 +24,9 @@ _FLOAT32 = struct.Struct("<f")
 # Below this many bytes of event files, starting worker processes costs
 # more than it saves.
 PARALLEL_MIN_BYTES = 8 << 20
+# Below this many remote files, likewise: each costs a request, whatever its
+# size, and a worker opens its own connections.
+PARALLEL_MIN_URLS = 32
 # TF1 summaries (tensorboardX) carry no plugin name, only the kind of value:
 # recorded under the names the plugins have, so that a note reads "histograms".
 _TF1_KINDS = {"histo": "histograms", "image": "images", "audio": "audio"}
@@ -61,7 +65,7 @@ def _parse_and_store(path, folder, key, root):
     return source
 
 
-def parse_event_file(path, folder):
+def parse_event_file(path, folder, fetched=None):
     """Reads one event file's records from the file itself.
 
     This is the reader's inner loop, once per summary value: it looks the
@@ -71,6 +75,8 @@ def parse_event_file(path, folder):
     Args:
         path: the event file.
         folder: its folder relative to the run ("" for the run's top).
+        fetched: what returns its bytes when they were fetched already (a
+            URL's, see `storage.fetch_ahead`).
 
     Returns:
         A `RecordSource` whose scalars are `(int64 steps, float64 values)`
@@ -83,7 +89,7 @@ def parse_event_file(path, folder):
     from_string = event_pb2.Event.FromString
     first_wall_time = None
     # iter_events's loop, inlined: one generator fewer per record.
-    for data in iter_records(path, damage):
+    for data in iter_records(path, damage, fetched):
         try:
             event = from_string(data)
         except Exception:  # noqa: BLE001 - protobuf raises DecodeError and others
@@ -155,6 +161,12 @@ def _read_job(job):
     return _parse_and_store(*job)
 
 
+def _read_urls(jobs):
+    """Reads `[(url, folder)]`, each file fetched while those before it are parsed. Never cached (see `parse_cache`)."""
+    fetched = storage.fetch_ahead([url for url, _ in jobs])
+    return [parse_event_file(url, folder, read) for (url, folder), (_, read) in zip(jobs, fetched)]
+
+
 def read_event_files(jobs):
     """Reads `[(path, folder)]`: unchanged files from the parse cache, the others in worker processes when that pays.
 
@@ -167,25 +179,37 @@ def read_event_files(jobs):
     missing = [i for i, source in enumerate(results) if source is None]
     if not missing:
         return results
-    work = [(*jobs[i], keys[i], root) for i in missing]
+    remote = [i for i in missing if storage.is_url(jobs[i][0])]
+    local = [i for i in missing if not storage.is_url(jobs[i][0])]
+    work = [(*jobs[i], keys[i], root) for i in local]
     fresh = _read_in_parallel(work) or [_read_job(job) for job in work]
-    for i, source in zip(missing, fresh):
+    urls = [jobs[i] for i in remote]
+    fresh += _read_urls_in_parallel(urls) or _read_urls(urls)
+    for i, source in zip(local + remote, fresh):
         results[i] = source
-    if root and any(keys[i] for i in missing):
+    if root and any(keys[i] for i in local):
         parse_cache.prune(root)
     return results
 
 
-def _read_in_parallel(work):
-    """Reads `[(path, folder, key, root)]` in worker processes when that pays and is safe, else returns None."""
+def _workers():
+    """How many worker processes may read here, or 0 when forking them is unsafe or pointless."""
     import multiprocessing
     import sys
 
     workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(work) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return None
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
     if "tensorflow" in sys.modules:
-        return None  # forking a process that runs TensorFlow's threads is unsafe
+        return 0  # forking a process that runs TensorFlow's threads is unsafe
+    return workers
+
+
+def _read_in_parallel(work):
+    """Reads `[(path, folder, key, root)]` in worker processes when that pays and is safe, else returns None."""
+    workers = _workers()
+    if not workers or len(work) < 2:
+        return None
     try:
         size = sum(key[1] if key else os.path.getsize(path) for path, _, key, _ in work)
     except OSError:
@@ -194,17 +218,39 @@ def _read_in_parallel(work):
         return None
     # Larger files first, in small chunks, so that no worker is left with the largest at the end.
     order = sorted(range(len(work)), key=lambda i: -(work[i][2][1] if work[i][2] else 0))
+    chunk = max(1, min(16, len(work) // (workers * 16)))
+    done = _in_workers(workers, _read_job, [work[i] for i in order], chunk)
+    results = [None] * len(work)
+    for i, source in zip(order, done):
+        results[i] = source
+    return results
+
+
+def _read_urls_in_parallel(jobs):
+    """Reads `[(url, folder)]` in worker processes, each fetching its share ahead, or returns None (too few, unsafe).
+
+    A share is a few fetch windows of files, so that each worker keeps its
+    window full and the workers end together.
+    """
+    workers = _workers()
+    if not workers or len(jobs) < PARALLEL_MIN_URLS:
+        return None
+    size = min(4 * storage.FETCH_WINDOW, -(-len(jobs) // workers))
+    done = _in_workers(workers, _read_urls, [jobs[i:i + size] for i in range(0, len(jobs), size)], 1)
+    return [source for share in done for source in share]
+
+
+def _in_workers(workers, function, tasks, chunk):
+    """`[function(task) for task in tasks]`, computed by `workers` forked processes."""
+    import multiprocessing
+
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_started)
     try:
-        chunk = max(1, min(16, len(work) // (workers * 16)))
-        done = pool.map(_read_job, [work[i] for i in order], chunksize=chunk)
+        done = pool.map(function, tasks, chunksize=chunk)
         pool.close()  # the workers end by themselves, not by SIGTERM
     except BaseException:
         pool.terminate()
         raise
     finally:
         pool.join()
-    results = [None] * len(work)
-    for i, source in zip(order, done):
-        results[i] = source
-    return results
+    return done

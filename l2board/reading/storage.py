@@ -11,8 +11,9 @@ protocol's own: for S3, botocore's chain (`AWS_ACCESS_KEY_ID` and
 
 An event file named by a URL is fetched whole and read from memory, so the
 checks of `event_files` (checksums, resynchronization, damage notes) apply
-to it byte for byte as to a local file. Errors of the remote libraries,
-which raise more than `OSError`, become one sentence here.
+to it byte for byte as to a local file. Many are fetched concurrently
+(`fetch_ahead`), a bounded number at a time. Errors of the remote
+libraries, which raise more than `OSError`, become one sentence here.
 """
 
 import posixpath
@@ -34,6 +35,10 @@ _CREDENTIALS_HINTS = {
 }
 _CREDENTIALS_HINTS.update(s3a=_CREDENTIALS_HINTS["s3"], gcs=_CREDENTIALS_HINTS["gs"],
                           abfs=_CREDENTIALS_HINTS["az"], abfss=_CREDENTIALS_HINTS["az"])
+# How many remote files one process fetches ahead of the one it parses:
+# enough requests in flight to hide each one's latency, and a bound on
+# memory (this many files and one more) whatever the size of the set.
+FETCH_WINDOW = 16
 
 
 def is_url(path):
@@ -174,6 +179,18 @@ class Remote:
             return self.fs.unstrip_protocol(path)
         return self.head + path
 
+    def listing(self, path):
+        """The entries of a folder (`fs.ls(path, detail=True)`).
+
+        A folder that fsspec's listings cache (`fs.dircache`) holds, as the
+        one recursive listing of a log set fills it, is answered here: an
+        async filesystem's `ls` would cost a round trip to its event loop's
+        thread for each of the thousands of folders of a large set.
+        """
+        cached = getattr(self.fs, "dircache", None)
+        entries = cached.get(path) if cached is not None else None
+        return list(entries) if entries is not None else self.fs.ls(path, detail=True)
+
     def missing(self, url):
         """The sentence for a URL that does not exist: it names a missing bucket, or a server that is no S3 server."""
         if self.protocol in _BUCKETS:
@@ -265,13 +282,91 @@ def read_bytes(url):
     Raises:
         OSError: with `strerror` saying why in words (for `FileDamage.unreadable`).
     """
+    return _cat(*_whole_file(url), url)
+
+
+def _cat(remote, whole, url):
+    try:
+        return remote.fs.cat_file(remote.path, **whole)
+    except Exception as error:  # noqa: BLE001 - remote filesystems raise more than OSError
+        raise _unreadable(error, url) from None
+
+
+async def _fetch(remote, whole, url):
+    """`_cat` on an async filesystem (fsspec names its coroutines with a leading underscore)."""
+    try:
+        return await remote.fs._cat_file(remote.path, **whole)
+    except Exception as error:  # noqa: BLE001 - as in _cat
+        raise _unreadable(error, url) from None
+
+
+def _whole_file(url):
+    """`(Remote, options of cat_file)` that fetch `url` whole, or the OSError that says why it cannot be."""
     try:
         remote = Remote(url)
     except L2BoardError as error:
         raise OSError(0, str(error).rstrip("."), url) from None
+    # One request per file: s3fs would first ask a file's size (a HEAD) to
+    # fetch a large one in ranges, twice the requests for the many small
+    # files of a log set; `fetch_ahead` overlaps whole files instead.
+    return remote, {"max_concurrency": 1} if remote.protocol in _S3 else {}
+
+
+def _unreadable(error, url):
+    """The OSError, in words, of a remote filesystem's error while reading `url`."""
+    if isinstance(error, IsADirectoryError):
+        return OSError(error.errno, "not a regular file but a folder", url)
+    return OSError(getattr(error, "errno", None) or 0, reason(error, url), url)
+
+
+def _start_fetching(url):
+    """A `concurrent.futures.Future` of the bytes of `url` (or of the OSError that says why not).
+
+    On an async filesystem (s3fs, gcsfs, adlfs) the request goes to its
+    event loop, which runs in a thread of fsspec's and serves every request
+    of the process at once; any other is read here and now.
+    """
+    import asyncio
+    from concurrent.futures import Future
+
+    done = Future()
     try:
-        return remote.fs.cat_file(remote.path)
-    except Exception as error:  # noqa: BLE001 - remote filesystems raise more than OSError
-        if isinstance(error, IsADirectoryError):
-            raise OSError(error.errno, "not a regular file but a folder", url) from None
-        raise OSError(getattr(error, "errno", None) or 0, reason(error, url), url) from None
+        remote, whole = _whole_file(url)
+        if getattr(remote.fs, "async_impl", False):
+            return asyncio.run_coroutine_threadsafe(_fetch(remote, whole, url), remote.fs.loop)
+        done.set_result(_cat(remote, whole, url))
+    except OSError as error:
+        done.set_exception(error)
+    return done
+
+
+def fetch_ahead(urls, window=FETCH_WINDOW):
+    """Yields, for each URL in the order given, the reader of its bytes, with up to `window` more files requested.
+
+    The requests overlap one another and the caller's parsing (on async
+    filesystems, see `_start_fetching`). At most `window` files are being
+    fetched or wait to be read, and the caller holds the one it reads:
+    memory is bounded by `window + 1` files whatever the number of URLs.
+    Requests still out when the caller stops are cancelled.
+
+    Yields:
+        `(url, reader)`: `reader()` returns the file's bytes, or raises the
+        `OSError` that `read_bytes` raises (a file deleted since it was
+        listed, say), so a failed fetch is reported as a failed read is.
+    """
+    from collections import deque
+    from itertools import islice
+
+    urls = iter(urls)
+    ahead = deque((url, _start_fetching(url)) for url in islice(urls, window))
+    try:
+        while ahead:
+            url, fetched = ahead.popleft()
+            fetched.exception()  # the window moves on once this file is in memory (or failed)
+            following = next(urls, None)
+            if following is not None:
+                ahead.append((following, _start_fetching(following)))
+            yield url, fetched.result
+    finally:
+        for _, fetched in ahead:
+            fetched.cancel()
