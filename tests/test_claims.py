@@ -12,6 +12,7 @@ import math
 import matplotlib
 import numpy as np
 import pytest
+from conftest import record_run
 from test_analysis import L2, NO_L2, l2monitor_like_run
 
 from l2board.analysis import claims
@@ -135,6 +136,20 @@ def test_a_diverged_seed_leaves_its_pair_out_and_the_rest_paired(tmp_path):
     rows = {row["field"]: row["text"] for row in differences["sections"][0]["rows"]}
     assert rows["final_val_data_loss"].endswith("2 seeds paired, 2 runs left out (without a partner seed, or not "
                                                 "finite)")
+
+
+def test_a_difference_and_its_interval_come_from_the_same_runs():
+    # The baseline ran seeds 0-2, the other 0-1: seed 2 is left out of the pairs. Over all runs the means
+    # differ by +7.7 pp of gap; over the pairs, by +3 and +4 pp. Before, the report printed the first with the
+    # second's interval, which does not hold it.
+    gaps = {"base": [0.20, 0.25, 0.10], "l2": [0.23, 0.29]}
+    runs = [record_run(f"{name}-seed{seed}", gap) for name, values in gaps.items() for seed, gap in enumerate(values)]
+    change = compare_runs(runs, baseline="base").changes["l2"]["metric_gap_final_pp"]
+    assert (change.method, change.n_value, change.left_out) == ("paired", 2, 1)
+    assert change.difference == pytest.approx(3.5)
+    assert change.value - change.baseline == pytest.approx(26.0 - 18.333, abs=1e-3)  # the means stay all runs'
+    assert change.low <= change.difference <= change.high
+    assert change.adjusted_low <= change.difference <= change.adjusted_high
 
 
 # Runs with every kind of outcome: a resolved difference, a sameness, an unresolved difference.

@@ -18,11 +18,12 @@ CONFIDENCE = 0.95
 class Change:
     """How a configuration differs from the baseline in one number.
 
-    `difference` is the difference of the means; `low` and `high` its 95%
-    confidence interval over seeds, unadjusted (`method`: `paired` by seed
-    over the seeds both configurations ran, when they share two or more,
-    else `welch`;
-    `unreplicated`, without an interval, when either has one run).
+    `difference` is the mean difference over the runs its interval uses;
+    `low` and `high` its 95% confidence interval over seeds, unadjusted
+    (`method`: `paired` by seed over the seeds both configurations ran,
+    when they share two or more, else `welch`; `unreplicated`, without an
+    interval, when either has one run). With runs left out it can differ
+    from `value - baseline`, the means over all runs.
     `resolved` says whether that unadjusted interval excludes zero (`None`
     unreplicated). `left_out` counts the runs not used: a value that is not
     finite (a diverged seed: paired, its partner is left out too), or a
@@ -84,7 +85,10 @@ def change_of(field, baseline, other):
     estimate = difference_interval(base_values, values, baseline.seeds if paired else None,
                                    other.seeds if paired else None, confidence=CONFIDENCE,
                                    resolution=claims.resolution_of(field))
-    change = Change(field, a, b, b - a, 100.0 * (b - a) / abs(a) if a else None, None, method=estimate.method,
+    # The difference is the estimate's, over the runs its interval uses (paired: the seeds both ran,
+    # finite on both sides), so that a difference and its interval never come from different runs.
+    difference = estimate.difference
+    change = Change(field, a, b, difference, 100.0 * difference / abs(a) if a else None, None, method=estimate.method,
                     n_baseline=estimate.n_baseline, n_value=estimate.n_other,
                     left_out=len(base_values) + len(values) - estimate.n_baseline - estimate.n_other)
     if estimate.method == "unreplicated":
