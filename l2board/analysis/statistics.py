@@ -257,12 +257,24 @@ def _power(n, effect, method, alpha):
     else:
         # Two samples of n each: TTestIndPower's df and noncentrality.
         df, noncentrality = 2 * n - 2, effect * math.sqrt(n / 2)
-    special = _special()
-    critical = special.stdtrit(df, 1 - alpha / 2)
-    # P(T > c) + P(T < -c) under the noncentral t.
-    power = float(1 - special.nctdtr(df, noncentrality, critical) + special.nctdtr(df, noncentrality, -critical))
-    # Far out in the tails the series can fail, where the power is 1.
-    return 1.0 if math.isnan(power) else power
+    critical = _special().stdtrit(df, 1 - alpha / 2)
+    # P(T > c) + P(T < -c) under the noncentral t; the lower tail as the upper one of -T, whose
+    # noncentrality is -nc (nctdtr's series is NaN far in a tail, not only where the power is 1).
+    return min(1.0, _upper_tail(df, noncentrality, critical) + _upper_tail(df, -noncentrality, critical))
+
+
+def _upper_tail(df, noncentrality, critical):
+    """P(T > critical) for a noncentral t.
+
+    `nctdtr` returns NaN where the tail is 0 or 1 to double precision
+    (checked against `scipy.stats.nct.sf` over df 1-120, levels 0.05-1e-6
+    and noncentralities -400-400): 1 when the noncentrality lies beyond
+    the critical value, 0 when it lies below.
+    """
+    tail = float(1 - _special().nctdtr(df, noncentrality, critical))
+    if math.isnan(tail):
+        return 1.0 if noncentrality > critical else 0.0
+    return tail
 
 
 def seeds_needed(difference, spread, method, power=0.8, alpha=0.05, max_seeds=1000):
