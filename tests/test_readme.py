@@ -1,4 +1,4 @@
-"""Every Python block of README.md runs as written, on small data made here."""
+"""Every Python block of README.md and docs/user-guide.md runs as written, on small data made here."""
 
 import pathlib
 import re
@@ -7,7 +7,9 @@ import sys
 import pytest
 from conftest import run_child
 
-README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+GUIDE = ROOT / "docs" / "user-guide.md"
 
 # What a reader of the README already has when a block starts: a model of
 # their own and CIFAR-shaped data (small here), as the blocks assume.
@@ -40,23 +42,37 @@ for name, gap in (("no-l2", 0.3), ("l2-0.01-all", 0.1)):
 """
 
 
-def python_blocks():
-    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+def python_blocks(document):
+    return re.findall(r"```python\n(.*?)```", document.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
-def test_the_readme_has_python_blocks():
-    assert len(python_blocks()) >= 2
+BLOCKS = [(document, index) for document in (README, GUIDE) for index in range(len(python_blocks(document)))]
 
 
-@pytest.mark.parametrize("index", range(len(python_blocks())))
-def test_python_block_runs_as_written(tmp_path, index):
-    block = python_blocks()[index]
+def test_the_readme_and_the_guide_have_python_blocks():
+    assert len(python_blocks(README)) >= 1 and len(python_blocks(GUIDE)) >= 3
+
+
+def test_the_readme_is_a_front_door_of_at_most_200_lines():
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= 200
+
+
+def test_every_local_link_of_the_readme_and_the_guide_leads_somewhere():
+    for document in (README, GUIDE):
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", document.read_text(encoding="utf-8")):
+            if "://" not in target:
+                assert (document.parent / target).exists(), f"{document.name} links to {target}, which is not there"
+
+
+@pytest.mark.parametrize("document, index", BLOCKS, ids=[f"{d.name}-{i}" for d, i in BLOCKS])
+def test_python_block_runs_as_written(tmp_path, document, index):
+    block = python_blocks(document)[index]
     script = tmp_path / "block.py"
     script.write_text(PRELUDE + "\n" + block, encoding="utf-8")
     result = run_child([sys.executable, str(script)], capture_output=True, text=True, timeout=240,
                        cwd=tmp_path)
-    assert result.returncode == 0, f"README block {index}:\n{block}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, f"{document.name} block {index}:\n{block}\n{result.stderr[-3000:]}"
     # A block that trains with L2Monitor leaves its run where it says.
     for log_dir in re.findall(r'L2Monitor\("([^"]+)"\)', block):
         events = list((tmp_path / log_dir).rglob("events.out.tfevents.*"))
-        assert events, f"README block {index} wrote no events to {log_dir}"
+        assert events, f"{document.name} block {index} wrote no events to {log_dir}"
