@@ -144,12 +144,18 @@ def test_a_difference_and_its_interval_come_from_the_same_runs():
     # second's interval, which does not hold it.
     gaps = {"base": [0.20, 0.25, 0.10], "l2": [0.23, 0.29]}
     runs = [record_run(f"{name}-seed{seed}", gap) for name, values in gaps.items() for seed, gap in enumerate(values)]
-    change = compare_runs(runs, baseline="base").changes["l2"]["metric_gap_final_pp"]
+    comparison = compare_runs(runs, baseline="base")
+    change = comparison.changes["l2"]["metric_gap_final_pp"]
     assert (change.method, change.n_value, change.left_out) == ("paired", 2, 1)
     assert change.difference == pytest.approx(3.5)
     assert change.value - change.baseline == pytest.approx(26.0 - 18.333, abs=1e-3)  # the means stay all runs'
     assert change.low <= change.difference <= change.high
     assert change.adjusted_low <= change.difference <= change.adjusted_high
+    # The table of means shows the means' difference beside them; the differences' section, the pairs'.
+    table = report.render_table(comparison)
+    (means_row,) = [line for line in table.splitlines() if line.startswith("accuracy gap, final")]
+    assert means_row.rstrip().endswith("(+7.7 pp)")
+    assert "+3.5 pp [" in table and "2 seeds paired, 1 run left out" in table
 
 
 # Runs with every kind of outcome: a resolved difference, a sameness, an unresolved difference.

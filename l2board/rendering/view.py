@@ -102,9 +102,12 @@ def number_text(value, kind, fraction=True):
 
 
 def _difference_text(change, kind, fraction):
+    """The difference of the two means a row shows, beside them (with runs left out of the pairs,
+    `change.difference`, over the pairs, is the one the differences' section shows with its interval)."""
     if change is None or change.difference is None:
         return ""
-    d = change.difference
+    d = change.value - change.baseline
+    relative = 100.0 * d / abs(change.baseline) if change.baseline else None
     if kind == "fraction":
         return f" ({100 * d:+.1f} pp)" if fraction else f" ({d:+.3g})"
     if kind == "pp":
@@ -113,7 +116,7 @@ def _difference_text(change, kind, fraction):
         return f" ({d:+.1f} pp)" if change.field.endswith("share_percent") else f" ({d:+.0f} pp)"
     if kind in ("epoch", "stop"):
         return f" ({d:+.0f})" if float(d).is_integer() else f" ({d:+.1f})"
-    return f" ({d:+.3g}" + (f", {change.relative_percent:+.0f}%)" if change.relative_percent is not None else ")")
+    return f" ({d:+.3g}" + (f", {relative:+.0f}%)" if relative is not None else ")")
 
 
 def tone(change, better):
