@@ -55,9 +55,10 @@ def write_runs(root):
             writer.close()
 
 
-def timed(command):
+def timed(command, env=None):
+    """The wall time of one whole process running `command` (its output discarded)."""
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
 
 

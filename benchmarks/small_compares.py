@@ -24,10 +24,10 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from compare_command import timed  # benchmarks/, beside this script
 
 EPOCHS = 30
 VARIABLES = [f"{layer}/{kind}" for layer in ("conv1", "conv2", "fc1", "output") for kind in ("kernel", "bias")]
@@ -74,12 +74,6 @@ def write_sets(root):
             write_run(os.path.join(folder, run), factor, seed)
         folders[name] = folder
     return folders
-
-
-def timed(command, env):
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
 
 
 def main():
