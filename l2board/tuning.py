@@ -122,7 +122,7 @@ def _lambda_search():
         raise L2BoardError("l2board.tuning needs KerasTuner: pip install keras-tuner.") from None
     import keras
 
-    from l2board.analysis.factor_search import FIRST_SEEDS, next_step
+    from l2board.analysis.factor_search import FIRST_SEEDS
     from l2board.training.search import ModelSearchSettings, SearchFolder, check_budget, search_oracle
 
     class LambdaSearch(keras_tuner.Tuner):
@@ -160,6 +160,8 @@ def _lambda_search():
             name = getattr(hypermodel, "__name__", None) or type(hypermodel).__name__
             self.settings = ModelSearchSettings(name, budget, first_seeds)
             self.log_dir = os.fspath(log_dir)
+            # Its own: in KerasTuner's distributed mode a worker's `self.oracle` is a client of the chief's.
+            self.folder = SearchFolder(self.settings, self.log_dir)
             super().__init__(oracle=search_oracle(keras_tuner)(self.settings, self.log_dir), hypermodel=hypermodel,
                              **options)
 
@@ -173,13 +175,12 @@ def _lambda_search():
             callbacks = [c for c in kwargs.pop("callbacks", None) or [] if not isinstance(c, L2Monitor)]
             callbacks.append(L2Monitor(folder, verbose=0, hparams={"l2": factor}))
             history = self.hypermodel.fit(hp, model, *args, callbacks=callbacks, **kwargs)
-            SearchFolder(self.settings, self.log_dir).record(folder, look)
+            self.folder.record(folder, look)
             return history
 
         def answer(self):
             """`(Decision, Comparison)` of the search as it stands: resolved, or what is open (see `factor_search`)."""
-            folder = SearchFolder(self.settings, self.log_dir)
-            step = next_step(folder.analyse, self.settings.budget, folder.finished(), self.settings.first_seeds)
+            step = self.folder.next_step()
             if step.decision is None:
                 raise L2BoardError(f"The search in '{self.log_dir}' has runs left to train: call search() first.")
             return step.decision, step.comparison

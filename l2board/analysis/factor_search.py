@@ -178,8 +178,8 @@ def _next_runs(sweep, best, open_, trained, budget_left, first_seeds, anchor):
                 for seed in first:
                     add(middle, seed)
     # New seeds, paired: the anchor and every open factor get the same ones.
-    fresh = [seed for seed in range(max(seeds, default=-1) + 1, max(seeds, default=-1) + 1 + SEEDS_PER_LOOK)]
-    for seed in fresh:
+    first_fresh = max(seeds, default=-1) + 1
+    for seed in range(first_fresh, first_fresh + SEEDS_PER_LOOK):
         if len(runs) + 1 + (1 if open_ else 0) > budget_left:
             break
         for index in [anchor] + [i for i in open_ if i != anchor]:

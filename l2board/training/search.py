@@ -11,6 +11,7 @@ runs it finds there and trains only what is missing; runs with other
 settings are refused, never mixed in.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -20,6 +21,11 @@ from l2board.errors import L2BoardError
 from l2board.log_format import tags
 
 SEARCH = "lambda"
+
+
+def search_record(settings, look):
+    """The `l2board/search_json` text of a run proposed at `look` by a search with `settings` (either kind)."""
+    return json.dumps({"search": SEARCH, "look": look, "settings": settings.key()}, sort_keys=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,8 +42,7 @@ class SearchSettings:
     first_seeds: int
 
     def record(self, look):
-        """The `l2board/search_json` text of a run proposed at `look`."""
-        return json.dumps({"search": SEARCH, "look": look, "settings": self.key()}, sort_keys=True)
+        return search_record(self, look)
 
     def key(self):
         """The settings that make two searches' runs comparable (the budget may grow when a search goes on)."""
@@ -91,8 +96,7 @@ class ModelSearchSettings:
         return {"model": self.model, "first_seeds": self.first_seeds}
 
     def record(self, look):
-        """The `l2board/search_json` text of a run proposed at `look`."""
-        return json.dumps({"search": SEARCH, "look": look, "settings": self.key()}, sort_keys=True)
+        return search_record(self, look)
 
     def run_name(self, factor, index):
         return f"{self.configuration(factor)}-seed{index}"
@@ -178,6 +182,12 @@ class SearchFolder:
                 pairs.append((factor, index))
         return pairs
 
+    def next_step(self):
+        """The search's next `Step` (`factor_search.next_step`), from the runs finished in the folder."""
+        from l2board.analysis.factor_search import next_step
+
+        return next_step(self.analyse, self.settings.budget, self.finished(), self.settings.first_seeds)
+
     def analyse(self, look):
         """The `Comparison` of the runs proposed before `look` (their claims at that look's level)."""
         from l2board.analysis.comparison import compare_runs
@@ -197,6 +207,28 @@ class SearchFolder:
             plan = plan_run_dir(os.path.join(self.logdir, self.settings.run_name(factor, index)), overwrite=True,
                                 explicit=True)
             make_run_dir(plan)
+
+    def train(self, factor, seed, look, datasets, verbose, around=contextlib.nullcontext):
+        """Trains run `(factor, seed)` of the documented CNN into its folder and records `look` in it.
+
+        Only what is there of this run (a worker killed in it) is replaced,
+        and only an l2board run ever is. `around()` is the context the
+        training runs in (a worker's heartbeat to its chief).
+
+        Returns:
+            `(folder, history)`.
+        """
+        from l2board.training.experiment import _dataset_for
+        from l2board.training.run_folders import make_run_dir, plan_run_dir
+        from l2board.training.runs import train_run
+
+        plan = plan_run_dir(os.path.join(self.logdir, self.settings.run_name(factor, seed)), overwrite=True,
+                            explicit=True, replace_empty=True)
+        config = self.settings.config(factor, seed)
+        with around():
+            history = train_run(config, make_run_dir(plan), dataset=_dataset_for(config, datasets), verbose=verbose)
+        self.record(plan.folder, look)
+        return plan.folder, history
 
     def record(self, folder, look):
         """Writes the search's record into a finished run, without TensorFlow (the run's own event files stay)."""
@@ -221,9 +253,6 @@ def run_search(settings, logdir, progress=None, verbose=2):
         comparison, and the runs trained by this call.
     """
     from l2board.analysis import factor_search
-    from l2board.training.experiment import _dataset_for
-    from l2board.training.run_folders import make_run_dir, plan_run_dir
-    from l2board.training.runs import train_run
 
     folder = SearchFolder(settings, logdir)
     done = folder.finished()
@@ -231,14 +260,10 @@ def run_search(settings, logdir, progress=None, verbose=2):
 
     def train(runs, look):
         for factor, seed in runs:
-            name = settings.run_name(factor, seed)
             if progress:
-                progress(len(done) + len(trained) + 1, settings.budget, name, time.monotonic() - started, None)
-            plan = plan_run_dir(os.path.join(logdir, name), overwrite=True, explicit=True, replace_empty=True)
-            config = settings.config(factor, seed)
-            train_run(config, make_run_dir(plan), dataset=_dataset_for(config, datasets), verbose=verbose)
-            folder.record(plan.folder, look)
-            trained.append(plan.folder)
+                progress(len(done) + len(trained) + 1, settings.budget, settings.run_name(factor, seed),
+                         time.monotonic() - started, None)
+            trained.append(folder.train(factor, seed, look, datasets, verbose)[0])
 
     decision, comparison = factor_search.run_search(train, folder.analyse, settings.budget, settings.first_seeds,
                                                     done=list(done))
@@ -275,10 +300,7 @@ def search_oracle(keras_tuner):
 
         def step(self):
             """The search's next `Step`, from the runs finished in its folder."""
-            from l2board.analysis.factor_search import next_step
-
-            return next_step(self.folder.analyse, self.settings.budget, self.folder.finished(),
-                             self.settings.first_seeds)
+            return self.folder.next_step()
 
         def populate_space(self, trial_id):
             step = self.step()
@@ -311,6 +333,8 @@ def search_tuner(keras_tuner):
             super().__init__(oracle=oracle_class(settings, logdir), directory=os.path.join(logdir, TUNER_FOLDER),
                              project_name=PROJECT, overwrite=overwrite)
             self.settings, self.logdir, self.verbose, self.progress = settings, logdir, verbose, progress
+            # Its own: on a worker, `self.oracle` is KerasTuner's client of the chief's oracle.
+            self.folder = SearchFolder(settings, logdir)
             self.trained, self.datasets = [], {}
             self.link, self.heartbeat_interval = None, None
             asked = self.oracle.create_trial
@@ -324,24 +348,14 @@ def search_tuner(keras_tuner):
             self.oracle.create_trial = create_trial
 
         def run_trial(self, trial, *args, **kwargs):
-            from l2board.training.experiment import _dataset_for
-            from l2board.training.run_folders import make_run_dir, plan_run_dir
-            from l2board.training.runs import train_run
-
             values = trial.hyperparameters.values
             factor, seed, look = float(values["l2"]), int(values["seed"]), int(values["look"])
-            name = self.settings.run_name(factor, seed)
             if self.progress:
-                self.progress(name, self.tuner_id)
-            # This trial's own folder: what is there is this run's (a worker killed in it); only an l2board run
-            # is ever replaced.
-            plan = plan_run_dir(os.path.join(self.logdir, name), overwrite=True, explicit=True, replace_empty=True)
-            config = self.settings.config(factor, seed)
-            with self.link.heartbeat(self.heartbeat_interval):
-                history = train_run(config, make_run_dir(plan), dataset=_dataset_for(config, self.datasets),
-                                    verbose=self.verbose)
-            SearchFolder(self.settings, self.logdir).record(plan.folder, look)
-            self.trained.append(plan.folder)
+                self.progress(self.settings.run_name(factor, seed), self.tuner_id)
+            folder, history = self.folder.train(
+                factor, seed, look, self.datasets, self.verbose,
+                around=lambda: self.link.heartbeat(self.heartbeat_interval))
+            self.trained.append(folder)
             return {"val_loss": float(history.history["val_loss"][-1])}
 
     return SearchTuner
