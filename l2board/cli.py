@@ -214,7 +214,7 @@ def _check_search_options(l2_values, budget, layer_specs, seeds):
 
 def _experiment_search(base, layers, budget, seeds, logdir, overwrite, plot_path, peer_timeout):
     """`experiment --l2 auto`: the λ search on this machine or over several, then its report and why it stopped."""
-    from l2board.analysis.factor_search import FIRST_SEEDS, next_step
+    from l2board.analysis.factor_search import FIRST_SEEDS
     from l2board.training import distributed
     from l2board.training.search import SearchFolder, SearchSettings, run_distributed_search, run_search
 
@@ -234,18 +234,16 @@ def _experiment_search(base, layers, budget, seeds, logdir, overwrite, plot_path
         folder.clear()  # the search's own runs, each checked to be an l2board run; anything else is refused
     folder.finished()  # another search's runs there are refused before anything is trained
     if mode == "chief":
-        chief = distributed.Chief(peer_timeout)  # a port that cannot be served is refused before anything is made
-        try:
-            from l2board.writing.log_folder import ensure_writable_dir
+        from l2board.writing.log_folder import ensure_writable_dir
 
+        # A port that cannot be served is refused before anything is made.
+        with distributed.Chief(peer_timeout) as chief:
             ensure_writable_dir(logdir)
             click.echo(f"Serving the λ search (a budget of {budget} runs) to KerasTuner workers on {chief.ip}:"
                        f"{chief.port}; its report follows when it is resolved or its budget spent.")
             _quiet_tensorflow()
             run_distributed_search(settings, logdir, chief=chief)
-        finally:
-            chief.close()
-        step = next_step(folder.analyse, budget, folder.finished(), settings.first_seeds)
+        step = folder.next_step()
         decision, comparison = step.decision, step.comparison
     else:
         _quiet_tensorflow()
@@ -270,7 +268,7 @@ def _search_report(folder, decision, comparison, budget, logdir, plot_path):
     for sentence in search_sentences(decision, comparison, spent, budget):
         click.echo(printable(sentence))
     if decision.outcome == "open":
-        command = [arg for arg in sys.argv[1:]]
+        command = sys.argv[1:]
         more = _budget_to_go_on(decision, budget)
         at = command.index("--budget") if "--budget" in command else None
         if at is not None and at + 1 < len(command):
@@ -297,8 +295,8 @@ def _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeo
 
     tuner_id = os.environ["KERASTUNER_TUNER_ID"]
     if mode == "chief":
-        chief = distributed.Chief(peer_timeout)  # a port that cannot be served is refused before anything is made
-        try:
+        # A port that cannot be served is refused before anything is made.
+        with distributed.Chief(peer_timeout) as chief:
             if overwrite or not distributed.resuming(logdir):
                 plan_experiment(runs, logdir, overwrite=overwrite)  # refuses what is not ours, before serving
             else:
@@ -310,8 +308,6 @@ def _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeo
                        f"{distributed.span(peer_timeout)}, a message).")
             _quiet_tensorflow()
             _report(distributed.run_distributed(runs, logdir, overwrite=overwrite, chief=chief), logdir, plot_path)
-        finally:
-            chief.close()
         return
     _quiet_tensorflow()
     trained = distributed.run_distributed(

@@ -174,6 +174,12 @@ class Chief:
                 "worker started with the same KERASTUNER_TUNER_ID is given its unfinished run) and this chief again: "
                 "it resumes the search.")
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     def close(self):
         """Stops serving and frees the port."""
         self.server.stop(None)
