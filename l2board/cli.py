@@ -80,11 +80,14 @@ def train(dataset, weight_decay, epochs, batch_size, train_size, validation, lab
                             learning_rate=learning_rate)
     plan = plan_run_dir(logdir or os.path.join("runs", config.name), overwrite=overwrite,
                         explicit=logdir is not None)
-    _quiet_tensorflow()
-    from l2board.training.datasets import load_dataset
+    from l2board.training.datasets import KERAS_DATASETS, load_dataset
     from l2board.training.runs import train_run
 
+    if config.dataset in KERAS_DATASETS:
+        _quiet_tensorflow()  # keras.datasets loads it
+    # Digits and .npz files are loaded, and bad sizes refused, before TensorFlow's seconds of start-up.
     data = load_dataset(config.dataset, config.validation, config.train_size, config.label_noise, config.seed)
+    _quiet_tensorflow()
     folder = make_run_dir(plan)  # only now, with everything checked
     if plan.note:
         click.echo(plan.note)
@@ -183,8 +186,7 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
         _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeout)
         return
     plans = plan_experiment(runs, logdir, overwrite=overwrite)
-    _quiet_tensorflow()
-    folders = run_experiment(runs, logdir, progress=_progress, plans=plans)
+    folders = run_experiment(runs, logdir, progress=_progress, plans=plans, datasets=_data_then_tensorflow(runs))
     _report(folders, logdir, plot_path)
 
 
@@ -433,6 +435,22 @@ def compare(runs, output_format, plot_path, metric, higher_is_better, baseline, 
         click.echo(text)
     if plot_path:
         click.echo(f"Plot written to {printable(plot_path)}", err=output_format != "table" and output is None)
+
+
+def _data_then_tensorflow(runs):
+    """The first run's data, loaded (and so checked), then TensorFlow, quietly: for `run_experiment(datasets=)`.
+
+    Digits and .npz files are refused before TensorFlow's seconds of start-up;
+    keras.datasets need TensorFlow to load at all.
+    """
+    from l2board.training.datasets import KERAS_DATASETS
+    from l2board.training.experiment import load_first_dataset
+
+    if runs and runs[0][1].dataset in KERAS_DATASETS:
+        _quiet_tensorflow()
+    datasets = load_first_dataset(runs)
+    _quiet_tensorflow()
+    return datasets
 
 
 def _quiet_tensorflow():

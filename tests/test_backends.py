@@ -120,11 +120,10 @@ def test_data_parallel_on_two_devices_logs_the_numbers_of_one(trained, backend):
 
 @pytest.mark.parametrize("backend", BACKENDS[:1])
 def test_jax_logs_open_in_tensorboard(trained, backend):
-    from test_tensorboard_server import get_json, start_tensorboard
+    from test_tensorboard_server import get_json, tensorboard_server
 
     root, _ = trained(backend)
-    process, port = start_tensorboard(root, "true")
-    try:
+    with tensorboard_server(root, "true") as port:
         scalars = get_json(port, f"/data/plugin/scalars/scalars?run=jax/validation&tag={tags.DATA_LOSS}",
                            until=lambda points: len(points) == 3)
         assert [point[1] for point in scalars] == [0, 1, 2]
@@ -139,9 +138,6 @@ def test_jax_logs_open_in_tensorboard(trained, backend):
         assert "regularization" in {h["name"] for h in experiment["hparamInfos"]}
         runs = get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == 2)
         assert all(run["logged_by_l2monitor"] for run in runs["runs"])
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.mark.slow
@@ -151,7 +147,8 @@ def test_the_callback_suites_pass(backend):
     here = os.path.dirname(os.path.abspath(__file__))
     suites = [os.path.join(here, name) for name in ("test_callback.py", "test_activity_recording.py",
                                                     "test_device_statistics.py")]
-    result = run_child([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites],
+    # One process (-n 0): the suites' fixtures are made once, and this session's workers have the cores.
+    result = run_child([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *suites],
                        capture_output=True, text=True, timeout=600, env=env, cwd=os.path.dirname(here))
     assert result.returncode == 0, result.stdout[-4000:]
     # Activity penalties are not measured on JAX: its activity tests are skipped, and only they.

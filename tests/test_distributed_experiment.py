@@ -18,7 +18,10 @@ import sys
 import time
 
 import pytest
+from click.testing import CliRunner
 from conftest import free_port, run_child, start_child
+
+from l2board.cli import cli
 
 pytest.importorskip("keras_tuner")
 
@@ -100,10 +103,13 @@ def test_a_chief_and_two_workers_train_every_run_once_and_report_as_one_machine(
     killed.wait(timeout=60)
     # Started again with its tuner id, tuner1 is given its unfinished run again.
     workers = {"tuner0": experiment(logdir, "tuner0", port), "tuner1": experiment(logdir, "tuner1", port)}
-    one_machine = experiment(tmp_path / "one")
+    # The same experiment on one machine, meanwhile, in this process (which has TensorFlow loaded already).
+    one_machine = CliRunner().invoke(cli, ["experiment", *ARGS, "--logdir", str(tmp_path / "one")],
+                                     env=dict.fromkeys(["KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP",
+                                                        "KERASTUNER_ORACLE_PORT"]))
+    assert one_machine.exit_code == 0, one_machine.output
     outputs = {tuner_id: finished(process) for tuner_id, process in workers.items()}
     report = finished(chief)
-    finished(one_machine)
 
     trained = trained_by(outputs["tuner0"], "tuner0") + trained_by(outputs["tuner1"], "tuner1")
     assert sorted(trained) == sorted(RUNS)  # each exactly once after the restart

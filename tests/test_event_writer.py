@@ -367,10 +367,9 @@ def hparams_session_groups(port):
 
 @pytest.mark.parametrize("load_fast", ["false", "true"])
 def test_real_tensorboard_serves_the_tf_free_run_as_the_tf_summary_one(twins, load_fast):
-    from test_tensorboard_server import get_json, start_tensorboard
+    from test_tensorboard_server import get_json, tensorboard_server
 
-    process, port = start_tensorboard(twins, load_fast)
-    try:
+    with tensorboard_server(twins, load_fast) as port:
         def every_epoch(points):
             return len(points) == EPOCHS
 
@@ -395,6 +394,3 @@ def test_real_tensorboard_serves_the_tf_free_run_as_the_tf_summary_one(twins, lo
         listing = get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == 2)
         runs = {run.pop("name"): run for run in listing["runs"]}
         assert runs["tf_free"] == runs["tf_summary"] and runs["tf_free"]["logged_by_l2monitor"]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

@@ -1,4 +1,4 @@
-"""`l2board experiment --l2 auto`: the λ search on the offline digits, resumed, spread over machines, refused.
+"""`l2board experiment --l2 auto`: the λ search on the offline digits, spread over machines, resumed, refused.
 
 Each run is the documented CNN for 2 epochs on 64 digits: the numbers mean
 nothing, the search's bookkeeping does. A budget of 12 trains the first
@@ -54,73 +54,11 @@ def report_part(output):
 
 
 @pytest.fixture(scope="module")
-def searched(tmp_path_factory):
-    logdir = tmp_path_factory.mktemp("search") / "runs"
-    result = run_child(command(logdir), capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return logdir, result.stdout
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_the_search_stays_within_its_budget_goes_beyond_its_first_grid_and_compare_agrees(searched):
-    logdir, output = searched
-    looks = search_runs(logdir)
-    assert len(looks) == BUDGET and sorted(looks.values()).count(0) == FIRST_GRID
-    assert any(look >= 1 for look in looks.values())  # runs a look proposed, beyond the first grid
-    lines = output.splitlines()
-    assert f"[run {BUDGET} of {BUDGET}]" in output and f"[run {BUDGET + 1} of" not in output
-    assert any(line.startswith(("Budget spent (12 of 12 runs", "Resolved after")) for line in lines), output
-    assert any(line.startswith("To go on: l2board experiment") for line in lines) or "Resolved after" in output
-    # compare on the search's folder gives the same curve, recommendation, verdict and adjustment.
-    compared = run_child([installed_script("l2board"), "compare", str(logdir), "--baseline", "no-l2"],
-                         capture_output=True, text=True, timeout=300)
-    assert compared.returncode == 0, compared.stderr
-    assert report_part(compared.stdout) == report_part(output)
-    assert "at the level of look 2 of the λ search that made these runs" in output
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_a_search_started_again_goes_on_and_trains_nothing_twice(searched, tmp_path):
-    import shutil
-
-    logdir = tmp_path / "runs"
-    # The finished search, cut back to the first grid and one run of the first look, as if killed there.
-    shutil.copytree(searched[0], logdir)
-    later = sorted(name for name, look in search_runs(logdir).items() if look >= 1)
-    for name in later[1:]:
-        shutil.rmtree(logdir / name)
-    again = run_child(command(logdir), capture_output=True, text=True, timeout=900)
-    assert again.returncode == 0, again.stderr[-3000:]
-    trained = [line for line in again.stdout.splitlines() if line.startswith("[run ")]
-    assert len(trained) == len(later) - 1  # only what was missing
-    assert sorted(search_runs(logdir)) == sorted(search_runs(searched[0]))
-    assert report_part(again.stdout) == report_part(searched[1])
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_go_on(tmp_path):
-    logdir = tmp_path / "runs"
-    process = start_child(command(logdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        stdout, stderr = interrupt_when(process, lambda: len(search_runs(logdir)) >= 2)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 130, stderr
-    assert stderr.strip().splitlines()[-1] == (f"Error: Interrupted; the search's finished runs are in {logdir}; start "
-                                               "the same command again to go on where it stopped.")
-    assert len(search_runs(logdir)) >= 2
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_a_search_spread_over_two_workers_recommends_what_one_machine_does(searched, tmp_path):
+def spread(tmp_path_factory):
+    """The search served by a chief to two workers (KerasTuner's distributed mode, on loopback): its folder and
+    the chief's output."""
     pytest.importorskip("keras_tuner")
-    logdir, port = tmp_path / "spread", free_port()
+    logdir, port = tmp_path_factory.mktemp("spread") / "runs", free_port()
     env = dict(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port))
     chief = start_child(command(logdir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                         env={**env, "KERASTUNER_TUNER_ID": "chief"})
@@ -139,8 +77,65 @@ def test_a_search_spread_over_two_workers_recommends_what_one_machine_does(searc
     assert chief.returncode == 0, output[-3000:]
     for worker, worker_output in zip(workers, worker_outputs):
         assert worker.returncode == 0, worker_output[-3000:]
-    assert search_runs(logdir) == search_runs(searched[0])  # the same runs, proposed at the same looks
-    assert report_part(output) == report_part(searched[1])
+    return logdir, output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_search_spread_over_two_workers_stays_within_its_budget_goes_beyond_its_first_grid_and_compare_agrees(
+        spread):
+    logdir, output = spread
+    looks = search_runs(logdir)
+    assert len(looks) == BUDGET and sorted(looks.values()).count(0) == FIRST_GRID
+    assert any(look >= 1 for look in looks.values())  # runs a look proposed, beyond the first grid
+    lines = output.splitlines()
+    assert any(line.startswith(("Budget spent (12 of 12 runs", "Resolved after")) for line in lines), output
+    assert any(line.startswith("To go on: l2board experiment") for line in lines) or "Resolved after" in output
+    # compare on the search's folder gives the same curve, recommendation, verdict and adjustment.
+    compared = run_child([installed_script("l2board"), "compare", str(logdir), "--baseline", "no-l2"],
+                         capture_output=True, text=True, timeout=300)
+    assert compared.returncode == 0, compared.stderr
+    assert report_part(compared.stdout) == report_part(output)
+    assert "at the level of look 2 of the λ search that made these runs" in output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_search_started_again_on_one_machine_trains_nothing_twice_and_recommends_what_two_workers_did(
+        spread, tmp_path):
+    import shutil
+
+    logdir = tmp_path / "runs"
+    # The spread search, cut back to the first grid and one run of the first look, as if killed there.
+    shutil.copytree(spread[0], logdir)
+    later = sorted(name for name, look in search_runs(logdir).items() if look >= 1)
+    for name in later[1:]:
+        shutil.rmtree(logdir / name)
+    again = run_child(command(logdir), capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    trained = [line for line in again.stdout.splitlines() if line.startswith("[run ")]
+    assert len(trained) == len(later) - 1  # only what was missing
+    assert f"[run {BUDGET} of {BUDGET}]" in again.stdout and f"[run {BUDGET + 1} of" not in again.stdout
+    # One machine proposes the runs two workers were given, at the same looks, and says what the chief said.
+    assert search_runs(logdir) == search_runs(spread[0])
+    assert report_part(again.stdout) == report_part(spread[1])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_go_on(tmp_path):
+    logdir = tmp_path / "runs"
+    process = start_child(command(logdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = interrupt_when(process, lambda: len(search_runs(logdir)) >= 2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == (f"Error: Interrupted; the search's finished runs are in {logdir}; start "
+                                               "the same command again to go on where it stopped.")
+    assert len(search_runs(logdir)) >= 2
 
 
 @pytest.mark.parametrize("options, hint, message", [

@@ -9,6 +9,7 @@ import tempfile
 import numpy as np
 import pytest
 from conftest import installed_script, run_child, write_run
+from test_tensorboard_server import tensorboard_server
 from werkzeug.test import Client
 
 from l2board.rendering.report import report_json
@@ -255,18 +256,11 @@ def test_plugin_never_imports_tensorflow():
 
 # -- a real TensorBoard and a real browser --------------------------------------
 
-def start_tensorboard(logdir, load_fast):
-    from test_tensorboard_server import start_tensorboard as start
-
-    return start(logdir, load_fast)
-
-
 @pytest.mark.parametrize("load_fast", ["true", "false"])
 def test_real_tensorboard_serves_the_tab(logdir, load_fast):
     from test_tensorboard_server import get_json
 
-    process, port = start_tensorboard(logdir, load_fast)
-    try:
+    with tensorboard_server(logdir, load_fast) as port:
         listing = get_json(port, "/data/plugins_listing", until=lambda d: d.get("l2board", {}).get("enabled"))
         assert listing["l2board"]["enabled"] and listing["l2board"]["tab_name"] == "L2"
         runs = get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == 4)
@@ -276,9 +270,6 @@ def test_real_tensorboard_serves_the_tab(logdir, load_fast):
         direct = compare_runs(read_runs([logdir / "no_l2", logdir / "l2"]))
         assert report["runs"][1]["metric_gap_final_pp"] == pytest.approx(direct.runs[1].metric_gap_final_pp)
         assert report["verdict"] == json.loads(report_json(direct))["verdict"]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def chromium(*args):
@@ -293,8 +284,7 @@ def chromium(*args):
 
 
 def test_browser_shows_runs_numbers_and_names_as_text(logdir, tmp_path):
-    process, port = start_tensorboard(logdir, "true")
-    try:
+    with tensorboard_server(logdir, "true") as port:
         from test_tensorboard_server import get_json
 
         get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == 4)
@@ -302,9 +292,6 @@ def test_browser_shows_runs_numbers_and_names_as_text(logdir, tmp_path):
         dom = chromium("--dump-dom", url).stdout
         screenshot = tmp_path / "dashboard.png"
         chromium("--window-size=1400,1200", f"--screenshot={screenshot}", url)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     assert "<table class=\"report\">" in dom and "<svg" in dom
     direct = compare_runs(read_runs([logdir / HOSTILE_NAME, logdir / "keras_only", logdir / "l2",
                                      logdir / "no_l2"]))

@@ -115,20 +115,16 @@ def test_the_validation_loss_numbers_do_not_depend_on_the_training_loss():
 @pytest.mark.parametrize("load_fast", ["true", "false"])
 def test_the_tab_gives_the_numbers_of_compare_on_every_fixture(load_fast):
     from test_tab_agrees_with_compare import numbers
-    from test_tensorboard_server import get_json, start_tensorboard
+    from test_tensorboard_server import get_json, tensorboard_server
 
     out = subprocess.run([installed_script("l2board"), "compare", str(FIXTURES), "--format", "json"],
                          capture_output=True, text=True, check=True).stdout
     compared = json.loads(out)
     epochs = {run["name"]: run["epochs"] for run in compared["runs"]}
     assert len(epochs) == 14  # every run of every case
-    process, port = start_tensorboard(FIXTURES, load_fast)
-    try:
+    with tensorboard_server(FIXTURES, load_fast) as port:
         get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == len(epochs))
         served = get_json(port, "/data/plugin/l2board/report?" + urllib.parse.urlencode(
             [("run", run["name"]) for run in compared["runs"]]),
             until=lambda d: {r["name"]: r["epochs"] for r in d["runs"]} == epochs)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     assert numbers(served) == numbers(compared)

@@ -35,17 +35,13 @@ def numbers(report):
 
 def served_report(root, load_fast, names, epochs, query=()):
     """The tab's /report of `names`, from a real tensorboard over `root`, once every run has `epochs` epochs."""
-    from test_tensorboard_server import get_json, start_tensorboard
+    from test_tensorboard_server import get_json, tensorboard_server
 
-    process, port = start_tensorboard(root, load_fast)
-    try:
+    with tensorboard_server(root, load_fast) as port:
         get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == len(names))
         return get_json(port, "/data/plugin/l2board/report?" + urllib.parse.urlencode(
             [("run", name) for name in names] + list(query)),
             until=lambda d: all(run["epochs"] == epochs for run in d["runs"]))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.mark.parametrize("load_fast", ["true", "false"])
@@ -107,7 +103,7 @@ def replayed_stop(values, patience):
 
 @pytest.mark.parametrize("load_fast", ["true", "false"])
 def test_a_long_run_is_read_whole_and_an_ambiguous_run_is_listed_as_skipped(long_root, load_fast):
-    from test_tensorboard_server import get_json, start_tensorboard
+    from test_tensorboard_server import get_json, tensorboard_server
 
     root, val = long_root
     out = run_child([installed_script("l2board"), "compare", str(root), "--format", "json", "--patience", "5"],
@@ -116,17 +112,13 @@ def test_a_long_run_is_read_whole_and_an_ambiguous_run_is_listed_as_skipped(long
     (long,) = [run for run in compared["runs"] if run["name"] == "long"]
     assert (long["epochs"], long["early_stopping_epoch"]) == (len(val), replayed_stop(val, 5))
     assert [(s["name"], s["reason"]["code"]) for s in compared["skipped"]] == [("two_losses", "ambiguous_role")]
-    process, port = start_tensorboard(root, load_fast)
-    try:
+    with tensorboard_server(root, load_fast) as port:
         listed = get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == 3)
         assert {run["name"]: run["skipped"] for run in listed["runs"]} == {
             "long": None, "short": None, "two_losses": compared["skipped"][0]["reason"]}
         assert "two_losses" not in listed["baseline_order"]
         served = get_json(port, "/data/plugin/l2board/report?patience=5",
                           until=lambda d: {r["name"]: r["epochs"] for r in d["runs"]} == {"long": len(val), "short": 6})
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     assert numbers(served) == numbers(compared)
     assert [(s["name"], s["reason"]) for s in served["skipped"]] == [
         (s["name"], s["reason"]) for s in compared["skipped"]]

@@ -5,6 +5,7 @@ known curves; one more run holds only what any Keras user logs. The page is
 read from the DOM Chromium renders (`--dump-dom`).
 """
 
+import contextlib
 import html.parser
 import json
 import math
@@ -17,7 +18,7 @@ import pytest
 from conftest import write_run
 from test_factor_sweep import INTERIOR, write_sweep
 from test_plugin import chromium
-from test_tensorboard_server import get_json, start_tensorboard
+from test_tensorboard_server import get_json, tensorboard_server
 
 from l2board.analysis.comparison import compare_runs
 from l2board.log_format import tags
@@ -195,21 +196,13 @@ def assert_tab_draws_the_view(page, view):
     assert differences == expected
 
 
+@contextlib.contextmanager
 def serving(logdir, load_fast, until_runs):
-    """Starts TensorBoard and waits until /runs lists what `until_runs` expects."""
-    process, port = start_tensorboard(logdir, load_fast)
-    try:
+    """A TensorBoard over `logdir` once /runs lists what `until_runs` expects; yields its port."""
+    with tensorboard_server(logdir, load_fast) as port:
         runs = get_json(port, "/data/plugin/l2board/runs", until=until_runs)
         assert until_runs(runs), runs
-    except BaseException:
-        stop(process)
-        raise
-    return process, port
-
-
-def stop(process):
-    process.terminate()
-    process.wait(timeout=30)
+        yield port
 
 
 def line_colours(page, title):
@@ -231,12 +224,9 @@ def legend_colours(page):
 
 def test_tab_is_listed_for_runs_without_l2monitor(tmp_path):
     write_keras_only(tmp_path / "keras-only")
-    process, port = serving(tmp_path, "false", lambda d: len(d["runs"]) == 1)
-    try:
+    with serving(tmp_path, "false", lambda d: len(d["runs"]) == 1) as port:
         listing = get_json(port, "/data/plugins_listing", until=lambda d: d.get("l2board", {}).get("enabled"))
         page = parse(open_tab(port, "--dump-dom").stdout)
-    finally:
-        stop(process)
     assert listing["l2board"]["enabled"]
     (entry,) = [li.text for ul in page.find_all(lambda e: e.has_class("configuration-list")) for li in ul.children]
     assert entry == "keras-only: regularization unknown (not logged by L2Monitor)  (baseline)"
@@ -248,8 +238,7 @@ def demo_served(runs):
 
 
 def test_demo_runs_in_the_browser(demo_logdir, tmp_path):
-    process, port = serving(demo_logdir, "true", demo_served)
-    try:
+    with serving(demo_logdir, "true", demo_served) as port:
         runs = get_json(port, "/data/plugin/l2board/runs")
         # Every epoch of every run is loaded before the page is opened.
         everything = urllib.parse.urlencode([("run", r["name"]) for r in runs["runs"]])
@@ -258,8 +247,6 @@ def test_demo_runs_in_the_browser(demo_logdir, tmp_path):
         page = parse(open_tab(port, "--dump-dom").stdout)
         screenshot = tmp_path / "tab.png"
         open_tab(port, "--window-size=1400,1300", f"--screenshot={screenshot}")
-    finally:
-        stop(process)
     assert runs["default_baseline"] == "no-l2"
     (baseline_select,) = page.find_all(lambda e: e.has_class("baseline-run"))
     (selected,) = [option for option in baseline_select.children if "selected" in option.attributes]
@@ -316,9 +303,8 @@ def minus(text):
 
 def test_lambda_curve_in_the_browser(sweep_logdir):
     runs_count = len(INTERIOR) * SWEEP_SEEDS
-    process, port = serving(sweep_logdir, "true", lambda d: len(d["runs"]) == runs_count
-                            and all(r["coverage"] is not None for r in d["runs"]))
-    try:
+    with serving(sweep_logdir, "true", lambda d: len(d["runs"]) == runs_count
+                            and all(r["coverage"] is not None for r in d["runs"])) as port:
         runs = get_json(port, "/data/plugin/l2board/runs")
         # The report the tab asks for: its baseline first, then the others in name order.
         baseline = runs["baseline_order"][0]
@@ -327,8 +313,6 @@ def test_lambda_curve_in_the_browser(sweep_logdir):
         report = get_json(port, f"/data/plugin/l2board/report?{query}",
                           until=lambda d: d["sweep"] is not None and all(r["epochs"] == 4 for r in d["runs"]))
         page = rendered_tab(port)
-    finally:
-        stop(process)
     sweep = report["sweep"]
     assert baseline == "l2_0-seed0" and len(sweep["points"]) == len(INTERIOR)
     direct = json.loads(report_json(compare_runs(read_runs([sweep_logdir / name for name in names]))))

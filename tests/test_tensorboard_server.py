@@ -1,5 +1,6 @@
 """A real `tensorboard --logdir` shows what L2Monitor wrote, in both loading modes."""
 
+import contextlib
 import json
 import re
 import subprocess
@@ -11,23 +12,62 @@ import pytest
 from conftest import installed_script, start_child
 
 
-def start_tensorboard(logdir, load_fast):
+@contextlib.contextmanager
+def tensorboard_command(logdir, load_fast):
+    """`tensorboard --logdir LOGDIR` as a user types it: the installed command, in a process of its own; yields
+    its port once it says where it serves."""
     process = start_child(
         [installed_script("tensorboard"), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0",
          f"--load_fast={load_fast}", "--reload_interval", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    seen = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        seen.append(line)
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        if match:
-            return process, int(match.group(1))
-    process.kill()
-    raise AssertionError("TensorBoard did not start:\n" + "".join(seen))
+    try:
+        deadline, seen, port = time.monotonic() + 120, [], None
+        while port is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            seen.append(line)
+            match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+            port = match and int(match.group(1))
+        assert port, "TensorBoard did not start:\n" + "".join(seen)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def tensorboard_server(logdir, load_fast):
+    """A real TensorBoard server on loopback, started in this process; yields its port.
+
+    TensorBoard's own Python API (`TensorBoard.launch`, as notebooks start it) with the plugins the
+    command loads (its own and the installed ones: the L2 tab), the same flags, the same data
+    provider, and for `load_fast="true"` the same Rust data server in a process of its own. It
+    costs this process no second TensorFlow start-up, which is what a `tensorboard` process spends
+    most of its time on. The logs are read once (`--reload_interval 0`): every test writes its runs
+    before it starts the server, and nothing keeps reading after the server is shut down.
+    """
+    from tensorboard import default, program
+
+    servers = []
+
+    def server(wsgi_app, flags):
+        servers.append(program.create_port_scanning_werkzeug_server(wsgi_app, flags))
+        return servers[-1]
+
+    board = program.TensorBoard(plugins=default.get_plugins(), server_class=server)
+    board.configure(argv=[None, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0",
+                          f"--load_fast={load_fast}", "--reload_interval", "0"])
+    url = board.launch()
+    try:
+        yield int(re.search(r":(\d+)/", url).group(1))
+    finally:
+        servers[0].shutdown()
+        servers[0].server_close()
 
 
 def get_json(port, path, deadline=60, until=lambda data: True, post=None):
@@ -44,13 +84,13 @@ def get_json(port, path, deadline=60, until=lambda data: True, post=None):
         time.sleep(0.5)
 
 
-@pytest.mark.parametrize("load_fast", ["false", "true"])
-def test_tensorboard_shows_every_kind_of_summary(cnn_run, load_fast):
+@pytest.mark.parametrize("load_fast, serve", [("false", tensorboard_server), ("true", tensorboard_command)],
+                         ids=["in-process", "command"])
+def test_tensorboard_shows_every_kind_of_summary(cnn_run, load_fast, serve):
     import os
 
     logdir = os.path.dirname(cnn_run["log_dir"])
-    process, port = start_tensorboard(logdir, load_fast)
-    try:
+    with serve(logdir, load_fast) as port:
         tags = get_json(port, "/data/plugin/scalars/tags",
                         until=lambda d: "epoch_data_loss" in d.get("run/validation", {}))
         assert {"epoch_loss", "epoch_accuracy", "epoch_data_loss", "epoch_penalty", "epoch_penalty_share",
@@ -73,10 +113,3 @@ def test_tensorboard_shows_every_kind_of_summary(cnn_run, load_fast):
         assert hparams["regularization"]["domainDiscrete"] == ["L2 0.01 on every layer (99.97% of weights)"]
         metrics = {(m["name"]["group"], m["name"]["tag"]) for m in experiment["metricInfos"]}
         assert ("validation", "epoch_data_loss") in metrics
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -50,7 +50,7 @@ def test_same_seed_gives_identical_logs(tmp_path):
 
 
 @pytest.mark.slow
-def test_existing_run_is_refused_replaced_or_given_a_fresh_name(tmp_path):
+def test_existing_run_is_refused_replaced_or_given_a_fresh_name(tmp_path, monkeypatch):
     run = tmp_path / "run"
     assert CliRunner().invoke(cli, ["train", *TINY, "--logdir", str(run)]).exit_code == 0
     before = sorted(p.name for p in (run / "train").iterdir())
@@ -63,11 +63,12 @@ def test_existing_run_is_refused_replaced_or_given_a_fresh_name(tmp_path):
     assert replaced.exit_code == 0 and f"Replaced the run that was in {run}." in replaced.output
     assert sorted(p.name for p in (run / "train").iterdir()) != before
     # Without --logdir the run is named for what it is; a taken name gets a suffix.
-    first = run_command("train", *TINY, "--l2", "0", cwd=tmp_path)
-    second = run_command("train", *TINY, "--l2", "0", cwd=tmp_path)
-    assert "Run written to runs/no-l2;" in first.stdout
-    assert "runs/no-l2 already holds a run; writing to runs/no-l2-2 instead." in second.stdout
-    assert "Run written to runs/no-l2-2;" in second.stdout
+    monkeypatch.chdir(tmp_path)
+    first = CliRunner().invoke(cli, ["train", *TINY, "--l2", "0"])
+    second = CliRunner().invoke(cli, ["train", *TINY, "--l2", "0"])
+    assert "Run written to runs/no-l2;" in first.output
+    assert "runs/no-l2 already holds a run; writing to runs/no-l2-2 instead." in second.output
+    assert "Run written to runs/no-l2-2;" in second.output
 
 
 @pytest.mark.parametrize("args, code, message", [

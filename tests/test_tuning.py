@@ -82,18 +82,14 @@ def test_compare_groups_executions_and_trials_and_finds_the_curve(searched):
 
 
 def test_tensorboard_groups_the_trials_by_their_hyperparameters(searched):
-    from test_tensorboard_server import get_json, start_tensorboard
+    from test_tensorboard_server import get_json, tensorboard_server
 
     logs, _ = searched
-    process, port = start_tensorboard(logs, "true")
-    try:
+    with tensorboard_server(logs, "true") as port:
         experiment = get_json(port, "/data/plugin/hparams/experiment", post={"experimentName": ""},
                               until=lambda d: {"l2", "units"} <= {h["name"] for h in d.get("hparamInfos", [])})
         names = {h["name"] for h in experiment["hparamInfos"]}
         assert {"l2", "units", "data", "regularization"} <= names
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_a_monitor_without_a_folder_is_refused_in_a_search():

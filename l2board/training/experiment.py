@@ -87,7 +87,15 @@ def plan_experiment(runs, logdir, overwrite=False):
     return [plan_run_dir(os.path.join(logdir, name), overwrite=overwrite, explicit=True) for name, _ in runs]
 
 
-def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1, plans=None):
+def load_first_dataset(runs):
+    """The first run's data, loaded and so checked: `{key: Dataset}`, as `run_experiment(datasets=)` takes it."""
+    datasets = {}
+    if runs:
+        _dataset_for(runs[0][1], datasets)
+    return datasets
+
+
+def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1, plans=None, datasets=None):
     """Trains each run into `logdir/<name>`.
 
     Everything is checked before anything is created or deleted: every run
@@ -103,6 +111,7 @@ def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1, plan
             remaining)`; `remaining` is `None` until a run has finished.
         verbose: Keras's progress output.
         plans: the `plan_experiment` of these runs, when already made.
+        datasets: the `load_first_dataset` of these runs, when already loaded.
 
     Returns:
         The run folders, in order.
@@ -115,9 +124,7 @@ def run_experiment(runs, logdir, overwrite=False, progress=None, verbose=1, plan
     from l2board.writing.log_folder import ensure_writable_dir
 
     plans = plans if plans is not None else plan_experiment(runs, logdir, overwrite)
-    datasets = {}
-    if runs:
-        _dataset_for(runs[0][1], datasets)  # bad data fails here, before any folder exists
+    datasets = datasets if datasets is not None else load_first_dataset(runs)  # bad data fails before any folder
     ensure_writable_dir(logdir)
     start = time.monotonic()
     finished = []
