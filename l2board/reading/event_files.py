@@ -36,7 +36,6 @@ import struct
 
 import google_crc32c
 import numpy as np
-from tensorboard.compat.proto import event_pb2
 
 from l2board.log_format.framing import FOOTER, HEADER, MASK_DELTA, masked_crc32c, record_at
 from l2board.reading import storage
@@ -309,6 +308,8 @@ def iter_events(path, damage):
     Yields:
         `event_pb2.Event` messages in file order.
     """
+    from tensorboard.compat.proto import event_pb2  # here: a compare served by the parse cache never needs it
+
     for data in iter_records(path, damage):
         try:
             yield event_pb2.Event.FromString(data)

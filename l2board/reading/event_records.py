@@ -11,7 +11,6 @@ import os
 import struct
 
 import numpy as np
-from tensorboard.compat.proto import event_pb2
 
 from l2board.reading import event_files, parse_cache, storage
 from l2board.reading.event_files import FileDamage, iter_records, tensor_to_array, tensor_to_float
@@ -83,6 +82,8 @@ def parse_event_file(path, folder, fetched=None):
         arrays; damage is in its `damage` (a `FileDamage`, also when
         intact), never in its values.
     """
+    from tensorboard.compat.proto import event_pb2  # here: a compare served by the parse cache never needs it
+
     damage = FileDamage(path)
     scalars, texts, other_tags, plugins = {}, {}, {}, {}
     unpack_float = _FLOAT32.unpack
