@@ -80,14 +80,11 @@ def train(dataset, weight_decay, epochs, batch_size, train_size, validation, lab
                             learning_rate=learning_rate)
     plan = plan_run_dir(logdir or os.path.join("runs", config.name), overwrite=overwrite,
                         explicit=logdir is not None)
-    from l2board.training.datasets import KERAS_DATASETS, load_dataset
+    from l2board.training.datasets import load_dataset
     from l2board.training.runs import train_run
 
-    if config.dataset in KERAS_DATASETS:
-        _quiet_tensorflow()  # keras.datasets loads it
-    # Digits and .npz files are loaded, and bad sizes refused, before TensorFlow's seconds of start-up.
-    data = load_dataset(config.dataset, config.validation, config.train_size, config.label_noise, config.seed)
-    _quiet_tensorflow()
+    data = _load_then_tensorflow(config.dataset, lambda: load_dataset(
+        config.dataset, config.validation, config.train_size, config.label_noise, config.seed))
     folder = make_run_dir(plan)  # only now, with everything checked
     if plan.note:
         click.echo(plan.note)
@@ -158,7 +155,8 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
     search goes on where it stopped.
     """
     from l2board.training import distributed
-    from l2board.training.experiment import default_config, experiment_configs, plan_experiment, run_experiment
+    from l2board.training.experiment import (default_config, experiment_configs, load_first_dataset, plan_experiment,
+                                             run_experiment)
     from l2board.output_files import check_outside_runs
     from l2board.rendering.plotting import check_plot_path
 
@@ -186,7 +184,8 @@ def experiment(dataset, weight_decay, epochs, batch_size, train_size, validation
         _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeout)
         return
     plans = plan_experiment(runs, logdir, overwrite=overwrite)
-    folders = run_experiment(runs, logdir, progress=_progress, plans=plans, datasets=_data_then_tensorflow(runs))
+    datasets = _load_then_tensorflow(runs[0][1].dataset, lambda: load_first_dataset(runs))
+    folders = run_experiment(runs, logdir, progress=_progress, plans=plans, datasets=datasets)
     _report(folders, logdir, plot_path)
 
 
@@ -437,20 +436,16 @@ def compare(runs, output_format, plot_path, metric, higher_is_better, baseline, 
         click.echo(f"Plot written to {printable(plot_path)}", err=output_format != "table" and output is None)
 
 
-def _data_then_tensorflow(runs):
-    """The first run's data, loaded (and so checked), then TensorFlow, quietly: for `run_experiment(datasets=)`.
-
-    Digits and .npz files are refused before TensorFlow's seconds of start-up;
-    keras.datasets need TensorFlow to load at all.
-    """
+def _load_then_tensorflow(dataset, load):
+    """Returns `load()`, having loaded TensorFlow quietly after it: digits and .npz data are checked, and bad
+    sizes refused, before TensorFlow's seconds of start-up. keras.datasets need TensorFlow to load at all."""
     from l2board.training.datasets import KERAS_DATASETS
-    from l2board.training.experiment import load_first_dataset
 
-    if runs and runs[0][1].dataset in KERAS_DATASETS:
+    if dataset in KERAS_DATASETS:
         _quiet_tensorflow()
-    datasets = load_first_dataset(runs)
+    loaded = load()
     _quiet_tensorflow()
-    return datasets
+    return loaded
 
 
 def _quiet_tensorflow():

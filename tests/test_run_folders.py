@@ -119,6 +119,28 @@ def test_failed_validation_creates_nothing(tmp_path, args):
     assert not (tmp_path / "b").exists()
 
 
+REFUSED_BEFORE_TENSORFLOW = """
+import sys
+from l2board.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as stop:
+    print(stop.code, "tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("command", [["train"], ["experiment", "--l2", "0", "--l2", "0.01"]])
+def test_offline_data_too_small_for_the_size_asked_is_refused_before_tensorflow_loads(tmp_path, command):
+    import sys
+
+    result = run_child([sys.executable, "-c", REFUSED_BEFORE_TENSORFLOW, *command, "--dataset", "digits",
+                        "--train-size", "5000", "--logdir", str(tmp_path / "run")],
+                       capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["1", "False", "False"], result.stdout + result.stderr
+    assert "--train-size must be between 1 and 1348 for digits, got 5000." in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_options_name_themselves_in_errors(tmp_path):
     for args, message in ((["--seed", "-1"], "Invalid value for '--seed'"),
                           (["--l2", "inf"], "Invalid value for '--l2': inf is not a finite number."),
