@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-import math
 import os
 
 import numpy as np

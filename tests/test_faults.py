@@ -1,13 +1,11 @@
 """Crashes, restarts and divergence: every finished epoch kept, the report honest."""
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 
-import pytest
 from conftest import read_run, start_child
 
 from l2board.analysis.comparison import compare_runs

@@ -8,7 +8,7 @@ import tempfile
 
 import numpy as np
 import pytest
-from conftest import installed_script, run_child, write_run
+from conftest import run_child, write_run
 from test_tensorboard_server import tensorboard_server
 from werkzeug.test import Client
 

@@ -6,7 +6,6 @@ from log_writers import _tbx_folder
 
 from l2board.errors import L2BoardError
 from l2board.reading.logs import read_runs
-from l2board.analysis.comparison import compare_runs
 from l2board.reading.roles import canonical_keys, group_folders, unrecognised_tags
 
 
