@@ -20,7 +20,7 @@ import tempfile
 import time
 
 RECORDER = r'''
-import atexit, os, sys, time
+import atexit, os, sys
 def _record():
     try:
         import resource

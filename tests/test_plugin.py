@@ -9,7 +9,7 @@ import tempfile
 import numpy as np
 import pytest
 from conftest import run_child, write_run
-from test_tensorboard_server import tensorboard_server
+from test_tensorboard_server import get_json, tensorboard_server
 from werkzeug.test import Client
 
 from l2board.rendering.report import report_json
@@ -258,8 +258,6 @@ def test_plugin_never_imports_tensorflow():
 
 @pytest.mark.parametrize("load_fast", ["true", "false"])
 def test_real_tensorboard_serves_the_tab(logdir, load_fast):
-    from test_tensorboard_server import get_json
-
     with tensorboard_server(logdir, load_fast) as port:
         listing = get_json(port, "/data/plugins_listing", until=lambda d: d.get("l2board", {}).get("enabled"))
         assert listing["l2board"]["enabled"] and listing["l2board"]["tab_name"] == "L2"
@@ -285,8 +283,6 @@ def chromium(*args):
 
 def test_browser_shows_runs_numbers_and_names_as_text(logdir, tmp_path):
     with tensorboard_server(logdir, "true") as port:
-        from test_tensorboard_server import get_json
-
         get_json(port, "/data/plugin/l2board/runs", until=lambda d: len(d["runs"]) == 4)
         url = f"http://127.0.0.1:{port}/data/plugin_entry.html?name=l2board"
         dom = chromium("--dump-dom", url).stdout
