@@ -91,3 +91,14 @@ def test_a_bucket_of_more_than_2_to_the_24_values_is_counted_exactly():
     assert histograms[0][0, 2] == 17_000_000 and histograms[0][-1, 2] == 1
     np.testing.assert_array_equal(histograms[0], histogram_buckets(values, 30))
     np.testing.assert_array_equal(histograms[1], histogram_buckets(np.array([np.nan, 0.0, 1.0], np.float32), 30))
+
+
+def test_a_regularizer_that_runs_only_eagerly_is_measured_eagerly():
+    def by_numbers(x):  # reads the weights as NumPy numbers, as Keras allows with run_eagerly=True
+        return float(np.sum(np.square(keras.ops.convert_to_numpy(x)))) * 0.5
+
+    weights = variables([[1.0, -2.0], [-3.0, 4.0]], regularizer=by_numbers)
+    statistics = DeviceStatistics(weights, weights, {})
+    statistics.start()
+    penalties, samples, _, _ = statistics.measure([statistics.penalty(), statistics.penalty()])
+    assert penalties.tolist() == [15.0] and samples.tolist() == [15.0, 15.0]

@@ -9,9 +9,13 @@ docs/benchmarks.md). So L2Monitor computes everything on the device with
 reads that back once per measurement: one transfer.
 
 On JAX every operation dispatched eagerly costs about as much as a small
-kernel, so the functions are compiled once with `jax.jit`; on TensorFlow and
-PyTorch they run eagerly (a `tf.function` per monitor would be traced anew
-for every model, which costs more than the few operations it saves).
+kernel, so the functions are compiled once with `jax.jit`. On TensorFlow
+each eager operation costs 0.05-1 ms of Python, more than the arithmetic of
+most variables: one variable's statistics are a graph, traced once per
+process for a flat variable of any length (a graph of the whole model's
+would be traced anew for every model). The penalties, a few operations
+through the user's regularizers, run eagerly; so does everything on PyTorch,
+whose eager operations are cheap.
 
 Histogram counts are counted in int32 and travel in the same float32 vector
 as two exact parts, `count // 4096` and `count % 4096`, joined again on the
@@ -40,42 +44,75 @@ def _compiled(function, **options):
     return jax.jit(function, **options)
 
 
+def _penalty_function(function):
+    # The penalties run through the user's regularizers on every sampled
+    # batch: compiled on JAX, a graph on TensorFlow (traced once per model, as
+    # Keras traces its own train step through them), eager on PyTorch.
+    # `DeviceStatistics._guarded` falls back to eager for a regularizer that
+    # only runs eagerly.
+    if keras.backend.backend() != "tensorflow":
+        return _compiled(function)
+    import tensorflow as tf
+
+    return tf.function(function, autograph=False)
+
+
 def _variable_statistics(value, initial, bucket_count):
     # Sums of squares and of magnitudes, largest magnitude, squared change
-    # since the start, and the finite range with the histogram counts.
+    # since the start, the range, and the histogram counts: a few passes over
+    # the weights, with no masks. A non-finite weight (or a square beyond
+    # float32) makes the sum of squares non-finite, and then the host
+    # measures that variable itself (`DeviceStatistics._measured_on_host`):
+    # the device's counts need only be right for finite weights.
     w = ops.reshape(ops.cast(value, "float32"), (-1,))
-    w0 = ops.reshape(ops.cast(initial, "float32"), (-1,))
-    magnitude = ops.abs(w)
-    change = w - w0
-    sums = [ops.sum(w * w), ops.sum(magnitude), ops.max(magnitude), ops.sum(change * change)]
+    change = w - ops.reshape(ops.cast(initial, "float32"), (-1,))
+    low, high = ops.min(w), ops.max(w)
+    row = ops.stack([ops.sum(ops.square(w)), ops.sum(ops.abs(w)), ops.maximum(high, -low),
+                     ops.sum(ops.square(change)), low, high])
     if not bucket_count:
-        zero = ops.zeros((), "float32")
-        return ops.stack(sums + [zero, zero]), None
-    finite = ops.isfinite(w)
-    low = ops.min(ops.where(finite, w, np.inf))
-    high = ops.max(ops.where(finite, w, -np.inf))
-    row = ops.stack(sums + [low, high])
+        return row, None
     # As `histogram_buckets` does, in float32: (w - low) * (buckets / span),
     # truncated and clamped. A span float32 cannot scale is redone on the host.
     span = ops.where(high > low, high - low, ops.ones_like(high))
     scale = ops.divide(ops.cast(bucket_count, "float32"), span)
-    index = ops.cast(ops.where(finite, (w - low) * scale, 0.0), "int32")
-    index = ops.clip(index, 0, bucket_count - 1)
-    # Non-finite values go to an extra bucket, dropped once counted.
-    index = ops.where(finite, index, bucket_count)
+    index = ops.clip(ops.cast((w - low) * scale, "int32"), 0, bucket_count - 1)
     return row, _bucket_counts(index, bucket_count)
 
 
+# {bucket count: TensorFlow graph of `_variable_statistics`}, made once per process.
+_GRAPHS = {}
+
+
+def _one_variable(bucket_count):
+    """`_variable_statistics` for a bucket count, as the backend runs it fastest.
+
+    On TensorFlow each eager operation costs 0.05-1 ms of Python dispatch here,
+    more than the arithmetic on most variables: one graph, traced once per
+    process for a flat float32 variable of any length, runs them. On JAX the
+    whole measurement is compiled (`_compiled`); PyTorch's eager operations
+    are cheap.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return lambda value, initial: _variable_statistics(value, initial, bucket_count)
+    if bucket_count not in _GRAPHS:
+        import tensorflow as tf
+
+        flat = tf.TensorSpec([None], tf.float32)
+        _GRAPHS[bucket_count] = tf.function(lambda value, initial: _variable_statistics(value, initial, bucket_count),
+                                            input_signature=[flat, flat], autograph=False)
+    return _GRAPHS[bucket_count]
+
+
 def _bucket_counts(index, bucket_count):
-    # int32 counts of each bucket (the extra one for non-finite values left out).
+    # int32 counts of each bucket.
     if keras.backend.backend() == "jax":
         # Compiled: bincount's length would depend on the data; a segment sum's does not.
-        counts = ops.segment_sum(ops.ones_like(index), index, num_segments=bucket_count + 1)
+        counts = ops.segment_sum(ops.ones_like(index), index, num_segments=bucket_count)
     else:
         # Eager: a bincount is 6x faster than a segment sum on TensorFlow, 30x on PyTorch
         # (benchmarks/device_statistics.py; docs/benchmarks.md).
-        counts = ops.bincount(index, minlength=bucket_count + 1)
-    return ops.cast(counts[:bucket_count], "int32")
+        counts = ops.bincount(index, minlength=bucket_count)
+    return ops.cast(counts, "int32")
 
 
 # Counts travel in float32 as `count // _SPLIT` and `count % _SPLIT`, each
@@ -111,8 +148,8 @@ class DeviceStatistics:
         self._penalized = list(penalized)
         self._paths = paths
         self._initial = None
-        self._per_variable = _compiled(self._penalties_of)
-        self._total = _compiled(lambda values: ops.sum(self._penalties_of(values)))
+        self._eager = {"per_variable": self._penalties_of, "total": lambda values: ops.sum(self._penalties_of(values))}
+        self._penalty_functions = {name: _penalty_function(function) for name, function in self._eager.items()}
         self._statistics = _compiled(self._statistics_of, static_argnames=("bucket_count",))
 
     def measures(self, weights, penalized):
@@ -128,7 +165,7 @@ class DeviceStatistics:
         """Returns the total weight penalty as a scalar tensor: reading it is left to `measure`."""
         if not self._penalized:
             return ops.zeros(())
-        return self._guarded(self._total, [v.value for v in self._penalized])
+        return self._guarded("total", [v.value for v in self._penalized])
 
     def measure(self, samples=(), bucket_count=0):
         """Measures the weights now, in one transfer to the host.
@@ -143,7 +180,7 @@ class DeviceStatistics:
             weight variable (`l2`, `l1`, `max_abs`, `init_distance`) and a
             `[bucket_count, 3]` histogram per weight variable (or `None`).
         """
-        parts = [self._guarded(self._per_variable, [v.value for v in self._penalized])] if self._penalized else []
+        parts = [self._guarded("per_variable", [v.value for v in self._penalized])] if self._penalized else []
         measured = [i for i, v in enumerate(self._weights) if int(np.prod(v.shape))]
         if measured:
             parts.append(self._statistics([self._weights[i].value for i in measured],
@@ -160,11 +197,27 @@ class DeviceStatistics:
         histograms = [np.zeros((bucket_count, 3)) for _ in self._weights] if bucket_count else None
         for row, i in enumerate(measured):
             values = rows[row]
-            norms[i] = {"l2": float(np.sqrt(values[_SQUARES])), "l1": float(values[_ABSOLUTES]),
-                        "max_abs": float(values[_LARGEST]), "init_distance": float(np.sqrt(values[_CHANGE]))}
+            if not np.isfinite(values[_SQUARES]):
+                norms[i], histogram = self._measured_on_host(i, bucket_count)
+            else:
+                norms[i] = {"l2": float(np.sqrt(values[_SQUARES])), "l1": float(values[_ABSOLUTES]),
+                            "max_abs": float(values[_LARGEST]), "init_distance": float(np.sqrt(values[_CHANGE]))}
+                histogram = self._histogram(i, values[_LOW], values[_HIGH], counts[row], bucket_count) \
+                    if bucket_count else None
             if bucket_count:
-                histograms[i] = self._histogram(i, values[_LOW], values[_HIGH], counts[row], bucket_count)
+                histograms[i] = histogram
         return penalties, sampled, norms, histograms
+
+    def _measured_on_host(self, index, bucket_count):
+        # A variable holding a non-finite weight (a diverged fit; rare enough to
+        # afford the copy): NaN and infinity propagate through the norms as
+        # NumPy's float64 sums give them; the histogram counts finite weights.
+        w = np.asarray(ops.convert_to_numpy(self._weights[index].value), np.float64).ravel()
+        with np.errstate(invalid="ignore", over="ignore"):
+            change = w - np.asarray(ops.convert_to_numpy(self._initial[index]), np.float64).ravel()
+            norms = {"l2": float(np.sqrt(np.dot(w, w))), "l1": float(np.abs(w).sum()),
+                     "max_abs": float(np.abs(w).max()), "init_distance": float(np.sqrt(np.dot(change, change)))}
+        return norms, histogram_buckets(w.astype(np.float32), bucket_count) if bucket_count else None
 
     def _histogram(self, index, low, high, counts, bucket_count):
         if counts.sum() and bucket_scale(np.float32(low), np.float32(high), bucket_count) is None:
@@ -181,24 +234,32 @@ class DeviceStatistics:
 
     def _statistics_of(self, values, initial, bucket_count):
         rows, counts = [], []
+        measure = _one_variable(bucket_count)
+        flat = lambda value: ops.reshape(ops.cast(value, "float32"), (-1,))  # noqa: E731
         for value, start in zip(values, initial):
-            row, histogram = _variable_statistics(value, start, bucket_count)
+            row, histogram = measure(flat(value), flat(start))
             rows.append(row)
             counts.extend([histogram] if histogram is not None else [])
         # Every variable's counts, then packed at once: the high parts, then the low.
         packed = _packed_counts(ops.concatenate(counts)) if counts else []
         return ops.concatenate([ops.reshape(ops.stack(rows), (-1,))] + packed)
 
-    def _guarded(self, function, values):
+    def _guarded(self, name, values):
+        function = self._penalty_functions[name]
         try:
             return function(values)
         except Exception as error:  # noqa: BLE001 - a user's regularizer may raise anything
             culprit = self._culprit()
-            if culprit is None:
+            if culprit is not None:
+                path, regularizer, reason = culprit
+                raise RegularizerError(f"The regularizer of {path} ({type(regularizer).__name__}) failed: {reason}; "
+                                       "Keras would fail on it too.") from error
+            if function is self._eager[name]:
                 raise
-            path, regularizer, reason = culprit
-            raise RegularizerError(f"The regularizer of {path} ({type(regularizer).__name__}) failed: {reason}; "
-                                   "Keras would fail on it too.") from error
+        # Every regularizer runs eagerly but one cannot be traced (it reads a
+        # value as a number, say, as Keras's run_eagerly allows): eager from now on.
+        self._penalty_functions = dict(self._eager)
+        return self._eager[name](values)
 
     def _culprit(self):
         # Which regularizer failed: each is tried alone, eagerly.
