@@ -8,11 +8,12 @@ wall time and CPU of the whole run, then the CPU by test file and by kind of
 process. On 2 cores the wall time is at best half the CPU: the CPU is what a
 faster suite must cut.
 
-    python benchmarks/test_suite_cost.py [pytest arguments...]
+    python benchmarks/test_suite_cost.py [pytest arguments...]   # e.g. --durations=40
 """
 
 import collections
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -64,7 +65,10 @@ def main(args):
         if os.path.exists(log):
             with open(log) as handle:
                 rows = [line.rstrip("\n").split("\t") for line in handle if line.count("\t") == 3]
-    print(result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "(no output)")
+    lines = result.stdout.strip().splitlines()
+    # With --durations=N, pytest's slowest tests, which say where the workers' own time goes.
+    print("\n".join(line for line in lines if re.match(r"[0-9.]+s (setup|call|teardown) ", line)))
+    print(lines[-1] if lines else "(no output)")
     cpu = children.ru_utime + children.ru_stime
     print(f"wall {wall:.0f} s, CPU {cpu:.0f} s in all ({cpu / wall:.2f} cores busy on average); "
           f"{len(rows)} Python processes recorded, {sum(r[1] == 'True' for r in rows)} of them loaded TensorFlow")
