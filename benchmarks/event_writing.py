@@ -1,7 +1,7 @@
 """Time to write one epoch of L2Monitor's summaries: the TF-free writer against tf.summary.
 
-`EventFileRunWriter` (JAX and PyTorch) and `RunWriter` (tf.summary, the
-TensorFlow backend) each write, per epoch, `--scalars` scalars, `--histograms`
+`EventFileRunWriter` (L2Monitor's writer of local folders) and `RunWriter`
+(tf.summary, which it uses for folders named by URLs on TensorFlow) each write, per epoch, `--scalars` scalars, `--histograms`
 histograms of `--weights` weights each and one flush, alternating, into
 their own event files; the medians and their ratio are printed. The weights
 are small so that the writing, not the NumPy bucketing both share, is

@@ -385,6 +385,21 @@ def test_unwritable_log_dir_fails_before_the_first_batch(tmp_path):
     assert blocker.read_text() == "not a folder"
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="a folder named by a URL is written by TensorFlow")
+def test_a_folder_named_by_a_url_is_written_through_tensorflow(tmp_path):
+    import tensorflow as tf
+
+    url = f"ram://l2board-{os.getpid()}/run"  # TensorFlow's in-memory file system: a URL no other writer opens
+    fit(regularized_model(1), url)
+    for folder in ("train", "validation"):
+        (tmp_path / folder).mkdir()
+        for name in tf.io.gfile.listdir(f"{url}/{folder}"):
+            tf.io.gfile.copy(f"{url}/{folder}/{name}", str(tmp_path / folder / name))
+    train, validation = read_run(tmp_path / "train"), read_run(tmp_path / "validation")
+    assert sorted(train["epoch_data_loss"]) == sorted(validation["epoch_data_loss"]) == [0, 1]
+    assert sorted(train["penalty_total"]) == [0, 1]
+
+
 def test_default_log_dir_is_fresh_and_announced(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     first, second = L2Monitor(), L2Monitor()

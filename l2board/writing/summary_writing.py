@@ -1,4 +1,4 @@
-"""Writes TensorBoard summaries for L2Monitor: one writer per run folder.
+"""Writes TensorBoard summaries through tf.summary: L2Monitor's writer of a folder named by a URL (`gs://...`).
 
 Every write is wrapped in `tf.summary.record_if(True)`: Keras 3's own
 TensorBoard callback installs a `record_if` condition on the default
