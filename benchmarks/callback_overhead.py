@@ -17,7 +17,8 @@ It measures the backend Keras runs on (`KERAS_BACKEND`), one backend per
 process as Keras requires.
 
 Usage:
-    python benchmarks/callback_overhead.py [--samples 10000] [--rounds 7]
+    python benchmarks/callback_overhead.py [--samples 10000] [--rounds 7] [--validation N]
+    python benchmarks/callback_overhead.py --samples 300 --validation 449 --rounds 12 --target-percent 5   # the demo's epochs
     KERAS_BACKEND=jax python benchmarks/callback_overhead.py
     KERAS_BACKEND=torch python benchmarks/callback_overhead.py
 """
@@ -87,16 +88,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--target-percent", type=float, default=3.0,
+                        help="the most L2Monitor's hooks may take of a plain epoch (issue 19: 5 for the demo's epochs)")
+    parser.add_argument("--validation", type=int, default=None,
+                        help="validation images (default: a tenth of --samples; the demo's epochs: --samples 300 "
+                             "--validation 449)")
     args = parser.parse_args()
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: the first round includes tracing and is not counted.")
 
+    validation = args.samples // 10 if args.validation is None else args.validation
     rng = np.random.default_rng(0)
     data = (
         rng.random((args.samples, 32, 32, 3), dtype=np.float32),
         rng.integers(0, 100, args.samples),
-        rng.random((args.samples // 10, 32, 32, 3), dtype=np.float32),
-        rng.integers(0, 100, args.samples // 10),
+        rng.random((validation, 32, 32, 3), dtype=np.float32),
+        rng.integers(0, 100, validation),
     )
     keras.utils.set_random_seed(0)
     initial_weights = documented_cnn().get_weights()
@@ -114,7 +121,7 @@ def main():
     counted = slice(1, None)
     plain = rows["plain fit"][counted]
     print(f"\nKeras {keras.__version__} on {keras.backend.backend()}: {args.samples} samples "
-          f"(+{args.samples // 10} validation), batch 32, "
+          f"(+{validation} validation), batch 32, "
           f"{len(plain)} counted rounds; plain fit median epoch {statistics.median(r[0] for r in plain):.2f}s wall")
     ratios = {}
     for mode in modes:
@@ -137,9 +144,11 @@ def main():
     # epoch to the next, whatever runs; the time inside each callback's hooks
     # is what a callback adds (L2Monitor leaves Keras's asynchronous batch
     # dispatch on) and is measured far more precisely.
-    met = ours[2] <= 0.03 and ours[0] <= 1.03 and ours[2] < theirs[2]
-    print("target (L2Monitor's hooks take at most 3% of a plain epoch, its epochs are within 3% of "
-          "plain fit's, and its hooks take less time than Keras TensorBoard's):", "met" if met else "NOT met")
+    limit = args.target_percent / 100
+    met = ours[2] <= limit and ours[0] <= 1 + limit and ours[2] < theirs[2]
+    print(f"target (L2Monitor's hooks take at most {args.target_percent:g}% of a plain epoch, its epochs are within "
+          f"{args.target_percent:g}% of plain fit's, and its hooks take less time than Keras TensorBoard's):",
+          "met" if met else "NOT met")
 
 
 if __name__ == "__main__":

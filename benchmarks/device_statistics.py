@@ -10,6 +10,11 @@ On the documented CNN's weights (4.35M), side by side in one process:
 Each is run `--repeats` times after a warm-up; medians and their ratio are
 printed. Run once per backend: `KERAS_BACKEND=jax python
 benchmarks/device_statistics.py`.
+
+With `--baseline FILE`, an earlier `device_statistics.py` (say `git show
+REV:l2board/writing/device_statistics.py > FILE`) measures the same model
+in the same process, after this tree's, and the ratio of the
+medians is printed.
 """
 
 import argparse
@@ -45,6 +50,7 @@ def median_seconds(function, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--baseline", default=None, help="an earlier tree's device_statistics.py to time beside this one")
     args = parser.parse_args()
     model = documented_cnn(l2=0.01, l2_layers="all")
     largest = max(model.weights, key=lambda v: int(np.prod(v.shape)))
@@ -75,6 +81,16 @@ def main():
         "on the device, one read": lambda: statistics_.measure([statistics_.penalty() for _ in range(32)], BUCKETS),
         "host copy + NumPy": on_the_host,
     }
+    if args.baseline:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("baseline_device_statistics", args.baseline)
+        baseline = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(baseline)
+        earlier = baseline.DeviceStatistics(model.weights, penalized_weights(model), {})
+        earlier.start()
+        measuring["the baseline's, one read"] = lambda: earlier.measure([earlier.penalty() for _ in range(32)],
+                                                                        BUCKETS)
     print(f"Keras {keras.__version__} on {keras.backend.backend()}, {args.repeats} repeats, medians:")
     medians = {}
     for name, function in {**counting, **measuring}.items():
@@ -84,6 +100,9 @@ def main():
           f"{medians['bincount'] / medians['segment sum']:.3f}")
     print(f"device measurement / host copy + NumPy: "
           f"{medians['on the device, one read'] / medians['host copy + NumPy']:.3f}")
+    if args.baseline:
+        ratio = medians["on the device, one read"] / medians["the baseline's, one read"]
+        print(f"this tree's measurement / the baseline's: {ratio:.3f}")
 
 
 if __name__ == "__main__":
