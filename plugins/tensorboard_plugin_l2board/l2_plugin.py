@@ -7,6 +7,7 @@ every number with `l2board.analysis.comparison.compare_runs` (the function behin
 which the tab's page only lays out), and never import TensorFlow.
 """
 
+import functools
 import json
 import mimetypes
 import os
@@ -196,6 +197,7 @@ def logs_a_loss(listing):
     return False
 
 
+@functools.lru_cache(maxsize=1024)  # the runs of one configuration log the same setup
 def setup_coverage(setup_json):
     """The share of trainable weights under any penalty or weight decay, from a logged setup; `None` if unknown.
 

@@ -166,9 +166,17 @@ class ProviderRuns:
                 tag_set.update(tag for tag in listing.get(tb_run, {})
                                if wanted is None or wanted(tag) or roles.role_of(member, tag, top) is not None)
         tb_runs = [tb for name in names for tb in groups[name].values()]
-        scalars = self._provider.read_scalars(
-            self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.SCALARS_PLUGIN,
-            downsample=metadata.MAX_POINTS, run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=tag_set))
+        if in_full:
+            scalars = self._scalars(tb_runs, tag_set, metadata.MAX_POINTS)
+        else:
+            # A listing needs the series' names, not their points (recognition and its refusals go by names):
+            # one point each. Only where a series may hold as many points as TensorBoard keeps (its last step
+            # says so, for steps from 0 on) are the points counted, to tell a sample (`_maybe_sampled`).
+            scalars = self._scalars(tb_runs, tag_set, 1)
+            counted = [tb for tb in tb_runs if self._kept and any(
+                series.max_step + 1 >= self._kept for tag, series in listing.get(tb, {}).items() if tag in tag_set)]
+            if counted:
+                scalars.update(self._scalars(counted, tag_set, metadata.MAX_POINTS))
         texts = self._provider.read_tensors(
             self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.TEXT_PLUGIN, downsample=100,
             run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=list(tags.ANALYSED_TEXTS)))
@@ -185,6 +193,11 @@ class ProviderRuns:
                     run.refused = Note("sampled", series=sampled, kept=self._kept)
             runs.append(run)
         return runs
+
+    def _scalars(self, tb_runs, tag_set, downsample):
+        return self._provider.read_scalars(
+            self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.SCALARS_PLUGIN,
+            downsample=downsample, run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=tag_set))
 
     def _maybe_sampled(self, sources):
         """The series (as logged, `FOLDER/TAG`) that hold as many points as TensorBoard keeps: maybe a sample."""

@@ -1,0 +1,92 @@
+"""The L2 tab on a thousand runs: `/runs` and `/report`, once TensorBoard serves every run.
+
+Uses the log set of `thousand_runs.py` (1,000 runs x 100 epochs of what
+L2Monitor writes for the documented CNN; written once into `--logdir` and
+reused when complete). Starts `tensorboard --logdir` on loopback with
+`--load_fast=true` (the Rust data server, the default where it is
+installed), waits until it serves every run's validation data loss (an
+observable state, polled), then times, first call and median of the next
+`--repeats`: TensorBoard's own `/data/plugins_listing` (the unit: what a
+route costs that does no work of ours), the tab's `/runs` (its first route;
+it reads the runs' texts only) and `/report` without `run=` (every run,
+bounded at the plugin's `MAX_RUNS`). Prints each time and its ratio to the
+listing's, with issue 19's targets (warm: `/runs` at most 0.5 s, `/report`
+at most 1 s).
+
+Usage:
+    python benchmarks/thousand_runs_tab.py --logdir /tmp/l2board-thousand [--repeats 5]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+from dashboard_latency import start_tensorboard  # benchmarks/, beside this script
+from thousand_runs import EPOCHS, RUNS, complete, make_logs
+
+
+def fetch(port, path):
+    start = time.perf_counter()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=600) as response:
+        body = response.read()
+    return time.perf_counter() - start, json.loads(body)
+
+
+def wait_until_loaded(port, limit=1800):
+    """Polls until every run's validation data loss has every epoch (the last run's series checked)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        _, tags = fetch(port, "/data/plugin/scalars/tags")
+        loaded = [run for run, names in tags.items() if run.endswith("/validation") and "epoch_data_loss" in names]
+        if len(loaded) == RUNS:
+            query = urllib.parse.urlencode({"run": sorted(loaded)[-1], "tag": "epoch_data_loss"})
+            _, points = fetch(port, f"/data/plugin/scalars/scalars?{query}")
+            if len(points) == EPOCHS:
+                return
+        time.sleep(0.5)
+    raise RuntimeError("TensorBoard did not serve every run in time")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--logdir", required=True, help="the log set of thousand_runs.py (written there if missing)")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    logdir = os.path.abspath(args.logdir)
+    if not complete(logdir):
+        print(f"writing the log set into {logdir} ...", flush=True)
+        make_logs(logdir)
+    process, port = start_tensorboard(logdir, "true")
+    try:
+        start = time.perf_counter()
+        wait_until_loaded(port)
+        print(f"TensorBoard served every run {time.perf_counter() - start:.1f} s after it started listening")
+        results = {}
+        for name, path in (("plugins_listing", "/data/plugins_listing"), ("/runs", "/data/plugin/l2board/runs"),
+                           ("/report (every run)", "/data/plugin/l2board/report")):
+            times = [fetch(port, path)[0] for _ in range(args.repeats + 1)]
+            results[name] = (times[0], statistics.median(times[1:]))
+        _, runs = fetch(port, "/data/plugin/l2board/runs")
+        _, report = fetch(port, "/data/plugin/l2board/report")
+        assert len(runs["runs"]) == RUNS, len(runs["runs"])
+        assert len(report["runs"]) == RUNS and all(r["epochs"] == EPOCHS for r in report["runs"])
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    unit = results["plugins_listing"][1]
+    targets = {"/runs": 0.5, "/report (every run)": 1.0}
+    for name, (first, warm) in results.items():
+        line = f"{name:22s} first {first:7.3f} s, warm (median of {args.repeats}) {warm:7.3f} s ({warm / unit:6.1f} x the listing)"
+        if name in targets:
+            line += f"; target warm at most {targets[name]} s: {'met' if warm <= targets[name] else 'NOT met'}"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
