@@ -339,6 +339,18 @@ def test_resumed_training_continues_steps(tmp_path):
     assert steps == [0, 1, 2, 3]
 
 
+def test_a_factor_set_anew_between_fits_is_measured_as_keras_adds_it(tmp_path):
+    model = regularized_model()
+    monitor = L2Monitor(str(tmp_path / "run"), verbose=0)
+    fit(model, None, epochs=1, monitor=monitor)
+    model.layers[0].kernel.regularizer.l2 = 0.4  # was 0.1; compiling again makes Keras trace its step anew
+    history = fit(compile_with_reference(model), None, epochs=2, initial_epoch=1, monitor=monitor)
+    train = read_run(monitor.run_dir + "/train")
+    assert train["penalty_total"][1] == pytest.approx(float(sum(model.losses)), rel=1e-6)
+    assert train["epoch_data_loss"][1] + train["epoch_penalty"][1] == pytest.approx(history.history["loss"][0],
+                                                                                     rel=1e-5)
+
+
 def regularized_model(seed=0):
     keras.utils.set_random_seed(seed)
     return compile_with_reference(keras.Sequential([

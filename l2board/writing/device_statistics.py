@@ -79,6 +79,23 @@ def _variable_statistics(value, initial, bucket_count):
     return row, _bucket_counts(index, bucket_count)
 
 
+def _regularizer_settings(variables):
+    """Each variable's regularizer and its settings: what a traced penalty of them holds as constants.
+
+    A user who sets another factor (`regularizer.l2 = ...`) and compiles
+    again has Keras trace its step anew: the penalties are traced anew too.
+    """
+    settings = []
+    for variable in variables:
+        regularizer = variable.regularizer
+        try:
+            config = repr(regularizer.get_config())
+        except Exception:  # noqa: BLE001 - a plain function, or a user's class without a config
+            config = None
+        settings.append((id(regularizer), config))
+    return settings
+
+
 # {bucket count: TensorFlow graph of `_variable_statistics`}, made once per process.
 _GRAPHS = {}
 
@@ -146,6 +163,7 @@ class DeviceStatistics:
     def __init__(self, weights, penalized, paths):
         self._weights = list(weights)
         self._penalized = list(penalized)
+        self._regularizers = _regularizer_settings(self._penalized)
         self._paths = paths
         self._initial = None
         self._eager = {"per_variable": self._penalties_of, "total": lambda values: ops.sum(self._penalties_of(values))}
@@ -153,9 +171,11 @@ class DeviceStatistics:
         self._statistics = _compiled(self._statistics_of, static_argnames=("bucket_count",))
 
     def measures(self, weights, penalized):
-        """Whether these are the variables measured (so that a later `fit` reuses what was compiled)."""
+        """Whether these are the variables measured, under the same regularizers (so that a later `fit` reuses
+        what was compiled: a traced penalty holds its regularizer's factor)."""
         same = lambda a, b: len(a) == len(b) and all(x is y for x, y in zip(a, b))  # noqa: E731
-        return same(self._weights, list(weights)) and same(self._penalized, list(penalized))
+        return (same(self._weights, list(weights)) and same(self._penalized, list(penalized))
+                and self._regularizers == _regularizer_settings(penalized))
 
     def start(self):
         """Keeps a copy of the weights as they are now (on the device) to measure change from."""
