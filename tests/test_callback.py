@@ -351,6 +351,23 @@ def test_a_factor_set_anew_between_fits_is_measured_as_keras_adds_it(tmp_path):
                                                                                      rel=1e-5)
 
 
+def test_a_factor_changed_during_an_eager_fit_is_measured_as_keras_adds_it(tmp_path):
+    class Annealing(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.layers[0].kernel.regularizer.l2 = 0.1 * (epoch + 1)  # Keras runs it as it is now
+
+    model = regularized_model()
+    model.run_eagerly = True
+    x, y = small_data()
+    monitor = L2Monitor(str(tmp_path / "run"), verbose=0)
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[Annealing(), monitor])
+    train = read_run(tmp_path / "run" / "train")
+    assert train["penalty_total"][1] == pytest.approx(float(sum(model.losses)), rel=1e-6)  # with 0.2
+    for epoch in (0, 1):
+        assert train["epoch_data_loss"][epoch] + train["epoch_penalty"][epoch] == pytest.approx(
+            history.history["loss"][epoch], rel=1e-5)
+
+
 def regularized_model(seed=0):
     keras.utils.set_random_seed(seed)
     return compile_with_reference(keras.Sequential([

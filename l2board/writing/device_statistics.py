@@ -153,6 +153,9 @@ class DeviceStatistics:
         weights: the weight variables to measure (norms, histograms).
         penalized: the variables whose regularizer Keras adds to the loss.
         paths: `{id(variable): path}`, to name a regularizer that fails.
+        traced: whether the penalties may be traced or compiled; `False`
+            for a model Keras runs eagerly (`run_eagerly=True`), whose
+            regularizers' factors may change from one batch to the next.
 
     Call `start()` when training begins (it copies the weights, on the
     device, to measure the distance travelled from them), `penalty()` for
@@ -160,22 +163,24 @@ class DeviceStatistics:
     everything at once.
     """
 
-    def __init__(self, weights, penalized, paths):
+    def __init__(self, weights, penalized, paths, traced=True):
         self._weights = list(weights)
         self._penalized = list(penalized)
         self._regularizers = _regularizer_settings(self._penalized)
         self._paths = paths
         self._initial = None
+        self.traced = traced
         self._eager = {"per_variable": self._penalties_of, "total": lambda values: ops.sum(self._penalties_of(values))}
-        self._penalty_functions = {name: _penalty_function(function) for name, function in self._eager.items()}
+        self._penalty_functions = {name: _penalty_function(function) if traced else function
+                                   for name, function in self._eager.items()}
         self._statistics = _compiled(self._statistics_of, static_argnames=("bucket_count",))
 
-    def measures(self, weights, penalized):
-        """Whether these are the variables measured, under the same regularizers (so that a later `fit` reuses
-        what was compiled: a traced penalty holds its regularizer's factor)."""
+    def measures(self, weights, penalized, traced=True):
+        """Whether these are the variables measured, under the same regularizers and as traced (so that a later
+        `fit` reuses what was compiled: a traced penalty holds its regularizer's factor)."""
         same = lambda a, b: len(a) == len(b) and all(x is y for x, y in zip(a, b))  # noqa: E731
         return (same(self._weights, list(weights)) and same(self._penalized, list(penalized))
-                and self._regularizers == _regularizer_settings(penalized))
+                and self._regularizers == _regularizer_settings(penalized) and self.traced == traced)
 
     def start(self):
         """Keeps a copy of the weights as they are now (on the device) to measure change from."""

@@ -54,9 +54,11 @@ class Measurements:
         self._trainable_paths = {p for v, p in zip(weights, self._weight_paths) if id(v) in trainable}
         penalized = penalized_weights(model)
         self._penalized_paths = [relative_path(model, v.path) for v in penalized]
-        if self._statistics is None or not self._statistics.measures(weights, penalized):
+        # Keras runs an eager model's regularizers as they are at each batch: so are its penalties measured.
+        traced = not getattr(model, "run_eagerly", False)
+        if self._statistics is None or not self._statistics.measures(weights, penalized, traced):
             self._statistics = DeviceStatistics(weights, penalized,
-                                                {id(v): p for v, p in zip(penalized, self._penalized_paths)})
+                                                {id(v): p for v, p in zip(penalized, self._penalized_paths)}, traced)
         sync_weights(model)
         self._statistics.start()
 
