@@ -13,9 +13,10 @@ kernel, so the functions are compiled once with `jax.jit`. On TensorFlow
 each eager operation costs 0.05-1 ms of Python, more than the arithmetic of
 most variables: one variable's statistics are a graph, traced once per
 process for a flat variable of any length (a graph of the whole model's
-would be traced anew for every model). The penalties, a few operations
-through the user's regularizers, run eagerly; so does everything on PyTorch,
-whose eager operations are cheap.
+would be traced anew for every model). The penalties, through the user's
+regularizers, are a graph per model, as Keras traces its train step through
+them, and eager for a model Keras runs eagerly. On PyTorch, whose eager
+operations are cheap, everything runs eagerly.
 
 Histogram counts are counted in int32 and travel in the same float32 vector
 as two exact parts, `count // 4096` and `count % 4096`, joined again on the
@@ -101,13 +102,11 @@ _GRAPHS = {}
 
 
 def _one_variable(bucket_count):
-    """`_variable_statistics` for a bucket count, as the backend runs it fastest.
+    """`_variable_statistics` for a bucket count, as the backend runs it fastest (see the module's docstring).
 
-    On TensorFlow each eager operation costs 0.05-1 ms of Python dispatch here,
-    more than the arithmetic on most variables: one graph, traced once per
-    process for a flat float32 variable of any length, runs them. On JAX the
-    whole measurement is compiled (`_compiled`); PyTorch's eager operations
-    are cheap.
+    On TensorFlow a graph traced once per process for a flat float32
+    variable of any length; elsewhere the function itself (compiled with the
+    whole measurement on JAX).
     """
     if keras.backend.backend() != "tensorflow":
         return lambda value, initial: _variable_statistics(value, initial, bucket_count)
