@@ -105,10 +105,30 @@ def child_environment(overrides=None):
     return env
 
 
+# Sets a file-size limit (what `ulimit -f` does), then runs the command in this process. Python ignores SIGXFSZ,
+# so a Python command is told (EFBIG) rather than killed.
+_UNDER_A_FILE_SIZE_LIMIT = """
+import os, resource, sys
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def under_a_file_size_limit(limit, command):
+    """`command` run with files limited to `limit` bytes, for `run_child`: set after exec, never by a `preexec_fn`."""
+    import sys
+
+    return [sys.executable, "-I", "-S", "-c", _UNDER_A_FILE_SIZE_LIMIT, str(limit), *map(os.fspath, command)]
+
+
 def _child_options(command, env, options):
     import subprocess
     import sys
 
+    # A preexec_fn makes subprocess fork and run Python in the child before exec; a worker that has served
+    # TensorBoard in its process holds gRPC, whose fork handlers then abort the child now and then (SIGABRT,
+    # "epoll_wait error: Bad file descriptor"). What a child needs set is set after exec instead.
+    assert "preexec_fn" not in options, "start children without preexec_fn (see conftest._child_options)"
     if "input" not in options:
         options.setdefault("stdin", subprocess.DEVNULL)
     command = [sys.executable, "-I", "-S", "-c", _AS_FROM_A_TERMINAL, *map(os.fspath, command)]

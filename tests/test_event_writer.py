@@ -8,15 +8,13 @@ TensorFlow, l2board and a real TensorBoard read them.
 import json
 import os
 import re
-import resource
-import signal
 import socket
 import sys
 import urllib.parse
 
 import numpy as np
 import pytest
-from conftest import read_events, read_run, run_child
+from conftest import read_events, read_run, run_child, under_a_file_size_limit
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import plugin_data_pb2
@@ -313,13 +311,10 @@ print(json.dumps(result))
 def test_full_disk_is_one_sentence_keeps_what_was_flushed_and_still_closes(tmp_path):
     from l2board.reading.event_files import FileDamage, iter_events
 
-    def small_file_limit():  # what `ulimit -f` does; the process is told (EFBIG), not killed
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
-
+    # What `ulimit -f` does: the process is told (EFBIG), not killed.
     flushed, buffered = tmp_path / "flushed", tmp_path / "buffered"
-    child = run_child([sys.executable, "-c", _UNDER_A_SIZE_LIMIT, str(flushed), str(buffered)],
-                      capture_output=True, text=True, preexec_fn=small_file_limit)
+    child = run_child(under_a_file_size_limit(60_000, [sys.executable, "-c", _UNDER_A_SIZE_LIMIT, flushed, buffered]),
+                      capture_output=True, text=True)
     assert child.returncode == 0, child.stderr
     result = json.loads(child.stdout)
     sentence = (f"Could not write TensorBoard logs to '{flushed}': File too large (is the disk full?); "

@@ -1,14 +1,12 @@
 """Bad input, tried: one sentence, a non-zero exit, nothing written lost (docs/robustness.md)."""
 
 import os
-import resource
 import shutil
-import signal
 
 import keras
 import numpy as np
 import pytest
-from conftest import installed_script, read_run, run_child
+from conftest import installed_script, read_run, run_child, under_a_file_size_limit
 
 from l2board import L2Monitor, L2MonitorWarning
 from l2board.analysis.comparison import compare_runs
@@ -16,9 +14,8 @@ from l2board.errors import RegularizerError
 from l2board.reading.logs import read_runs
 
 
-def l2board(*args, preexec_fn=None):
-    return run_child([installed_script("l2board"), *map(str, args)], capture_output=True, text=True,
-                     timeout=300, preexec_fn=preexec_fn)
+def l2board(*args):
+    return run_child([installed_script("l2board"), *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
 def small_fit(model, log_dir, epochs=2):
@@ -30,12 +27,11 @@ def small_fit(model, log_dir, epochs=2):
 
 
 def test_full_disk_is_one_sentence_and_keeps_earlier_epochs(tmp_path):
-    def small_file_limit():  # what `ulimit -f` does; the process is told, not killed
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
-
-    result = l2board("train", "--dataset", "digits", "--train-size", "64", "--epochs", "30",
-                     "--logdir", tmp_path / "run", preexec_fn=small_file_limit)
+    # What `ulimit -f` does: the process is told (EFBIG), not killed.
+    result = run_child(under_a_file_size_limit(60_000, [installed_script("l2board"), "train", "--dataset", "digits",
+                                                        "--train-size", "64", "--epochs", "30",
+                                                        "--logdir", tmp_path / "run"]),
+                       capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()[-1:]
     assert line.startswith(f"Error: Could not write TensorBoard logs to '{tmp_path / 'run'}")
