@@ -42,10 +42,14 @@ Then, side by side in this one process (each reader a fresh child process):
     call in a fresh process, every file a cache hit), of this tree and the
     other, alternating, `--read-rounds` times: the part of (b) that reading
     changes, without the analysis and the JSON, whose time varies more.
+(h) with `--scaling-logdir DIR`: 10,000 runs (the same configurations,
+    500 seeds each; written there once), compared cold and warm right after
+    (a) and (b) in every round: time and memory must grow no faster than
+    the number of runs, and memory stay within 2 GiB.
 
 Usage:
     python benchmarks/thousand_runs.py --logdir /tmp/l2board-thousand [--rounds 3] [--tbparse-runs 20]
-        [--no-rust] [--baseline-source DIR [--read-rounds 15]]
+        [--no-rust] [--baseline-source DIR [--read-rounds 15]] [--scaling-logdir /tmp/l2board-10000]
 """
 
 import argparse
@@ -62,6 +66,7 @@ from rust_data_server import serve_all_scalars  # benchmarks/, beside this scrip
 
 RUNS, EPOCHS, HISTOGRAM_EVERY = 1000, 100, 10
 SEEDS = 50
+SCALING_RUNS = 10_000  # the scaling point (h): the same 20 configurations, 500 seeds each
 VARIABLES = (("conv1/kernel", 2400), ("conv1/bias", 32), ("conv2/kernel", 51200), ("conv2/bias", 64),
              ("fc1/kernel", 4194304), ("fc1/bias", 1024), ("output/kernel", 102400), ("output/bias", 100))
 # 20 configurations: no L2, and 19 of (factor, layers whose kernel has L2).
@@ -69,14 +74,14 @@ CONFIGURATIONS = [(0.0, "none")] + [(factor, layers) for factor in (1e-4, 3e-4, 
                                     for layers in ("conv1", "fc1", "all")] + [(0.1, "all")]
 
 
-def run_names():
-    """`[(name, factor, layers, seed)]` of the 1,000 runs."""
+def run_names(count=RUNS):
+    """`[(name, factor, layers, seed)]` of the 1,000 runs (or of `count`: the 20 configurations, more seeds)."""
     runs = []
     for factor, layers in CONFIGURATIONS:
-        for seed in range(SEEDS):
+        for seed in range(count // len(CONFIGURATIONS)):
             name = "no-l2" if not factor else f"l2-{factor:g}-{layers}"
             runs.append((f"{name}-seed{seed}", factor, layers, seed))
-    assert len(runs) == RUNS
+    assert len(runs) == count
     return runs
 
 
@@ -148,24 +153,24 @@ def _write_job(job):
     write_run(*job)
 
 
-def make_logs(root):
-    """Writes the log set into `root` (in one process per core), then marks it complete."""
+def make_logs(root, count=RUNS):
+    """Writes the log set of `count` runs into `root` (in one process per core), then marks it complete."""
     import multiprocessing
 
     if os.path.isdir(root):
         shutil.rmtree(root)  # an incomplete earlier set
     os.makedirs(root)
-    jobs = [(root, *run) for run in run_names()]
+    jobs = [(root, *run) for run in run_names(count)]
     with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1) as pool:
         pool.map(_write_job, jobs, chunksize=10)
     with open(os.path.join(root, ".complete"), "w") as marker:
-        marker.write(json.dumps({"runs": RUNS, "epochs": EPOCHS, "format": 1}))
+        marker.write(json.dumps({"runs": count, "epochs": EPOCHS, "format": 1}))
 
 
-def complete(root):
+def complete(root, count=RUNS):
     try:
         with open(os.path.join(root, ".complete")) as marker:
-            return json.load(marker) == {"runs": RUNS, "epochs": EPOCHS, "format": 1}
+            return json.load(marker) == {"runs": count, "epochs": EPOCHS, "format": 1}
     except (OSError, ValueError):
         return False
 
@@ -276,12 +281,20 @@ def main():
     parser.add_argument("--no-rust", action="store_true")
     parser.add_argument("--baseline-source", help="another l2board source tree to measure (a) and (b) beside")
     parser.add_argument("--read-rounds", type=int, default=15, help="rounds of (g)")
+    parser.add_argument("--scaling-logdir", help=f"where a set of {SCALING_RUNS:,} runs is written once and "
+                                                 "reused: (h), compared cold and warm in every round")
     args = parser.parse_args()
     logdir = os.path.abspath(args.logdir)
     if not complete(logdir):
         print(f"writing the log set to {logdir} (once) ...", flush=True)
         start = time.perf_counter()
         make_logs(logdir)
+        print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
+    scaling = os.path.abspath(args.scaling_logdir) if args.scaling_logdir else None
+    if scaling and not complete(scaling, SCALING_RUNS):
+        print(f"writing {SCALING_RUNS:,} runs to {scaling} (once) ...", flush=True)
+        start = time.perf_counter()
+        make_logs(scaling, SCALING_RUNS)
         print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
     files = event_files(logdir)
     size = sum(os.path.getsize(path) for path in files)
@@ -293,7 +306,7 @@ def main():
     scratch = tempfile.mkdtemp(prefix="l2board-thousand-")
     try:
         compare = l2board_command() + ["compare", logdir, "--format", "json"]
-        results = {"cold": [], "warm": [], "rust": [], "tbparse": []}
+        results = {"cold": [], "warm": [], "rust": [], "tbparse": [], "cold_scaled": [], "warm_scaled": []}
         tbparse_ok = args.tbparse_runs > 0 and _has("tbparse")
         if args.tbparse_runs and not tbparse_ok:
             print("tbparse is not installed (pip install tbparse): left out")
@@ -326,6 +339,14 @@ def main():
                         if name == "this":
                             results["cold"].append(cold)
                             results["warm"].append(warm)
+                    if scaling:  # (h): the same command on ten times the runs, right after
+                        big_env = dict(env, XDG_CACHE_HOME=env["XDG_CACHE_HOME"] + "-scaling")
+                        big = l2board_command() + ["compare", scaling, "--format", "json"]
+                        big_cold, big_warm = measured(big, big_env), measured(big, big_env)
+                        if big_cold["runs"] != SCALING_RUNS or big_warm["sha256"] != big_cold["sha256"]:
+                            raise RuntimeError("the cold and the warm compare of the scaling set disagree")
+                        results["cold_scaled"].append(big_cold)
+                        results["warm_scaled"].append(big_warm)
                 elif step == "rust" and not args.no_rust:
                     seconds, served = run_rust_server(logdir, points)
                     if served != points:
@@ -374,6 +395,17 @@ def main():
         print(f"  (d) tbparse (scaled from {len(chosen)} runs) {tb:8.1f} s   tbparse / compare cold = "
               f"{tb / cold:.1f} (target >= 10): {_met(tb >= 10 * cold)}")
     print(f"  (e) compare's peak memory     {memory:8.0f} MiB (target <= 1024 MiB): {_met(memory <= 1024)}")
+    if scaling:
+        factor = SCALING_RUNS / run_count
+        for kind in ("cold", "warm"):
+            big = statistics.median(r["seconds"] for r in results[f"{kind}_scaled"])
+            small = statistics.median(r["seconds"] for r in results[kind])
+            print(f"  (h) {SCALING_RUNS:,} runs, {kind}: {big:.2f} s, {big / small:.2f} x the {run_count:,} runs' "
+                  f"(at most {factor:g} x, linear: {_met(big <= factor * small)})")
+        big_memory = max(r["maxrss_kib"] for r in results["cold_scaled"] + results["warm_scaled"]) / 1024
+        print(f"  (h) {SCALING_RUNS:,} runs, peak memory {big_memory:.0f} MiB, {big_memory / memory:.2f} x "
+              f"(at most {factor:g} x: {_met(big_memory <= factor * memory)}; at most 2048 MiB: "
+              f"{_met(big_memory <= 2048)})")
     if args.baseline_source:
         this, base = side_by_side["this"], side_by_side["baseline"]
         for kind in ("cold", "warm"):
