@@ -18,23 +18,14 @@ Usage:
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import time
 import urllib.parse
-import urllib.request
 
-from dashboard_latency import start_tensorboard  # benchmarks/, beside this script
+from dashboard_latency import fetch, start_tensorboard  # benchmarks/, beside this script
 from thousand_runs import EPOCHS, RUNS, complete, make_logs
-
-
-def fetch(port, path):
-    start = time.perf_counter()
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=600) as response:
-        body = response.read()
-    return time.perf_counter() - start, json.loads(body)
 
 
 def wait_until_loaded(port, limit=1800):
