@@ -58,16 +58,20 @@ _STEERING = ("L2BOARD_", "KERAS_", "KERASTUNER_", "TF_", "XLA_FLAGS", "JAX_", "G
              "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "PYTHONWARNINGS", "PYTHONINSPECT", "PYTHONSTARTUP",
              "PYTHONBREAKPOINT", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "CLICOLOR")
 # Run by a bare Python (-I -S) between fork and the command: every signal to its default action and none
-# blocked, as a terminal's foreground job has them, then the command itself in this process (same pid).
+# blocked, as a terminal's foreground job has them, the file-size limit asked for (argv[1], "-" for none: what
+# `ulimit -f` does; Python ignores SIGXFSZ, so a Python command is told, EFBIG, not killed), then the command
+# itself in this process (same pid).
 _AS_FROM_A_TERMINAL = """
-import os, signal, sys
+import os, resource, signal, sys
 for number in signal.valid_signals():
     try:
         signal.signal(number, signal.SIG_DFL)
     except (OSError, ValueError, RuntimeError):
         pass  # SIGKILL and SIGSTOP cannot be changed
 signal.pthread_sigmask(signal.SIG_SETMASK, ())
-os.execvp(sys.argv[1], sys.argv[1:])
+if sys.argv[1] != "-":
+    resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
+os.execvp(sys.argv[2], sys.argv[2:])
 """
 
 
@@ -105,33 +109,19 @@ def child_environment(overrides=None):
     return env
 
 
-# Sets a file-size limit (what `ulimit -f` does), then runs the command in this process. Python ignores SIGXFSZ,
-# so a Python command is told (EFBIG) rather than killed.
-_UNDER_A_FILE_SIZE_LIMIT = """
-import os, resource, sys
-resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
-os.execvp(sys.argv[2], sys.argv[2:])
-"""
-
-
-def under_a_file_size_limit(limit, command):
-    """`command` run with files limited to `limit` bytes, for `run_child`: set after exec, never by a `preexec_fn`."""
-    import sys
-
-    return [sys.executable, "-I", "-S", "-c", _UNDER_A_FILE_SIZE_LIMIT, str(limit), *map(os.fspath, command)]
-
-
 def _child_options(command, env, options):
     import subprocess
     import sys
 
     # A preexec_fn makes subprocess fork and run Python in the child before exec; a worker that has served
     # TensorBoard in its process holds gRPC, whose fork handlers then abort the child now and then (SIGABRT,
-    # "epoll_wait error: Bad file descriptor"). What a child needs set is set after exec instead.
+    # "epoll_wait error: Bad file descriptor"). What a child needs set is set by the launcher, after exec.
     assert "preexec_fn" not in options, "start children without preexec_fn (see conftest._child_options)"
+    limit = options.pop("file_size_limit", None)
     if "input" not in options:
         options.setdefault("stdin", subprocess.DEVNULL)
-    command = [sys.executable, "-I", "-S", "-c", _AS_FROM_A_TERMINAL, *map(os.fspath, command)]
+    command = [sys.executable, "-I", "-S", "-c", _AS_FROM_A_TERMINAL, "-" if limit is None else str(int(limit)),
+               *map(os.fspath, command)]
     return command, dict(options, env=child_environment(env))
 
 
@@ -141,7 +131,7 @@ def start_child(command, env=None, **options):
     Args:
         command: the program and its arguments.
         env: variables to set (or, with `None`, remove) over `child_environment()`.
-        options: as for `subprocess.Popen`.
+        options: as for `subprocess.Popen`, and `file_size_limit` (bytes: what `ulimit -f` sets).
     """
     import subprocess
 

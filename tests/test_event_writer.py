@@ -14,7 +14,7 @@ import urllib.parse
 
 import numpy as np
 import pytest
-from conftest import read_events, read_run, run_child, under_a_file_size_limit
+from conftest import read_events, read_run, run_child
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import plugin_data_pb2
@@ -313,8 +313,8 @@ def test_full_disk_is_one_sentence_keeps_what_was_flushed_and_still_closes(tmp_p
 
     # What `ulimit -f` does: the process is told (EFBIG), not killed.
     flushed, buffered = tmp_path / "flushed", tmp_path / "buffered"
-    child = run_child(under_a_file_size_limit(60_000, [sys.executable, "-c", _UNDER_A_SIZE_LIMIT, flushed, buffered]),
-                      capture_output=True, text=True)
+    child = run_child([sys.executable, "-c", _UNDER_A_SIZE_LIMIT, flushed, buffered], capture_output=True, text=True,
+                      file_size_limit=60_000)
     assert child.returncode == 0, child.stderr
     result = json.loads(child.stdout)
     sentence = (f"Could not write TensorBoard logs to '{flushed}': File too large (is the disk full?); "

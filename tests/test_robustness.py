@@ -6,7 +6,7 @@ import shutil
 import keras
 import numpy as np
 import pytest
-from conftest import installed_script, read_run, run_child, under_a_file_size_limit
+from conftest import installed_script, read_run, run_child
 
 from l2board import L2Monitor, L2MonitorWarning
 from l2board.analysis.comparison import compare_runs
@@ -14,8 +14,9 @@ from l2board.errors import RegularizerError
 from l2board.reading.logs import read_runs
 
 
-def l2board(*args):
-    return run_child([installed_script("l2board"), *map(str, args)], capture_output=True, text=True, timeout=300)
+def l2board(*args, **options):
+    return run_child([installed_script("l2board"), *map(str, args)], capture_output=True, text=True, timeout=300,
+                     **options)
 
 
 def small_fit(model, log_dir, epochs=2):
@@ -28,10 +29,8 @@ def small_fit(model, log_dir, epochs=2):
 
 def test_full_disk_is_one_sentence_and_keeps_earlier_epochs(tmp_path):
     # What `ulimit -f` does: the process is told (EFBIG), not killed.
-    result = run_child(under_a_file_size_limit(60_000, [installed_script("l2board"), "train", "--dataset", "digits",
-                                                        "--train-size", "64", "--epochs", "30",
-                                                        "--logdir", tmp_path / "run"]),
-                       capture_output=True, text=True, timeout=300)
+    result = l2board("train", "--dataset", "digits", "--train-size", "64", "--epochs", "30",
+                     "--logdir", tmp_path / "run", file_size_limit=60_000)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()[-1:]
     assert line.startswith(f"Error: Could not write TensorBoard logs to '{tmp_path / 'run'}")
