@@ -49,6 +49,9 @@ def test_non_finite_empty_and_subnormal_variables():
         expected = histogram_buckets(keras.ops.convert_to_numpy(weights[index].value), 4)
         np.testing.assert_array_equal(histograms[index], expected)
     assert norms[1] == {"l2": 0.0, "l1": 0.0, "max_abs": 0.0, "init_distance": 0.0}
+    # A NaN or an infinity in a variable: every norm of it is NaN, as the NumPy definitions give it.
+    for index in (0, 3):
+        assert all(np.isnan(value) for value in norms[index].values()), norms[index]
     # Subnormal weights: a CPU or GPU that flushes them to zero sees one value;
     # either way every weight is counted, and the edges are what the device saw.
     assert histograms[2][:, 2].sum() == 4 and histograms[2][0, 0] == 0.0

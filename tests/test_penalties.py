@@ -50,6 +50,8 @@ def test_weight_norms():
     assert norms == {"l2": 5.0, "l1": 7.0, "max_abs": 4.0, "init_distance": 5.0}
     assert weight_norms(np.zeros((0,))) == {"l2": 0.0, "l1": 0.0, "max_abs": 0.0}
     assert "init_distance" not in weight_norms(w)
+    # A NaN anywhere makes every norm NaN, the largest magnitude too.
+    assert all(np.isnan(v) for v in weight_norms([1.0, np.nan, -2.0], initial_weights=[0.0, 0.0, 0.0]).values())
 
 
 def test_total_norms_equal_norms_of_concatenation():

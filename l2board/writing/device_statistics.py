@@ -31,6 +31,7 @@ from keras import ops
 from l2board.errors import RegularizerError
 from l2board.writing.histograms import bucket_scale, buckets_from_counts, histogram_buckets
 from l2board.writing.model_inspection import loss_term
+from l2board.writing.weight_math import weight_norms
 
 # Per variable, in this order, then the histogram counts of every variable.
 _SQUARES, _ABSOLUTES, _LARGEST, _CHANGE, _LOW, _HIGH = range(6)
@@ -234,14 +235,12 @@ class DeviceStatistics:
 
     def _measured_on_host(self, index, bucket_count):
         # A variable holding a non-finite weight (a diverged fit; rare enough to
-        # afford the copy): NaN and infinity propagate through the norms as
-        # NumPy's float64 sums give them; the histogram counts finite weights.
-        w = np.asarray(ops.convert_to_numpy(self._weights[index].value), np.float64).ravel()
+        # afford the copy), measured by the NumPy definitions: NaN and infinity
+        # propagate through the norms; the histogram counts finite weights.
+        w = np.asarray(ops.convert_to_numpy(self._weights[index].value), np.float32)
         with np.errstate(invalid="ignore", over="ignore"):
-            change = w - np.asarray(ops.convert_to_numpy(self._initial[index]), np.float64).ravel()
-            norms = {"l2": float(np.sqrt(np.dot(w, w))), "l1": float(np.abs(w).sum()),
-                     "max_abs": float(np.abs(w).max()), "init_distance": float(np.sqrt(np.dot(change, change)))}
-        return norms, histogram_buckets(w.astype(np.float32), bucket_count) if bucket_count else None
+            norms = weight_norms(w, np.asarray(ops.convert_to_numpy(self._initial[index]), np.float32))
+        return norms, histogram_buckets(w, bucket_count) if bucket_count else None
 
     def _histogram(self, index, low, high, counts, bucket_count):
         if counts.sum() and bucket_scale(np.float32(low), np.float32(high), bucket_count) is None:

@@ -50,7 +50,7 @@ def weight_norms(weights, initial_weights=None):
         squares += float(np.dot(block, block))
         absolute = np.abs(block)
         absolutes += float(absolute.sum())
-        largest = max(largest, float(absolute.max()))
+        largest = float(np.maximum(largest, absolute.max()))  # NaN propagates, as through the sums
         if start is not None:
             block -= start[i:i + _CHUNK]
             change += float(np.dot(block, block))
