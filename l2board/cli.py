@@ -223,11 +223,12 @@ def _experiment_search(base, layers, budget, seeds, logdir, overwrite, plot_path
     folder = SearchFolder(settings, logdir)
     mode = distributed.role()
     if mode == "worker":
-        _quiet_tensorflow()
         tuner_id = os.environ["KERASTUNER_TUNER_ID"]
+        link = distributed.worker_link(peer_timeout, click.echo)  # before TensorFlow loads
+        _quiet_tensorflow()
         trained = run_distributed_search(
             settings, logdir, progress=lambda name, _: click.echo(click.style(f"[{tuner_id}] {name}", bold=True)),
-            wait=peer_timeout, say=click.echo)
+            wait=peer_timeout, say=click.echo, link=link)
         click.echo(f"{tuner_id}: trained {len(trained)} run(s) into {printable(logdir)}; the chief reports when the "
                    "search is done.")
         return
@@ -237,11 +238,13 @@ def _experiment_search(base, layers, budget, seeds, logdir, overwrite, plot_path
     if mode == "chief":
         from l2board.writing.log_folder import ensure_writable_dir
 
-        # A port that cannot be served is refused before anything is made.
-        with distributed.Chief(peer_timeout) as chief:
-            ensure_writable_dir(logdir)
+        def serving():
             click.echo(f"Serving the λ search (a budget of {budget} runs) to KerasTuner workers on {chief.ip}:"
                        f"{chief.port}; its report follows when it is resolved or its budget spent.")
+
+        # A port that cannot be served is refused before anything is made.
+        with distributed.Chief(peer_timeout, serving) as chief:
+            ensure_writable_dir(logdir)
             _quiet_tensorflow()
             run_distributed_search(settings, logdir, chief=chief)
         step = folder.next_step()
@@ -296,24 +299,27 @@ def _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeo
 
     tuner_id = os.environ["KERASTUNER_TUNER_ID"]
     if mode == "chief":
+        def serving():
+            click.echo(f"Serving {len(runs)} runs to KerasTuner workers on {chief.ip}:{chief.port}; the comparison "
+                       f"follows when all are trained (or, if no worker is heard from for "
+                       f"{distributed.span(peer_timeout)}, a message).")
+
         # A port that cannot be served is refused before anything is made.
-        with distributed.Chief(peer_timeout) as chief:
+        with distributed.Chief(peer_timeout, serving) as chief:
             if overwrite or not distributed.resuming(logdir):
                 plan_experiment(runs, logdir, overwrite=overwrite)  # refuses what is not ours, before serving
             else:
                 distributed.check_same_runs(runs, logdir)
             ensure_writable_dir(logdir)
             distributed.save_runs(runs, logdir)
-            click.echo(f"Serving {len(runs)} runs to KerasTuner workers on {chief.ip}:{chief.port}; the comparison "
-                       f"follows when all are trained (or, if no worker is heard from for "
-                       f"{distributed.span(peer_timeout)}, a message).")
             _quiet_tensorflow()
             _report(distributed.run_distributed(runs, logdir, overwrite=overwrite, chief=chief), logdir, plot_path)
         return
+    link = distributed.worker_link(peer_timeout, click.echo)  # the chief answers before TensorFlow loads
     _quiet_tensorflow()
     trained = distributed.run_distributed(
         runs, logdir, progress=lambda name, _: click.echo(click.style(f"[{tuner_id}] {name}", bold=True)),
-        wait=peer_timeout, say=click.echo)
+        wait=peer_timeout, say=click.echo, link=link)
     click.echo(f"{tuner_id}: trained {len(trained)} run(s) into {printable(logdir)}; the chief reports when all "
                "are done.")
 

@@ -30,10 +30,10 @@ ARGS = ["--dataset", "digits", "--train-size", "60", "--epochs", "2", "--l2", "0
 RUNS = ["no-l2", "l2-0.01-all"]
 
 
-def experiment(logdir, tuner_id=None, port=None, *options):
-    env = {}
+def experiment(logdir, tuner_id=None, port=None, *options, env=None):
+    env = dict(env or {})
     if tuner_id:
-        env = dict(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port))
+        env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port))
     command = [sys.executable, "-m", "l2board.cli", "experiment", *ARGS, "--logdir", str(logdir), *options]
     return start_child(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
@@ -189,9 +189,15 @@ def test_a_second_chief_on_the_same_port_is_refused_before_anything_is_made(tmp_
     assert third.returncode == 1 and f"port {taken} is in use" in third.stderr and not (tmp_path / "third").exists()
 
 
-def test_a_worker_without_a_chief_stops_after_its_wait(tmp_path):
+def test_a_worker_without_a_chief_stops_after_its_wait_without_loading_tensorflow(tmp_path):
+    # A TensorFlow that fails to import stands first on the path: the worker waits for its chief before it loads
+    # KerasTuner or TensorFlow, so its answer comes without them.
+    (tmp_path / "poisoned" / "tensorflow").mkdir(parents=True)
+    (tmp_path / "poisoned" / "tensorflow" / "__init__.py").write_text(
+        "raise RuntimeError('a worker without a chief loaded TensorFlow')\n")
+    path = os.pathsep.join(filter(None, [str(tmp_path / "poisoned"), os.environ.get("PYTHONPATH")]))
     port = free_port()
-    worker = experiment(tmp_path / "x", "tuner0", port, "--peer-timeout", "4")
+    worker = experiment(tmp_path / "x", "tuner0", port, "--peer-timeout", "4", env={"PYTHONPATH": path})
     output = failed(worker)
     assert output.splitlines() == [
         f"tuner0: waiting up to 4 s for the chief at 127.0.0.1:{port} (KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT) "
@@ -214,16 +220,19 @@ def test_a_chief_without_workers_stops_after_its_wait(tmp_path):
 def test_a_worker_whose_chief_dies_says_so_and_stops_after_its_wait(tmp_path):
     port, logdir = free_port(), tmp_path / "spread"
     chief = experiment(logdir, "chief", port)
-    worker = experiment(logdir, "tuner0", port, "--peer-timeout", "4")
+    worker = None
     try:
-        line_with(chief, "Serving 2 runs to KerasTuner workers")
+        line_with(chief, "Serving 2 runs to KerasTuner workers")  # said once it answers: a 4 s wait is enough
+        worker = experiment(logdir, "tuner0", port, "--peer-timeout", "4")
         # The worker is frozen inside its first run while its chief is killed: it learns of it when it reports.
         run = first_run_started(logdir, worker)
         worker.send_signal(signal.SIGSTOP)
         chief.kill()
         chief.wait()
     finally:
-        worker.send_signal(signal.SIGCONT)
+        chief.kill()
+        if worker is not None:
+            worker.send_signal(signal.SIGCONT)
     output = failed(worker)
     assert output.splitlines()[-2:] == [
         f"tuner0: the chief at 127.0.0.1:{port} does not answer; waiting up to 4 s for it to come back (a chief "

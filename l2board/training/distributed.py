@@ -99,18 +99,19 @@ class Chief:
 
     Args:
         wait: how long the chief serves without hearing from any worker.
+        serving: called once the chief answers workers (KerasTuner's oracle, and with it TensorFlow, loaded).
 
     Raises:
         L2BoardError: when the port cannot be bound, saying why.
     """
 
-    def __init__(self, wait=DEFAULT_WAIT_S):
+    def __init__(self, wait=DEFAULT_WAIT_S, serving=None):
         from concurrent import futures
 
         os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # errors reach the user as our sentences
         import grpc
 
-        self.wait, self.heard = wait, time.monotonic()
+        self.wait, self.heard, self.serving = wait, time.monotonic(), serving or (lambda: None)
         self.ip, self.port = oracle_address()
         problem = _bind_problem(self.ip, self.port)
         if problem is None:
@@ -159,6 +160,7 @@ class Chief:
         protos.get_service_grpc().add_OracleServicer_to_server(oracle_chief.OracleServicer(oracle), self.server)
         self.heard = time.monotonic()
         self.server.start()
+        self.serving()
         while True:
             time.sleep(_CHIEF_POLL_S)
             done = trained()
@@ -230,12 +232,14 @@ class _PatientStub:
     """A worker's link to the chief: each request waits for the chief a bounded time, and says that it waits.
 
     KerasTuner's own client waits an hour per request, silently (and a
-    worker started before its chief waits so too).
+    worker started before its chief waits so too). The link is made, and
+    the chief waited for, with gRPC alone: a worker without a chief answers
+    without loading KerasTuner and TensorFlow. `attach` then gives it
+    KerasTuner's stub.
     """
 
-    def __init__(self, keras_tuner, wait, say):
+    def __init__(self, wait, say):
         import grpc
-        from keras_tuner.src import protos
 
         self.grpc, self.wait, self.say = grpc, wait, say or (lambda message: None)
         self.ip, self.port = oracle_address()
@@ -244,16 +248,24 @@ class _PatientStub:
         self.channel = grpc.insecure_channel(f"{_host(self.ip)}:{self.port}", options=[
             ("grpc.initial_reconnect_backoff_ms", 1000), ("grpc.min_reconnect_backoff_ms", 1000),
             ("grpc.max_reconnect_backoff_ms", 2000)])
-        self.stub = protos.get_service_grpc().OracleStub(self.channel)
+        self.stub = None
         self.answered = False
+        self.lost = L2BoardError
+
+    def attach(self, keras_tuner):
+        """Sends KerasTuner's requests through this link; a chief lost from then on is fatal to KerasTuner."""
+        from keras_tuner.src import protos
+
+        self.stub = protos.get_service_grpc().OracleStub(self.channel)
 
         class ChiefLost(L2BoardError, keras_tuner.errors.FatalError):
             """Fatal to KerasTuner, which would otherwise count the run failed and ask the chief again."""
 
         self.lost = ChiefLost
+        return self
 
     def __getattr__(self, name):
-        if name.startswith("__"):  # copy and pickle ask for such names, before `stub` exists
+        if name.startswith("__") or self.__dict__.get("stub") is None:  # copy and pickle ask before `stub` exists
             raise AttributeError(name)
         method = getattr(self.stub, name)
 
@@ -375,17 +387,33 @@ def save_runs(runs, logdir):
 
 def keras_tuner_or_refusal():
     """KerasTuner, or one sentence saying how to install it."""
-    try:
-        import keras_tuner
-    except ImportError:
-        raise L2BoardError("KERASTUNER_TUNER_ID is set: spreading an experiment over machines needs KerasTuner: "
-                           "pip install keras-tuner.") from None
+    check_keras_tuner()
+    import keras_tuner
+
     return keras_tuner
 
 
-def worker_link(keras_tuner, wait, say):
-    """A worker's link to its chief, once the chief answers (before the worker makes anything)."""
-    link = _PatientStub(keras_tuner, wait, say)
+def check_keras_tuner():
+    """Refuses, in one sentence saying how to install it, where KerasTuner is missing (without importing it)."""
+    import importlib.util
+
+    if importlib.util.find_spec("keras_tuner") is None:
+        raise L2BoardError("KERASTUNER_TUNER_ID is set: spreading an experiment over machines needs KerasTuner: "
+                           "pip install keras-tuner.")
+
+
+def worker_link(wait, say):
+    """A worker's link to its chief, once the chief answers: before KerasTuner or TensorFlow is loaded.
+
+    Args:
+        wait: how long to wait for the chief.
+        say: called with a sentence when the chief does not answer at once, and when it answers.
+
+    Raises:
+        L2BoardError: KerasTuner is not installed, or no chief answered within `wait`.
+    """
+    check_keras_tuner()
+    link = _PatientStub(wait, say)
     link.wait_for_chief(time.monotonic() + wait)
     return link
 
@@ -399,7 +427,7 @@ def work(tuner, link, wait):
 
 
 def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None, chief=None, wait=DEFAULT_WAIT_S,
-                    say=None):
+                    say=None, link=None):
     """Trains `runs` as a KerasTuner grid search in the chief's and workers' processes.
 
     Args:
@@ -411,6 +439,7 @@ def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None, chi
         chief: on the chief, its bound `Chief`; `None` on a worker.
         wait: on a worker, how long it waits for the chief to answer.
         say: called with a sentence when a worker waits for its chief, and when the wait ends.
+        link: on a worker, its `worker_link` if made already (the chief waited for before TensorFlow loads).
 
     Returns:
         On the chief, every run folder once all are trained; on a worker, the
@@ -419,8 +448,11 @@ def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None, chi
     Raises:
         L2BoardError: when a wait ends without the peer (see the module's doc).
     """
+    if chief is None and link is None:
+        link = worker_link(wait, say)
     keras_tuner = keras_tuner_or_refusal()
-    link = worker_link(keras_tuner, wait, say) if chief is None else None
+    if link is not None:
+        link.attach(keras_tuner)
     tuner = _run_tuner(keras_tuner)(runs, logdir, verbose, progress, overwrite)
     if chief is not None and _all_completed(tuner, len(runs)):
         # A finished search started again: there is nothing left to serve.

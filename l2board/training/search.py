@@ -361,7 +361,7 @@ def search_tuner(keras_tuner):
     return SearchTuner
 
 
-def run_distributed_search(settings, logdir, verbose=1, progress=None, chief=None, wait=600, say=None):
+def run_distributed_search(settings, logdir, verbose=1, progress=None, chief=None, wait=600, say=None, link=None):
     """The search spread over machines by KerasTuner's distributed mode: the chief's oracle proposes, workers train.
 
     Returns:
@@ -370,8 +370,11 @@ def run_distributed_search(settings, logdir, verbose=1, progress=None, chief=Non
     """
     from l2board.training import distributed
 
+    if chief is None and link is None:
+        link = distributed.worker_link(wait, say)  # the chief answers before KerasTuner and TensorFlow load
     keras_tuner = distributed.keras_tuner_or_refusal()
-    link = distributed.worker_link(keras_tuner, wait, say) if chief is None else None
+    if link is not None:
+        link.attach(keras_tuner)
     # A search started again goes on from its folder: the oracle's state is re-read from it, not KerasTuner's.
     tuner = search_tuner(keras_tuner)(settings, logdir, verbose, progress, overwrite=chief is not None)
     if chief is not None:
