@@ -340,3 +340,74 @@ def test_the_tab_follows_a_lambda_search_as_its_runs_finish(tmp_path):
     searched_run("l2-0.01-seed2", 1, 0.71)  # a run the first look proposed has finished
     numbers, words = adjustment()
     assert numbers["alpha"] == pytest.approx(look_alpha(2)) and "look 2 of the λ search" in words
+
+
+def test_an_unchanged_report_is_kept_and_a_run_that_grows_is_analysed_again(tmp_path, monkeypatch):
+    # One plugin over one multiplexer, reloaded as TensorBoard reloads it: the kept answers follow the data.
+    import gzip
+
+    from tensorboard.backend import application
+    from tensorboard.plugins import base_plugin
+
+    from l2board.log_format import tags
+    from l2board.log_format.regularization_setup import RegularizationSetup, WeightVariable
+    from l2board.writing.event_writer import EventFileRunWriter
+    from tensorboard_plugin_l2board import l2_plugin
+
+    analysed = []
+
+    def counted(*args, **kwargs):  # the real analysis, counted
+        analysed.append(1)
+        return compare_runs(*args, **kwargs)
+
+    monkeypatch.setattr(l2_plugin, "compare_runs", counted)
+    writers = {(name, split): EventFileRunWriter(str(tmp_path / name / split))
+               for name in ("no_l2", "l2") for split in (tags.TRAIN_DIR, tags.VALIDATION_DIR)}
+
+    def epoch(name, step, loss):  # an epoch as training writes it: appended to the run's open files
+        writers[name, tags.TRAIN_DIR].scalars({"epoch_loss": loss}, step)
+        writers[name, tags.VALIDATION_DIR].scalars({"epoch_loss": loss + 0.1}, step)
+        for split in (tags.TRAIN_DIR, tags.VALIDATION_DIR):
+            writers[name, split].flush()
+
+    for name in ("no_l2", "l2"):
+        epoch(name, 0, 1.0)
+        epoch(name, 1, 0.8)
+    data = provider_for(tmp_path)
+    plugin = l2_plugin.L2BoardPlugin(base_plugin.TBContext(data_provider=data, logdir=str(tmp_path)))
+    client = Client(application.TensorBoardWSGI([plugin], data_provider=data))
+
+    def served(path):
+        status, body, _ = get(client, path)
+        assert status == 200, body
+        return json.loads(body)
+
+    first = served("/data/plugin/l2board/report")
+    assert served("/data/plugin/l2board/report") == first and len(analysed) == 1
+    # A browser takes it gzipped, as TensorBoard sends JSON: the same answer.
+    packed = client.get("/data/plugin/l2board/report", headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip" and len(analysed) == 1
+    assert json.loads(gzip.decompress(packed.get_data())) == first
+    assert served("/data/plugin/l2board/report?patience=3")["patience"] == 3 and len(analysed) == 2
+    runs = served("/data/plugin/l2board/runs")
+    assert served("/data/plugin/l2board/runs") == runs
+    # A third epoch of one run, then its setup, then a new run: each is a new answer once TensorBoard reloads.
+    epoch("l2", 2, 0.7)
+    data._multiplexer.Reload()
+    grown = served("/data/plugin/l2board/report")
+    assert {run["name"]: run["epochs"] for run in grown["runs"]} == {"no_l2": 2, "l2": 3} and len(analysed) == 3
+    coverage = {run["name"]: run["coverage"] for run in served("/data/plugin/l2board/runs")["runs"]}
+    assert coverage == {"no_l2": None, "l2": None}
+    setup = RegularizationSetup(variables=(WeightVariable("dense/kernel", 100, True, "L2", l2=0.01),))
+    writers["l2", tags.TRAIN_DIR].text({tags.SETUP_JSON: setup.to_json()}, 0)
+    writers["l2", tags.TRAIN_DIR].flush()
+    data._multiplexer.Reload()
+    coverage = {run["name"]: run["coverage"] for run in served("/data/plugin/l2board/runs")["runs"]}
+    assert coverage == {"no_l2": None, "l2": 1.0}
+    for writer in writers.values():
+        writer.close()
+    write_run(tmp_path / "later", train={"epoch_loss": [1.0]}, validation={"epoch_loss": [1.2]})
+    data._multiplexer.AddRunsFromDirectory(str(tmp_path))
+    data._multiplexer.Reload()
+    assert {run["name"] for run in served("/data/plugin/l2board/runs")["runs"]} == {"no_l2", "l2", "later"}
+    assert len(served("/data/plugin/l2board/report")["runs"]) == 3 and len(analysed) == 4

@@ -7,11 +7,14 @@ every number with `l2board.analysis.comparison.compare_runs` (the function behin
 which the tab's page only lays out), and never import TensorFlow.
 """
 
+import collections
 import functools
+import gzip
 import json
 import mimetypes
 import os
 import re
+import threading
 
 from tensorboard import errors, plugin_util
 from tensorboard.backend import http_util
@@ -25,7 +28,7 @@ from l2board.reading import roles
 from l2board.analysis.comparison import compare_runs, reads_tag
 from l2board.analysis.patience import DEFAULT_PATIENCE, MAX_PATIENCE
 from l2board.errors import L2BoardError
-from l2board.rendering.report import report_json
+from l2board.rendering.report import json_text, report_json
 from l2board.rendering.view import LABELS
 from l2board.rendering.wording import error_sentence
 from l2board.safe_text import printable
@@ -48,6 +51,12 @@ _PARAMETERS = {
 }
 _REPEATABLE = {"runs": (), "report": ("run",), "layers": ()}
 _PLAIN_INTEGER = re.compile(r"[0-9]+")
+# Whether a request's Accept-Encoding takes gzip: the rule tensorboard.backend.http_util.Respond applies.
+_GZIP_ACCEPTED = re.compile(r"(?:^|,|\s)(?:(?:x-)?gzip|\*)(?!;q=0)(?:\s|,|$)")
+# Answers of /runs and /report kept, by their query and the state of their runs' data: a tab reloaded, or
+# several open on one logdir, get an unchanged answer without reading and analysing the runs again. At most
+# this many bytes of them (a report on 1,000 runs of 100 epochs is about 24 MB), the latest asked kept first.
+KEPT_ANSWER_BYTES = 64 * 2**20
 _LAYER_SERIES = {
     "penalty": tags.PENALTY_PREFIX,
     "activity_penalty": tags.ACTIVITY_PENALTY_PREFIX,
@@ -66,6 +75,7 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         # For runs TensorBoard keeps a sample of: read again from their event files (provider_runs).
         self._logdir = context.logdir
         self._sampling_hints = context.sampling_hints
+        self._answers = _Answers(KEPT_ANSWER_BYTES)
         # Only the files shipped in static/ are ever served.
         self._static_files = frozenset(n for n in os.listdir(_STATIC_DIR) if _STATIC_NAME.match(n))
 
@@ -102,6 +112,11 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         _check_query(request, "runs")
         runs = self._runs(request)
         summaries = runs.summaries()
+        key = ("runs", runs.state([s["name"] for s in summaries]))
+        return self._answers.respond(request, key, lambda: json_text(self._run_list(runs, summaries)))
+
+    @staticmethod
+    def _run_list(runs, summaries):
         # Read for the setup texts (no scalar is wanted beyond what role
         # recognition needs): their coverage decides the default baseline.
         read = {run.name: run for run in runs.read([s["name"] for s in summaries], wanted=lambda tag: False,
@@ -110,9 +125,8 @@ class L2BoardPlugin(base_plugin.TBPlugin):
                                                                                           tags.SETUP_JSON)),
                    "skipped": _refusal(read[summary["name"]])} for summary in summaries]
         order = baseline_order([run for run in listed if run["skipped"] is None])
-        answer = {"runs": listed, "default_baseline": order[0] if order else None, "baseline_order": order,
-                  "labels": LABELS}
-        return http_util.Respond(request, answer, "application/json")
+        return {"runs": listed, "default_baseline": order[0] if order else None, "baseline_order": order,
+                "labels": LABELS}
 
     @wrappers.Request.application
     def _serve_report(self, request):
@@ -124,6 +138,7 @@ class L2BoardPlugin(base_plugin.TBPlugin):
             raise errors.InvalidArgumentError(
                 f"A report compares at most {MAX_RUNS:,} runs; {len(names):,} were asked for.")
         patience = _patience(request.args.get("patience", str(DEFAULT_PATIENCE)))
+        better = _better(request.args.get("better"))
         runs = self._runs(request)
         if not names:
             names = [r["name"] for r in runs.summaries()]
@@ -134,15 +149,20 @@ class L2BoardPlugin(base_plugin.TBPlugin):
                     "with run=.")
         if not names:
             raise errors.NotFoundError("No run has scalar summaries yet.")
-        try:
-            comparison = compare_runs(runs.read(names, wanted=reads_tag), baseline=request.args.get("baseline") or None,
-                                      metric=request.args.get("metric") or None, patience=patience,
-                                      higher_is_better=_better(request.args.get("better")))
-        except L2BoardError as error:
-            # The sentence may quote run names: one line, whatever they hold.
-            raise errors.InvalidArgumentError(printable(error_sentence(error))) from None
-        # The numbers and their view: the tab draws the view's words and cells.
-        return http_util.Respond(request, report_json(comparison), "application/json")
+        baseline, metric = request.args.get("baseline") or None, request.args.get("metric") or None
+        key = ("report", tuple(names), baseline, metric, patience, better, runs.state(names))
+
+        def report():
+            try:
+                comparison = compare_runs(runs.read(names, wanted=reads_tag), baseline=baseline, metric=metric,
+                                          patience=patience, higher_is_better=better)
+            except L2BoardError as error:
+                # The sentence may quote run names: one line, whatever they hold.
+                raise errors.InvalidArgumentError(printable(error_sentence(error))) from None
+            # The numbers and their view: the tab draws the view's words and cells.
+            return report_json(comparison)
+
+        return self._answers.respond(request, key, report)
 
     @wrappers.Request.application
     def _serve_layers(self, request):
@@ -172,6 +192,40 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         if name.endswith(".js"):
             content_type = "text/javascript"
         return http_util.Respond(request, content, content_type)
+
+
+class _Answers:
+    """The latest answers by what they were computed from, up to `size` bytes in all; each sent as TensorBoard sends
+    JSON (gzip at level 3 where the client accepts it), the gzip made once per answer.
+
+    Thread-safe: TensorBoard serves requests from several threads.
+    """
+
+    def __init__(self, size):
+        self._size, self._kept, self._lock = size, collections.OrderedDict(), threading.Lock()
+
+    def respond(self, request, key, make):
+        """The response to `request`: the answer kept for `key`, else `make()`'s JSON text, then kept."""
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+        if kept is None:
+            kept = [make().encode("utf-8"), None]
+            self._keep(key, kept)
+        if not _GZIP_ACCEPTED.search(request.headers.get("Accept-Encoding", "")):
+            return http_util.Respond(request, kept[0], "application/json")
+        if kept[1] is None:
+            kept[1] = gzip.compress(kept[0], compresslevel=3, mtime=0)
+            self._keep(key, kept)
+        return http_util.Respond(request, kept[1], "application/json", content_encoding="gzip")
+
+    def _keep(self, key, kept):
+        with self._lock:
+            self._kept[key] = kept
+            self._kept.move_to_end(key)
+            while sum(len(text) + len(packed or b"") for text, packed in self._kept.values()) > self._size:
+                self._kept.popitem(last=False)
 
 
 def _refusal(run):

@@ -8,6 +8,7 @@ builder `l2board compare` uses (`run_builder.build_run`): the restart and
 duplicate-step rules and role recognition are applied there, once.
 """
 
+import hashlib
 import os
 
 from tensorboard import errors
@@ -136,6 +137,36 @@ class ProviderRuns:
             runs.append({"name": name,
                          "logged_by_l2monitor": bool(train and tags.DATA_LOSS in listing.get(train, {}))})
         return runs
+
+    def state(self, names):
+        """A digest of what TensorBoard holds of these runs, which changes when any of their data does.
+
+        It is made of listings only (no point is read): every scalar series'
+        and analysed text's last step and wall time, per TensorBoard run. An
+        answer computed from the runs stays right while their state is the
+        same (the plugin keeps its last answers by it). A run read again from
+        its event files (`read`) is read as TensorBoard last loaded them: its
+        state changes at TensorBoard's next reload.
+
+        Raises:
+            errors.NotFoundError: for a run that has no scalars.
+        """
+        groups, listing = self.groups(), self.listing()
+        missing = [n for n in names if n not in groups]
+        if missing:
+            raise errors.NotFoundError(f"No run named {missing[0]!r} has scalars.")
+        tb_runs = [tb for name in names for tb in groups[name].values()]
+        texts = self._provider.list_tensors(
+            self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.TEXT_PLUGIN,
+            run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=list(tags.ANALYSED_TEXTS)))
+        digest = hashlib.sha256()
+        for name in names:
+            digest.update(repr((name, sorted(groups[name].items()))).encode())
+            for tb_run in sorted(groups[name].values()):
+                for series in (listing.get(tb_run, {}), texts.get(tb_run, {})):
+                    digest.update(repr(sorted((tag, s.max_step, s.max_wall_time) for tag, s in series.items()))
+                                  .encode())
+        return digest.hexdigest()
 
     def read(self, names, wanted=None, in_full=True):
         """Reads runs as `RunLog`s, in the order asked.
