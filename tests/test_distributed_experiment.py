@@ -207,6 +207,18 @@ def test_a_worker_without_a_chief_stops_after_its_wait_without_loading_tensorflo
     assert not (tmp_path / "x").exists()
 
 
+def test_a_kerastuner_that_fails_to_import_is_one_sentence(tmp_path):
+    # Installed, but broken (a module it needs is gone): stands first on the path.
+    (tmp_path / "broken" / "keras_tuner").mkdir(parents=True)
+    (tmp_path / "broken" / "keras_tuner" / "__init__.py").write_text(
+        "raise ImportError(\"No module named 'grpc_tools'\")\n")
+    path = os.pathsep.join(filter(None, [str(tmp_path / "broken"), os.environ.get("PYTHONPATH")]))
+    chief = experiment(tmp_path / "x", "chief", free_port(), env={"PYTHONPATH": path})
+    assert failed(chief).splitlines()[-1] == (
+        "Error: KERASTUNER_TUNER_ID is set: spreading an experiment over machines needs KerasTuner, which is "
+        "installed but fails to import (No module named 'grpc_tools'): pip install --force-reinstall keras-tuner.")
+
+
 def test_a_chief_without_workers_stops_after_its_wait(tmp_path):
     chief = experiment(tmp_path / "x", "chief", free_port(), "--peer-timeout", "4")
     output = failed(chief)

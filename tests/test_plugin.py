@@ -1,5 +1,6 @@
 """The L2 dashboard: routes over a real data provider, a real TensorBoard, a real browser."""
 
+import gzip
 import json
 import os
 import re
@@ -344,8 +345,6 @@ def test_the_tab_follows_a_lambda_search_as_its_runs_finish(tmp_path):
 
 def test_an_unchanged_report_is_kept_and_a_run_that_grows_is_analysed_again(tmp_path, monkeypatch):
     # One plugin over one multiplexer, reloaded as TensorBoard reloads it: the kept answers follow the data.
-    import gzip
-
     from tensorboard.backend import application
     from tensorboard.plugins import base_plugin
 
@@ -361,6 +360,14 @@ def test_an_unchanged_report_is_kept_and_a_run_that_grows_is_analysed_again(tmp_
         return compare_runs(*args, **kwargs)
 
     monkeypatch.setattr(l2_plugin, "compare_runs", counted)
+    listed = []
+    run_list = l2_plugin.L2BoardPlugin._run_list
+
+    def counted_list(*args):  # the real run list, counted
+        listed.append(1)
+        return run_list(*args)
+
+    monkeypatch.setattr(l2_plugin.L2BoardPlugin, "_run_list", staticmethod(counted_list))
     writers = {(name, split): EventFileRunWriter(str(tmp_path / name / split))
                for name in ("no_l2", "l2") for split in (tags.TRAIN_DIR, tags.VALIDATION_DIR)}
 
@@ -390,7 +397,7 @@ def test_an_unchanged_report_is_kept_and_a_run_that_grows_is_analysed_again(tmp_
     assert json.loads(gzip.decompress(packed.get_data())) == first
     assert served("/data/plugin/l2board/report?patience=3")["patience"] == 3 and len(analysed) == 2
     runs = served("/data/plugin/l2board/runs")
-    assert served("/data/plugin/l2board/runs") == runs
+    assert served("/data/plugin/l2board/runs") == runs and len(listed) == 1
     # A third epoch of one run, then its setup, then a new run: each is a new answer once TensorBoard reloads.
     epoch("l2", 2, 0.7)
     data._multiplexer.Reload()
@@ -411,3 +418,72 @@ def test_an_unchanged_report_is_kept_and_a_run_that_grows_is_analysed_again(tmp_
     data._multiplexer.Reload()
     assert {run["name"] for run in served("/data/plugin/l2board/runs")["runs"]} == {"no_l2", "l2", "later"}
     assert len(served("/data/plugin/l2board/report")["runs"]) == 3 and len(analysed) == 4
+
+
+def test_a_report_read_from_event_files_follows_them_before_tensorboard_reloads(tmp_path, monkeypatch):
+    # A run TensorBoard samples is read again from its event files: the kept answer holds while they are the same.
+    from log_writers import long_run
+
+    from l2board.writing.event_writer import EventFileRunWriter
+    from tensorboard_plugin_l2board import l2_plugin
+
+    analysed = []
+
+    def counted(*args, **kwargs):  # the real analysis, counted
+        analysed.append(1)
+        return compare_runs(*args, **kwargs)
+
+    monkeypatch.setattr(l2_plugin, "compare_runs", counted)
+    long_run(tmp_path / "long", epochs=1_500)  # TensorBoard keeps 1,000 points of each tag
+    client = client_for(tmp_path, str(tmp_path))
+
+    def epochs():
+        status, body, _ = get(client, "/data/plugin/l2board/report?run=long")
+        assert status == 200, body
+        return json.loads(body)["runs"][0]["epochs"]
+
+    assert epochs() == 1_500 and epochs() == 1_500 and len(analysed) == 1
+    writer = EventFileRunWriter(str(tmp_path / "long"))  # ten more epochs, in a file of their own
+    for step in range(1_500, 1_510):
+        writer.scalars({"train/loss": 0.1, "val/loss": 0.6}, step)
+    writer.close()
+    assert epochs() == 1_510 and len(analysed) == 2  # TensorBoard has not reloaded: its listing is as before
+    assert epochs() == 1_510 and len(analysed) == 2
+
+
+def test_kept_answers_stay_within_their_bound_without_dropping_the_one_just_kept():
+    from types import SimpleNamespace
+
+    from werkzeug.test import EnvironBuilder
+
+    from tensorboard_plugin_l2board.l2_plugin import _Answers
+
+    made = []
+    plain = EnvironBuilder().get_request()
+    zipped = EnvironBuilder(headers={"Accept-Encoding": "gzip"}).get_request()
+    runs = SimpleNamespace(files_read=[], read_failed=False)
+    answers = _Answers(1_000)
+
+    def ask(key, length, request=plain):
+        def make():
+            made.append(key)
+            return json.dumps("x" * (length - 2))
+
+        response = answers.respond(request, key, make, runs)
+        body = response.get_data()
+        return gzip.decompress(body) if response.headers.get("Content-Encoding") == "gzip" else body
+
+    assert len(ask("a", 400)) == 400 and len(ask("b", 400)) == 400 and made == ["a", "b"]
+    assert len(ask("huge", 1_500)) == 1_500 and len(ask("huge", 1_500)) == 1_500  # larger than the bound: not kept
+    assert ask("a", 400) and ask("b", 400) and made == ["a", "b", "huge", "huge"]  # and it dropped no other
+    assert len(ask("c", 300)) == 300 and made[-1] == "c"  # 1,100 bytes: the one asked for longest ago goes
+    assert ask("b", 400) and ask("c", 300) and made[-1] == "c"
+    assert ask("a", 400) and made[-1] == "a"
+    # Its gzip does not fit beside its text: the text stays, and the gzip is made for each request.
+    assert len(ask("d", 990, zipped)) == 990 and len(ask("d", 990, zipped)) == 990 and ask("d", 990)
+    assert made.count("d") == 1
+    # An answer whose reading of event files failed is not kept: the next request tries again.
+    runs.read_failed = True
+    ask("e", 100)
+    ask("e", 100)
+    assert made.count("e") == 2

@@ -31,6 +31,7 @@ import threading
 import time
 
 from l2board.errors import L2BoardError
+from l2board.safe_text import printable
 
 TUNER_FOLDER = ".l2board-tuner"
 PROJECT = "experiment"
@@ -284,7 +285,9 @@ class _PatientStub:
         return call
 
     def heartbeat(self, interval):
-        """A context in which this worker tells the chief every `interval` seconds that it is alive."""
+        """A context in which this worker tells the chief every `interval` seconds that it is alive (once attached)."""
+        if self.stub is None:
+            raise RuntimeError("attach KerasTuner to the link before its heartbeat")
         return _Heartbeat(self.stub, interval)
 
     def _ready(self, timeout):
@@ -388,8 +391,12 @@ def save_runs(runs, logdir):
 def keras_tuner_or_refusal():
     """KerasTuner, or one sentence saying how to install it."""
     check_keras_tuner()
-    import keras_tuner
-
+    try:
+        import keras_tuner
+    except ImportError as error:  # installed, but a module it needs is missing or broken
+        raise L2BoardError(f"KERASTUNER_TUNER_ID is set: spreading an experiment over machines needs KerasTuner, "
+                           f"which is installed but fails to import ({printable(str(error))}): pip install "
+                           "--force-reinstall keras-tuner.") from None
     return keras_tuner
 
 

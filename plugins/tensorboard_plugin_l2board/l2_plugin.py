@@ -33,7 +33,7 @@ from l2board.rendering.view import LABELS
 from l2board.rendering.wording import error_sentence
 from l2board.safe_text import printable
 from tensorboard_plugin_l2board import metadata
-from tensorboard_plugin_l2board.provider_runs import ProviderRuns, group_runs
+from tensorboard_plugin_l2board.provider_runs import ProviderRuns, files_unchanged, group_runs
 
 _STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(js|css)$")
@@ -113,7 +113,7 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         runs = self._runs(request)
         summaries = runs.summaries()
         key = ("runs", runs.state([s["name"] for s in summaries]))
-        return self._answers.respond(request, key, lambda: json_text(self._run_list(runs, summaries)))
+        return self._answers.respond(request, key, lambda: json_text(self._run_list(runs, summaries)), runs)
 
     @staticmethod
     def _run_list(runs, summaries):
@@ -162,7 +162,7 @@ class L2BoardPlugin(base_plugin.TBPlugin):
             # The numbers and their view: the tab draws the view's words and cells.
             return report_json(comparison)
 
-        return self._answers.respond(request, key, report)
+        return self._answers.respond(request, key, report, runs)
 
     @wrappers.Request.application
     def _serve_layers(self, request):
@@ -198,33 +198,61 @@ class _Answers:
     """The latest answers by what they were computed from, up to `size` bytes in all; each sent as TensorBoard sends
     JSON (gzip at level 3 where the client accepts it), the gzip made once per answer.
 
+    An answer that read runs again from their event files holds those
+    folders' event files, with their sizes and modification times, and is
+    used only while they are the same; one whose reading of event files
+    failed is not kept. An answer larger
+    than the bound is not kept, and never drops the others.
+
     Thread-safe: TensorBoard serves requests from several threads.
     """
 
     def __init__(self, size):
-        self._size, self._kept, self._lock = size, collections.OrderedDict(), threading.Lock()
+        self._size, self._kept, self._lock = size, collections.OrderedDict(), threading.RLock()
 
-    def respond(self, request, key, make):
-        """The response to `request`: the answer kept for `key`, else `make()`'s JSON text, then kept."""
+    def respond(self, request, key, make, runs):
+        """The response to `request`: the answer kept for `key`, else `make()`'s JSON text (kept as `runs` allows).
+
+        Args:
+            request: the request.
+            key: what the answer is computed from (the query and `runs.state`).
+            make: computes the answer's JSON text, reading through `runs`.
+            runs: the request's `ProviderRuns`, which says what `make` read from event files.
+        """
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None:
                 self._kept.move_to_end(key)
+        if kept is not None and not files_unchanged(kept[2]):
+            kept = None
         if kept is None:
-            kept = [make().encode("utf-8"), None]
-            self._keep(key, kept)
+            text = make()
+            kept = [text.encode("utf-8"), None, list(runs.files_read)]
+            if not runs.read_failed:
+                self._keep(key, kept)
         if not _GZIP_ACCEPTED.search(request.headers.get("Accept-Encoding", "")):
             return http_util.Respond(request, kept[0], "application/json")
-        if kept[1] is None:
-            kept[1] = gzip.compress(kept[0], compresslevel=3, mtime=0)
-            self._keep(key, kept)
-        return http_util.Respond(request, kept[1], "application/json", content_encoding="gzip")
+        packed = kept[1]
+        if packed is None:
+            packed = kept[1] = gzip.compress(kept[0], compresslevel=3, mtime=0)
+            with self._lock:
+                if self._kept.get(key) is kept:
+                    self._keep(key, kept)
+        return http_util.Respond(request, packed, "application/json", content_encoding="gzip")
 
     def _keep(self, key, kept):
+        """Keeps `kept` for `key` (the lock held or not), dropping the others asked for longest ago beyond the size."""
+        size = lambda entry: len(entry[0]) + len(entry[1] or b"")  # noqa: E731
         with self._lock:
+            if size(kept) > self._size:
+                if kept[1] is None:
+                    self._kept.pop(key, None)
+                else:
+                    kept[1] = None  # the text alone fits, or was kept before its gzip: it stays, unzipped
+                return
             self._kept[key] = kept
             self._kept.move_to_end(key)
-            while sum(len(text) + len(packed or b"") for text, packed in self._kept.values()) > self._size:
+            while sum(map(size, self._kept.values())) > self._size:
                 self._kept.popitem(last=False)
 
 

@@ -107,6 +107,10 @@ class ProviderRuns:
         self._listing = None
         self._groups = None
         self._full_read_bytes = 0
+        # The runs `read` took from their event files, `(folder, members, event_files_of(...))`, and whether
+        # reading one failed: an answer made from them holds while they are the same (`files_unchanged`).
+        self.files_read = []
+        self.read_failed = False
 
     def listing(self):
         """`{TensorBoard run: {tag: ScalarTimeSeries}}` of every scalar."""
@@ -144,9 +148,10 @@ class ProviderRuns:
         It is made of listings only (no point is read): every scalar series'
         and analysed text's last step and wall time, per TensorBoard run. An
         answer computed from the runs stays right while their state is the
-        same (the plugin keeps its last answers by it). A run read again from
-        its event files (`read`) is read as TensorBoard last loaded them: its
-        state changes at TensorBoard's next reload.
+        same (the plugin keeps its last answers by it). What a run read again
+        from its event files (`read`) depends on is not in the state: `read`
+        notes those files (`files_read`), and `files_unchanged` says whether
+        they are still as read.
 
         Raises:
             errors.NotFoundError: for a run that has no scalars.
@@ -159,7 +164,7 @@ class ProviderRuns:
         texts = self._provider.list_tensors(
             self._ctx, experiment_id=self._experiment_id, plugin_name=metadata.TEXT_PLUGIN,
             run_tag_filter=provider.RunTagFilter(runs=tb_runs, tags=list(tags.ANALYSED_TEXTS)))
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(repr(self._experiment_id).encode())
         for name in names:
             digest.update(repr((name, sorted(groups[name].items()))).encode())
             for tb_run in sorted(groups[name].values()):
@@ -217,6 +222,8 @@ class ProviderRuns:
             sampled = self._maybe_sampled(sources)
             folder = self._event_files_to_read(name, groups[name]) if sampled else None
             run = self._read_in_full(name, groups[name], folder) if folder is not None and in_full else None
+            if run is None and folder is not None and in_full:
+                self.read_failed = True
             if run is None:
                 run = build_run(name, name, sources)
                 if sampled and (folder is None or in_full) and run.refused is None:
@@ -250,12 +257,15 @@ class ProviderRuns:
         if os.path.commonpath([root, folder]) != root:
             return None
         try:
-            size = sum(os.path.getsize(path) for _, path in run_sources(folder, sorted(members))[0])
+            files = event_files_of(folder, members)
         except OSError:
+            self.read_failed = True
             return None
+        size = sum(size for _, size, _ in files)
         if self._full_read_bytes + size > MAX_FULL_READ_BYTES:
             return None
         self._full_read_bytes += size
+        self.files_read.append((folder, tuple(sorted(members)), files))
         return folder
 
     @staticmethod
@@ -265,6 +275,27 @@ class ProviderRuns:
             return read_run(folder, name=name, members=sorted(members))
         except (L2BoardError, OSError):
             return None
+
+
+def event_files_of(folder, members):
+    """`((path, size, mtime_ns), ...)` of the event files a run folder holds, as `l2board compare` finds them.
+
+    Raises:
+        OSError: when the folder or a file cannot be read.
+    """
+    files = []
+    for _, path in run_sources(folder, sorted(members))[0]:
+        status = os.stat(path)
+        files.append((path, status.st_size, status.st_mtime_ns))
+    return tuple(files)
+
+
+def files_unchanged(files_read):
+    """Whether the runs `ProviderRuns.read` took from event files (its `files_read`) still hold the same files."""
+    try:
+        return all(event_files_of(folder, members) == files for folder, members, files in files_read)
+    except OSError:
+        return False
 
 
 def _source(tb_run, member, scalars, texts):
