@@ -343,7 +343,22 @@ def test_the_tab_follows_a_lambda_search_as_its_runs_finish(tmp_path):
     assert numbers["alpha"] == pytest.approx(look_alpha(2)) and "look 2 of the λ search" in words
 
 
-def test_an_unchanged_report_is_kept_and_a_run_that_grows_is_analysed_again(tmp_path, monkeypatch):
+@pytest.fixture
+def analysed(monkeypatch):
+    """A list that grows by one each time the tab analyses runs (the real analysis, counted)."""
+    from tensorboard_plugin_l2board import l2_plugin
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return compare_runs(*args, **kwargs)
+
+    monkeypatch.setattr(l2_plugin, "compare_runs", counted)
+    return calls
+
+
+def test_an_unchanged_report_is_kept_and_a_run_that_grows_is_analysed_again(tmp_path, monkeypatch, analysed):
     # One plugin over one multiplexer, reloaded as TensorBoard reloads it: the kept answers follow the data.
     from tensorboard.backend import application
     from tensorboard.plugins import base_plugin
@@ -353,13 +368,6 @@ def test_an_unchanged_report_is_kept_and_a_run_that_grows_is_analysed_again(tmp_
     from l2board.writing.event_writer import EventFileRunWriter
     from tensorboard_plugin_l2board import l2_plugin
 
-    analysed = []
-
-    def counted(*args, **kwargs):  # the real analysis, counted
-        analysed.append(1)
-        return compare_runs(*args, **kwargs)
-
-    monkeypatch.setattr(l2_plugin, "compare_runs", counted)
     listed = []
     run_list = l2_plugin.L2BoardPlugin._run_list
 
@@ -420,20 +428,12 @@ def test_an_unchanged_report_is_kept_and_a_run_that_grows_is_analysed_again(tmp_
     assert len(served("/data/plugin/l2board/report")["runs"]) == 3 and len(analysed) == 4
 
 
-def test_a_report_read_from_event_files_follows_them_before_tensorboard_reloads(tmp_path, monkeypatch):
+def test_a_report_read_from_event_files_follows_them_before_tensorboard_reloads(tmp_path, analysed):
     # A run TensorBoard samples is read again from its event files: the kept answer holds while they are the same.
     from log_writers import long_run
 
     from l2board.writing.event_writer import EventFileRunWriter
-    from tensorboard_plugin_l2board import l2_plugin
 
-    analysed = []
-
-    def counted(*args, **kwargs):  # the real analysis, counted
-        analysed.append(1)
-        return compare_runs(*args, **kwargs)
-
-    monkeypatch.setattr(l2_plugin, "compare_runs", counted)
     long_run(tmp_path / "long", epochs=1_500)  # TensorBoard keeps 1,000 points of each tag
     client = client_for(tmp_path, str(tmp_path))
 
