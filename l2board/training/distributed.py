@@ -425,6 +425,14 @@ def worker_link(wait, say):
     return link
 
 
+def keras_tuner_and_link(chief, link, wait, say):
+    """KerasTuner and, on a worker (`chief` is `None`), its link to the chief, made unless given, attached to it."""
+    if chief is None and link is None:
+        link = worker_link(wait, say)
+    keras_tuner = keras_tuner_or_refusal()
+    return keras_tuner, link.attach(keras_tuner) if link is not None else None
+
+
 def work(tuner, link, wait):
     """A worker's search: every request through `link`, a heartbeat while a run trains."""
     tuner.link = link
@@ -455,11 +463,7 @@ def run_distributed(runs, logdir, overwrite=False, verbose=1, progress=None, chi
     Raises:
         L2BoardError: when a wait ends without the peer (see the module's doc).
     """
-    if chief is None and link is None:
-        link = worker_link(wait, say)
-    keras_tuner = keras_tuner_or_refusal()
-    if link is not None:
-        link.attach(keras_tuner)
+    keras_tuner, link = keras_tuner_and_link(chief, link, wait, say)
     tuner = _run_tuner(keras_tuner)(runs, logdir, verbose, progress, overwrite)
     if chief is not None and _all_completed(tuner, len(runs)):
         # A finished search started again: there is nothing left to serve.

@@ -370,11 +370,8 @@ def run_distributed_search(settings, logdir, verbose=1, progress=None, chief=Non
     """
     from l2board.training import distributed
 
-    if chief is None and link is None:
-        link = distributed.worker_link(wait, say)  # the chief answers before KerasTuner and TensorFlow load
-    keras_tuner = distributed.keras_tuner_or_refusal()
-    if link is not None:
-        link.attach(keras_tuner)
+    # On a worker, the chief answers before KerasTuner and TensorFlow load.
+    keras_tuner, link = distributed.keras_tuner_and_link(chief, link, wait, say)
     # A search started again goes on from its folder: the oracle's state is re-read from it, not KerasTuner's.
     tuner = search_tuner(keras_tuner)(settings, logdir, verbose, progress, overwrite=chief is not None)
     if chief is not None:

@@ -261,10 +261,10 @@ class ProviderRuns:
         except OSError:
             self.read_failed = True
             return None
-        size = sum(size for _, size, _ in files)
-        if self._full_read_bytes + size > MAX_FULL_READ_BYTES:
+        total = sum(size for _, size, _ in files)
+        if self._full_read_bytes + total > MAX_FULL_READ_BYTES:
             return None
-        self._full_read_bytes += size
+        self._full_read_bytes += total
         self.files_read.append((folder, tuple(sorted(members)), files))
         return folder
 
