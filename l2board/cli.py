@@ -415,6 +415,9 @@ def compare(runs, output_format, plot_path, metric, higher_is_better, baseline, 
     comparison = compare_runs(read_runs(runs, tag_map=types.tag_map_of(tag_mappings)), baseline=baseline,
                               metric=metric, patience=patience, loss_includes_penalty=loss_includes_penalty,
                               higher_is_better=higher_is_better)
+    from l2board.freed_memory import return_freed_memory
+
+    return_freed_memory()  # what reading held, before the report is made (l2board/freed_memory.py)
     # Outputs are local files: runs read from URLs (s3://...) cannot hold them.
     folders = [run.path for run in comparison.runs if not is_url(run.path)]
     for path, option in ((output, "--output"), (plot_path, "--plot")):
