@@ -112,15 +112,15 @@ class L2BoardPlugin(base_plugin.TBPlugin):
         _check_query(request, "runs")
         runs = self._runs(request)
         summaries = runs.summaries()
-        key = ("runs", runs.state([s["name"] for s in summaries]))
-        return self._answers.respond(request, key, lambda: json_text(self._run_list(runs, summaries)), runs)
+        names = [s["name"] for s in summaries]
+        return self._answers.respond(request, ("runs", runs.state(names)),
+                                     lambda: json_text(self._run_list(runs, names, summaries)), runs)
 
     @staticmethod
-    def _run_list(runs, summaries):
+    def _run_list(runs, names, summaries):
         # Read for the setup texts (no scalar is wanted beyond what role
         # recognition needs): their coverage decides the default baseline.
-        read = {run.name: run for run in runs.read([s["name"] for s in summaries], wanted=lambda tag: False,
-                                                         in_full=False)}
+        read = {run.name: run for run in runs.read(names, wanted=lambda tag: False, in_full=False)}
         listed = [{**summary, "coverage": setup_coverage(read[summary["name"]].latest_text(tags.TRAIN_DIR,
                                                                                           tags.SETUP_JSON)),
                    "skipped": _refusal(read[summary["name"]])} for summary in summaries]
@@ -199,10 +199,10 @@ class _Answers:
     JSON (gzip at level 3 where the client accepts it), the gzip made once per answer.
 
     An answer that read runs again from their event files holds those
-    folders' event files, with their sizes and modification times, and is
+    folders' event files, as `parse_cache.file_key` identifies them, and is
     used only while they are the same; one whose reading of event files
-    failed is not kept. An answer larger
-    than the bound is not kept, and never drops the others.
+    failed is not kept. An answer larger than the bound is not kept, and
+    never drops the others.
 
     Thread-safe: TensorBoard serves requests from several threads.
     """

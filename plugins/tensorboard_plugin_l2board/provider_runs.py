@@ -16,7 +16,7 @@ from tensorboard.data import provider
 
 from l2board.errors import L2BoardError
 from l2board.log_format import tags
-from l2board.reading import roles
+from l2board.reading import parse_cache, roles
 from l2board.reading.discovery import run_sources
 from l2board.reading.event_records import text_of
 from l2board.reading.logs import read_run
@@ -261,7 +261,7 @@ class ProviderRuns:
         except OSError:
             self.read_failed = True
             return None
-        total = sum(size for _, size, _ in files)
+        total = sum(key[1] for key in files)  # file_key's size
         if self._full_read_bytes + total > MAX_FULL_READ_BYTES:
             return None
         self._full_read_bytes += total
@@ -278,16 +278,19 @@ class ProviderRuns:
 
 
 def event_files_of(folder, members):
-    """`((path, size, mtime_ns), ...)` of the event files a run folder holds, as `l2board compare` finds them.
+    """The `parse_cache.file_key` (path, size, times, inode) of each event file a run folder holds, as
+    `l2board compare` finds them: what says a file is still as it was read.
 
     Raises:
         OSError: when the folder or a file cannot be read.
     """
-    files = []
+    keys = []
     for _, path in run_sources(folder, sorted(members))[0]:
-        status = os.stat(path)
-        files.append((path, status.st_size, status.st_mtime_ns))
-    return tuple(files)
+        key = parse_cache.file_key(path)
+        if key is None:
+            raise OSError(f"{path} is gone or not a regular file")
+        keys.append(tuple(key))
+    return tuple(keys)
 
 
 def files_unchanged(files_read):
