@@ -16,13 +16,13 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
+
+from compare_command import installed_program  # benchmarks/, beside this script
 
 RUNS, EPOCHS = 20, 200
 VARIABLES = [f"{layer}/{kind}" for layer in ("conv1", "conv2", "fc1", "output") for kind in ("kernel", "bias")]
@@ -74,7 +74,7 @@ def fetch(port, path):
 
 
 def start_tensorboard(logdir, load_fast):
-    tensorboard = shutil.which("tensorboard") or os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    tensorboard = installed_program("tensorboard")
     process = subprocess.Popen([tensorboard, "--logdir", logdir, "--host", "127.0.0.1", "--port", "0",
                                 f"--load_fast={load_fast}", "--reload_interval", "5"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -7,17 +7,17 @@ Usage:
     python benchmarks/demo_cost.py
 """
 
-import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
+from compare_command import installed_program  # benchmarks/, beside this script
+
 
 def main():
-    l2board = shutil.which("l2board") or os.path.join(os.path.dirname(sys.executable), "l2board")
+    l2board = installed_program("l2board")
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         result = subprocess.run([l2board, "demo"], cwd=folder, capture_output=True, text=True)

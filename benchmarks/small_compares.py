@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 
-from compare_command import timed  # benchmarks/, beside this script
+from compare_command import installed_program, timed  # benchmarks/, beside this script
 
 EPOCHS = 30
 VARIABLES = [f"{layer}/{kind}" for layer in ("conv1", "conv2", "fc1", "output") for kind in ("kernel", "bias")]
@@ -88,7 +88,7 @@ def main():
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         folders = write_sets(root)
-        l2board = shutil.which("l2board") or os.path.join(os.path.dirname(sys.executable), "l2board")
+        l2board = installed_program("l2board")
         commands = {"python -c pass": [sys.executable, "-c", "pass"]}
         commands.update({f"compare, {name}": [l2board, "compare", folder] for name, folder in folders.items()})
         times = {name: [] for name in commands}

@@ -62,7 +62,8 @@ import sys
 import tempfile
 import time
 
-from rust_data_server import serve_all_scalars  # benchmarks/, beside this script
+from compare_command import installed_program  # benchmarks/, beside this script
+from rust_data_server import serve_all_scalars
 
 RUNS, EPOCHS, HISTOGRAM_EVERY = 1000, 100, 10
 SEEDS = 50
@@ -209,7 +210,7 @@ def measured(command, env):
 
 
 def l2board_command():
-    return [shutil.which("l2board") or os.path.join(os.path.dirname(sys.executable), "l2board")]
+    return [installed_program("l2board")]
 
 
 def expected_scalar_points(root):
