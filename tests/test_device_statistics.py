@@ -9,9 +9,15 @@ import numpy as np
 import pytest
 
 from l2board.errors import RegularizerError
-from l2board.writing.device_statistics import DeviceStatistics
+from l2board.writing.device_statistics import HOST_AT_MOST, DeviceStatistics
 from l2board.writing.histograms import histogram_buckets
 from l2board.writing.weight_math import weight_norms
+
+
+@pytest.fixture(params=[0, 8, HOST_AT_MOST], ids=["on-the-device", "mixed", "small-on-the-host"])
+def host_at_most(request):
+    """Every variable measured on the device; those of at most 8 values on the host; the default."""
+    return request.param
 
 
 def variables(*arrays, regularizer=None):
@@ -21,11 +27,11 @@ def variables(*arrays, regularizer=None):
     return made
 
 
-def test_norms_and_histograms_equal_the_reference():
+def test_norms_and_histograms_equal_the_reference(host_at_most):
     rng = np.random.default_rng(0)
     start = [rng.normal(size=(40, 30)), rng.normal(size=(7,)) * 1e-3, np.full((3, 3), 2.5)]
     weights = variables(*start)
-    statistics = DeviceStatistics(weights, [], {})
+    statistics = DeviceStatistics(weights, [], {}, host_at_most=host_at_most)
     statistics.start()
     now = [a + rng.normal(size=a.shape) for a in start[:2]] + [start[2]]
     for variable, value in zip(weights, now):
@@ -39,10 +45,10 @@ def test_norms_and_histograms_equal_the_reference():
         np.testing.assert_array_equal(histogram, histogram_buckets(value32, 30))
 
 
-def test_non_finite_empty_and_subnormal_variables():
+def test_non_finite_empty_and_subnormal_variables(host_at_most):
     subnormal = np.array([0.0, 1e-44, 1e-44, 2e-44], np.float32)
     weights = variables([1.0, np.nan, -2.0, np.inf, 0.5], np.zeros((0,)), subnormal, [np.nan, np.nan])
-    statistics = DeviceStatistics(weights, [], {})
+    statistics = DeviceStatistics(weights, [], {}, host_at_most=host_at_most)
     statistics.start()
     _, _, norms, histograms = statistics.measure(bucket_count=4)
     for index in (0, 1, 3):
@@ -57,9 +63,9 @@ def test_non_finite_empty_and_subnormal_variables():
     assert histograms[2][:, 2].sum() == 4 and histograms[2][0, 0] == 0.0
 
 
-def test_penalties_are_what_the_regularizers_return_and_samples_come_back_in_the_same_read():
+def test_penalties_are_what_the_regularizers_return_and_samples_come_back_in_the_same_read(host_at_most):
     weights = variables([[1.0, -2.0], [-3.0, 4.0]], [0.5, 0.5], regularizer=keras.regularizers.L2(0.5))
-    statistics = DeviceStatistics(weights, weights, {})
+    statistics = DeviceStatistics(weights, weights, {}, host_at_most=host_at_most)
     statistics.start()
     first = statistics.penalty()
     weights[0].assign(np.zeros((2, 2), np.float32))
@@ -82,12 +88,12 @@ def test_a_failing_regularizer_is_named():
         statistics.measure()
 
 
-def test_a_bucket_of_more_than_2_to_the_24_values_is_counted_exactly():
+def test_a_bucket_of_more_than_2_to_the_24_values_is_counted_exactly(host_at_most):
     # float32 holds every integer only up to 2**24: the counts must not travel as one float32.
     values = np.zeros(17_000_001, np.float32)
     values[-1] = 1.0
     weights = variables(values, [np.nan, 0.0, 1.0])
-    statistics = DeviceStatistics(weights, [], {})
+    statistics = DeviceStatistics(weights, [], {}, host_at_most=host_at_most)
     statistics.start()
     _, _, _, histograms = statistics.measure(bucket_count=30)
     assert histograms[0][:, 2].sum() == 17_000_001

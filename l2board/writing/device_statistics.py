@@ -18,6 +18,13 @@ regularizers, are a graph per model, as Keras traces its train step through
 them, and eager for a model Keras runs eagerly. On PyTorch, whose eager
 operations are cheap, everything runs eagerly.
 
+A small variable (at most `HOST_AT_MOST` values: biases, a first
+convolution's kernel) travels as it is, in the same vector, and the host
+measures it by the NumPy definitions: its values cost less to read than
+its statistics cost to compile (JAX compiles per shape, 0.15-0.3 s each
+here, which was most of L2Monitor's fixed cost) or to run (TensorFlow's
+per-call overhead); its starting values are copied to the host once.
+
 Histogram counts are counted in int32 and travel in the same float32 vector
 as two exact parts, `count // 4096` and `count % 4096`, joined again on the
 host: exact for any bucket a variable can fill (below 2**31 values; a lone
@@ -36,6 +43,8 @@ from l2board.writing.weight_math import weight_norms
 # Per variable, in this order, then the histogram counts of every variable.
 _SQUARES, _ABSOLUTES, _LARGEST, _CHANGE, _LOW, _HIGH = range(6)
 _PER_VARIABLE = 6
+# The most values a variable may have to be read as it is and measured on the host (256 KB of float32).
+HOST_AT_MOST = 1 << 16
 
 
 def _compiled(function, **options):
@@ -64,7 +73,7 @@ def _variable_statistics(value, initial, bucket_count):
     # since the start, the range, and the histogram counts: a few passes over
     # the weights, with no masks. A non-finite weight (or a square beyond
     # float32) makes the sum of squares non-finite, and then the host
-    # measures that variable itself (`DeviceStatistics._measured_on_host`):
+    # measures that variable itself (`_measured_by_numpy`):
     # the device's counts need only be right for finite weights.
     w = ops.reshape(ops.cast(value, "float32"), (-1,))
     change = w - ops.reshape(ops.cast(initial, "float32"), (-1,))
@@ -146,6 +155,18 @@ def _unpacked_counts(parts):
     return high * _SPLIT + low
 
 
+def _host_copy(value):
+    return np.asarray(ops.convert_to_numpy(value), np.float32)
+
+
+def _measured_by_numpy(w, initial, bucket_count):
+    # By the NumPy definitions (float32 weights): a NaN or an infinity
+    # propagates through the norms; the histogram counts finite weights.
+    with np.errstate(invalid="ignore", over="ignore"):
+        norms = weight_norms(w, initial)
+    return norms, histogram_buckets(w, bucket_count) if bucket_count else None
+
+
 class DeviceStatistics:
     """Measures a model's weights and penalties on its device, read back in one transfer.
 
@@ -156,6 +177,8 @@ class DeviceStatistics:
         traced: whether the penalties may be traced or compiled; `False`
             for a model Keras runs eagerly (`run_eagerly=True`), whose
             regularizers' factors may change from one batch to the next.
+        host_at_most: the most values of a variable measured on the host
+            (see the module's docstring); 0 measures every one on the device.
 
     Call `start()` when training begins (it copies the weights, on the
     device, to measure the distance travelled from them), `penalty()` for
@@ -163,11 +186,15 @@ class DeviceStatistics:
     everything at once.
     """
 
-    def __init__(self, weights, penalized, paths, traced=True):
+    def __init__(self, weights, penalized, paths, traced=True, host_at_most=HOST_AT_MOST):
         self._weights = list(weights)
         self._penalized = list(penalized)
         self._regularizers = _regularizer_settings(self._penalized)
         self._paths = paths
+        sizes = [int(np.prod(v.shape)) for v in self._weights]
+        self._on_device = [i for i, size in enumerate(sizes) if size > host_at_most]
+        self._on_host = [i for i, size in enumerate(sizes) if 0 < size <= host_at_most]
+        self._host_values = sum(sizes[i] for i in self._on_host)
         self._initial = None
         self.traced = traced
         self._eager = {"per_variable": self._penalties_of, "total": lambda values: ops.sum(self._penalties_of(values))}
@@ -183,8 +210,9 @@ class DeviceStatistics:
                 and self._regularizers == _regularizer_settings(penalized) and self.traced == traced)
 
     def start(self):
-        """Keeps a copy of the weights as they are now (on the device) to measure change from."""
-        self._initial = [ops.copy(v.value) for v in self._weights]
+        """Keeps a copy of the weights as they are now to measure change from (on the device; a small one on the host)."""
+        host = set(self._on_host)
+        self._initial = [_host_copy(v.value) if i in host else ops.copy(v.value) for i, v in enumerate(self._weights)]
 
     def penalty(self):
         """Returns the total weight penalty as a scalar tensor: reading it is left to `measure`."""
@@ -206,24 +234,25 @@ class DeviceStatistics:
             `[bucket_count, 3]` histogram per weight variable (or `None`).
         """
         parts = [self._guarded("per_variable", [v.value for v in self._penalized])] if self._penalized else []
-        measured = [i for i, v in enumerate(self._weights) if int(np.prod(v.shape))]
-        if measured:
-            parts.append(self._statistics([self._weights[i].value for i in measured],
-                                          [self._initial[i] for i in measured], bucket_count=bucket_count))
+        device, host = self._on_device, self._on_host
+        if device or host:
+            parts.append(self._statistics([self._weights[i].value for i in device], [self._initial[i] for i in device],
+                                          [self._weights[i].value for i in host], bucket_count=bucket_count))
         if samples:
             parts.append(ops.stack(list(samples)))
         vector = np.asarray(ops.convert_to_numpy(ops.concatenate([ops.reshape(p, (-1,)) for p in parts])), np.float64) \
             if parts else np.zeros(0)
-        sizes = [len(self._penalized), _PER_VARIABLE * len(measured), 2 * bucket_count * len(measured)]
-        penalties, rows, counts, sampled = np.split(vector, np.cumsum(sizes))
-        rows = rows.reshape(len(measured), _PER_VARIABLE)
-        counts = _unpacked_counts(counts).reshape(len(measured), bucket_count)
+        sizes = [len(self._penalized), _PER_VARIABLE * len(device), 2 * bucket_count * len(device), self._host_values]
+        penalties, rows, counts, read, sampled = np.split(vector, np.cumsum(sizes))
+        rows = rows.reshape(len(device), _PER_VARIABLE)
+        counts = _unpacked_counts(counts).reshape(len(device), bucket_count)
         norms = [{"l2": 0.0, "l1": 0.0, "max_abs": 0.0, "init_distance": 0.0} for _ in self._weights]
         histograms = [np.zeros((bucket_count, 3)) for _ in self._weights] if bucket_count else None
-        for row, i in enumerate(measured):
+        for row, i in enumerate(device):
             values = rows[row]
             if not np.isfinite(values[_SQUARES]):
-                norms[i], histogram = self._measured_on_host(i, bucket_count)
+                norms[i], histogram = _measured_by_numpy(_host_copy(self._weights[i].value),
+                                                         _host_copy(self._initial[i]), bucket_count)
             else:
                 norms[i] = {"l2": float(np.sqrt(values[_SQUARES])), "l1": float(values[_ABSOLUTES]),
                             "max_abs": float(values[_LARGEST]), "init_distance": float(np.sqrt(values[_CHANGE]))}
@@ -231,16 +260,15 @@ class DeviceStatistics:
                     if bucket_count else None
             if bucket_count:
                 histograms[i] = histogram
+        start = 0
+        for i in host:
+            initial = self._initial[i]
+            norms[i], histogram = _measured_by_numpy(read[start:start + initial.size].astype(np.float32),
+                                                     initial, bucket_count)
+            start += initial.size
+            if bucket_count:
+                histograms[i] = histogram
         return penalties, sampled, norms, histograms
-
-    def _measured_on_host(self, index, bucket_count):
-        # A variable holding a non-finite weight (a diverged fit; rare enough to
-        # afford the copy), measured by the NumPy definitions: NaN and infinity
-        # propagate through the norms; the histogram counts finite weights.
-        w = np.asarray(ops.convert_to_numpy(self._weights[index].value), np.float32)
-        with np.errstate(invalid="ignore", over="ignore"):
-            norms = weight_norms(w, np.asarray(ops.convert_to_numpy(self._initial[index]), np.float32))
-        return norms, histogram_buckets(w, bucket_count) if bucket_count else None
 
     def _histogram(self, index, low, high, counts, bucket_count):
         if counts.sum() and bucket_scale(np.float32(low), np.float32(high), bucket_count) is None:
@@ -255,7 +283,8 @@ class DeviceStatistics:
         with keras.StatelessScope(state_mapping=list(zip(self._penalized, values))):
             return ops.stack([loss_term(v.regularizer(v)) for v in self._penalized])
 
-    def _statistics_of(self, values, initial, bucket_count):
+    def _statistics_of(self, values, initial, small, bucket_count):
+        # The statistics of `values` (from `initial`), then the values of `small` as they are.
         rows, counts = [], []
         measure = _one_variable(bucket_count)
         flat = lambda value: ops.reshape(ops.cast(value, "float32"), (-1,))  # noqa: E731
@@ -263,9 +292,10 @@ class DeviceStatistics:
             row, histogram = measure(flat(value), flat(start))
             rows.append(row)
             counts.extend([histogram] if histogram is not None else [])
+        parts = [ops.reshape(ops.stack(rows), (-1,))] if rows else []
         # Every variable's counts, then packed at once: the high parts, then the low.
-        packed = _packed_counts(ops.concatenate(counts)) if counts else []
-        return ops.concatenate([ops.reshape(ops.stack(rows), (-1,))] + packed)
+        parts += _packed_counts(ops.concatenate(counts)) if counts else []
+        return ops.concatenate(parts + [flat(value) for value in small])
 
     def _guarded(self, name, values):
         function = self._penalty_functions[name]
