@@ -209,6 +209,39 @@ def test_pruning_keeps_the_cache_under_its_cap(tmp_path, cache, monkeypatch):
     assert parse_cache.prune(limit=size) == 0
 
 
+def test_a_read_larger_than_the_cap_keeps_its_first_entries_every_time(tmp_path, cache, monkeypatch):
+    # Least recently used is a cyclic read's worst case: each read would evict what the next one needs first.
+    for k in range(2):
+        Run(tmp_path / "other" / f"run{k}").write(3).close()
+    read_runs([str(tmp_path / "other")])
+    others = entries(cache)
+    for entry in others:
+        os.utime(entry, (1_000_000, 1_000_000))
+    for k in range(4):
+        Run(tmp_path / "logs" / f"run{k}").write(3).close()
+    read_runs([str(tmp_path / "logs")])
+    mine = {k: [pathlib.Path(parse_cache.entry_path(str(cache), str(path)))
+                for path in (tmp_path / "logs" / f"run{k}").rglob("events.out.tfevents.*")] for k in range(4)}
+    assert set(entries(cache)) == set(others) | {entry for run in mine.values() for entry in run}
+    mine = [entry for k in range(4) for entry in mine[k]]
+    cap = sum(p.stat().st_size for p in mine) * 0.7
+    monkeypatch.setenv("L2BOARD_CACHE_MAX_MB", repr(cap / 2**20))
+    for entry in mine:  # this read's entries are what the cap must cut
+        entry.unlink()
+    with pytest.warns(parse_cache.CacheWarning, match=r"holds part of these runs only: .* set L2BOARD_CACHE_MAX_MB="):
+        read_runs([str(tmp_path / "logs")])
+    kept = entries(cache)
+    assert not set(kept) & set(others)  # the entries of other reads go first
+    assert sum(p.stat().st_size for p in kept) <= cap and 0 < len(kept) < 8
+    assert set(mine[:2]) <= set(kept) and not set(mine[-2:]) & set(kept)  # the first run's kept, the last's not
+    for _ in range(2):  # and read from the cache each time, the others parsed again
+        monkeypatch.setitem(parse_cache.stats, "hits", 0)
+        with pytest.warns(parse_cache.CacheWarning):
+            read_runs([str(tmp_path / "logs")])
+        assert parse_cache.stats["hits"] == len(kept)
+        assert entries(cache) == kept
+
+
 _READER = """
 import json, sys
 from l2board.reading import parse_cache

@@ -189,7 +189,7 @@ def read_event_files(jobs):
     for i, source in zip(local + remote, fresh):
         results[i] = source
     if root and any(keys[i] for i in local):
-        parse_cache.prune(root)
+        parse_cache.prune(root, in_use=[parse_cache.entry_path(root, key[0]) for key in keys if key])
     return results
 
 

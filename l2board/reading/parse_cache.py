@@ -37,7 +37,10 @@ error: a damaged, foreign, stale or ill-typed one is ignored and written again.
   while it was parsed.
 * Bounded: when a process has stored entries and the cache exceeds its cap,
   the least recently used entries go (a hit marks an entry used at most
-  once a day, so that warm reads write nothing). Entries of files that are
+  once a day, so that warm reads write nothing), those of the read that
+  stored last. A read larger than the cap keeps its first entries and
+  parses the rest each time, with a warning, rather than evict what its
+  next time will need first. Entries of files that are
   gone, or of an older reader, are never used again and age out so.
 * Local files only: a path with `://` is never cached.
 """
@@ -305,8 +308,15 @@ def store(source, key, digest, root=None):
     return True
 
 
-def prune(root=None, limit=None):
+def prune(root=None, limit=None, in_use=()):
     """Deletes the least recently used entries until the cache holds at most 80% of its cap.
+
+    `in_use` names the entries of the read that calls it (`entry_path`s, in
+    the read's order): they go last. Should they alone exceed the cap, those
+    last in the read's order go, so that the same read done again finds the
+    same first entries every time, and the others parsed (a cyclic read of a
+    set larger than the cache would otherwise find none: least recently used
+    is its worst case); one `CacheWarning` says what cap would hold them all.
 
     Also deletes temporary files left by a process killed while writing
     (older than an hour). Returns how many files were deleted; never raises.
@@ -315,7 +325,8 @@ def prune(root=None, limit=None):
     if root is None:
         return 0
     limit = max_bytes() if limit is None else limit
-    entries, total, deleted = [], 0, 0
+    rank = {path: position for position, path in enumerate(in_use)}
+    others, used, total, deleted = [], [], 0, 0
     now = time.time()
     try:
         folders = [e.path for e in os.scandir(entries_folder(root)) if e.is_dir(follow_symlinks=False)]
@@ -334,20 +345,37 @@ def prune(root=None, limit=None):
                             deleted += 1
                         continue
                     if item.name.endswith(_SUFFIX):
-                        entries.append((info.st_mtime, info.st_size, item.path))
+                        position = rank.get(item.path)
+                        if position is None:
+                            others.append((info.st_mtime, info.st_size, item.path))
+                        else:
+                            used.append((-position, info.st_size, item.path))
                         total += info.st_size
         except OSError:
             continue
     if total > limit:
-        entries.sort()
-        for _, size, path in entries:
-            if total <= limit * _PRUNE_TO:
-                break
-            if _unlink(path):
-                deleted += 1
-                total -= size
+        in_use_bytes = sum(size for _, size, _ in used)
+        others.sort()
+        used.sort()  # the last of the read first
+        for keep_at_most, group in ((limit * _PRUNE_TO, others), (limit, used)):
+            for _, size, path in group:
+                if total <= keep_at_most:
+                    break
+                if _unlink(path):
+                    deleted += 1
+                    total -= size
+        if in_use_bytes > limit > 0:
+            warnings.warn(f"l2board's parse cache holds part of these runs only: their entries take "
+                          f"{_megabytes(in_use_bytes)} MB, over its cap of {_megabytes(limit)} MB; set "
+                          f"{ENV_MAX_MB}={_megabytes(in_use_bytes * 1.25)} or more to read them all from it.",
+                          CacheWarning, stacklevel=2)
     stats["pruned"] += deleted
     return deleted
+
+
+def _megabytes(size):
+    """Bytes as whole megabytes (MiB, as `L2BOARD_CACHE_MAX_MB` counts them), rounded up."""
+    return -(-int(size) // (1 << 20))
 
 
 def _unlink(path):
