@@ -217,6 +217,33 @@ def test_a_run_tensorboard_samples_is_read_from_its_files_or_skipped_as_sampled(
     assert status == 400 and "--samples_per_plugin=scalars=0" in body
 
 
+def test_a_tag_whose_points_a_restart_purged_leaves_the_tab_working(tmp_path):
+    # TensorBoard's listing gives such a tag no last step (None): the runs' state and the check for a
+    # sample took it as a number.
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.context import RequestContext
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    start = event_pb2.SessionLog(status=event_pb2.SessionLog.START)
+    for folder, stale in (("train", True), ("validation", False)):
+        writer = EventFileWriter(str(tmp_path / "run" / folder))
+        writer.add_event(event_pb2.Event(wall_time=1_700_000_000.0, step=0, session_log=start))
+        for step in range(4) if not stale else [*range(4), 10]:
+            tag = "epoch_loss" if step < 10 else "stale"
+            writer.add_event(event_pb2.Event(wall_time=1_700_000_000.0 + step, step=step, summary=summary_pb2.Summary(
+                value=[summary_pb2.Summary.Value(tag=tag, simple_value=1.0 / (step + 1))])))
+        if stale:  # a restart at step 5 purges the point at step 10, the tag's only one
+            writer.add_event(event_pb2.Event(wall_time=1_700_000_020.0, step=5, session_log=start))
+        writer.close()
+    listing = provider_for(tmp_path).list_scalars(RequestContext(), experiment_id="", plugin_name="scalars")
+    assert listing["run/train"]["stale"].max_step is None  # the case this test is about
+    client = client_for(tmp_path, str(tmp_path))
+    for route in ("runs", "report?run=run"):
+        status, body, _ = get(client, f"/data/plugin/l2board/{route}")
+        assert status == 200, body
+    assert json.loads(body)["runs"][0]["epochs"] == 4
+
+
 def test_static_files(client):
     status, body, content_type = get(client, "/data/plugin/l2board/static/index.js")
     assert status == 200 and content_type.startswith("text/javascript") and "export async function render" in body

@@ -209,8 +209,10 @@ class ProviderRuns:
             # one point each. Only where a series may hold as many points as TensorBoard keeps (its last step
             # says so, for steps from 0 on) are the points counted, to tell a sample (`_maybe_sampled`).
             scalars = self._scalars(tb_runs, tag_set, 1)
+            # (A tag whose every point a restart purged has no last step.)
             counted = [tb for tb in tb_runs if self._kept and any(
-                series.max_step + 1 >= self._kept for tag, series in listing.get(tb, {}).items() if tag in tag_set)]
+                series.max_step is not None and series.max_step + 1 >= self._kept
+                for tag, series in listing.get(tb, {}).items() if tag in tag_set)]
             if counted:
                 scalars.update(self._scalars(counted, tag_set, metadata.MAX_POINTS))
         texts = self._provider.read_tensors(
@@ -281,18 +283,28 @@ def _series_state(series):
     """`{tag: time series}` as bytes: the tags (their repr), then every last step and last wall time, packed.
 
     About a sixth of the time of the tuples' repr for 60,000 series, which
-    was a quarter of `/runs` on 1,000 runs.
+    was a quarter of `/runs` on 1,000 runs. A series without a last step
+    (TensorBoard's listing gives `None` for a tag whose every point a
+    restart purged) or with one that is not an integer takes the repr.
 
     Example:
 
     >>> from tensorboard.data.provider import ScalarTimeSeries
-    >>> one = ScalarTimeSeries(max_step=9, max_wall_time=1.5, plugin_content=b"", description="", display_name="")
-    >>> _series_state({"loss": one}) == _series_state({"loss": one}) != _series_state({"loss ": one})
+    >>> def one(step):
+    ...     return ScalarTimeSeries(max_step=step, max_wall_time=1.5, plugin_content=b"", description="",
+    ...                             display_name="")
+    >>> _series_state({"loss": one(9)}) == _series_state({"loss": one(9)}) != _series_state({"loss ": one(9)})
+    True
+    >>> _series_state({"loss": one(None)}) != _series_state({"loss": one(9)})
     True
     """
     tags_ = sorted(series)
     numbers = [series[tag].max_step for tag in tags_] + [series[tag].max_wall_time for tag in tags_]
-    return repr(tags_).encode("utf-8", "surrogatepass") + struct.pack(f"<{len(tags_)}q{len(tags_)}d", *numbers)
+    try:
+        packed = struct.pack(f"<{len(tags_)}q{len(tags_)}d", *numbers)
+    except (struct.error, TypeError):
+        return repr(list(zip(tags_, numbers[:len(tags_)], numbers[len(tags_):]))).encode("utf-8", "surrogatepass")
+    return repr(tags_).encode("utf-8", "surrogatepass") + packed
 
 
 def event_files_of(folder, members):
