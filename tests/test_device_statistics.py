@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from l2board.errors import RegularizerError
-from l2board.writing.device_statistics import HOST_AT_MOST, DeviceStatistics
+from l2board.writing.device_statistics import HOST_AT_MOST, HOST_BUDGET, DeviceStatistics
 from l2board.writing.histograms import histogram_buckets
 from l2board.writing.weight_math import weight_norms
 
@@ -42,6 +42,23 @@ def test_norms_and_histograms_equal_the_reference(host_at_most):
         value32, first32 = value.astype(np.float32), first.astype(np.float32)
         assert measured == pytest.approx(weight_norms(value32, first32), rel=1e-5, abs=1e-6)
         # The same float32 operations as the host's: the same buckets, exactly.
+        np.testing.assert_array_equal(histogram, histogram_buckets(value32, 30))
+
+
+def test_many_small_variables_go_to_the_host_within_its_budget_the_smallest_first():
+    # As a ResNet's mid-sized kernels: not all of them are read to the host.
+    rng = np.random.default_rng(0)
+    sizes = [60_000 - k for k in range(20)] + [5]
+    start = [rng.normal(size=size) for size in sizes]
+    weights = variables(*start)
+    statistics = DeviceStatistics(weights, [], {})
+    statistics.start()
+    on_host = [size for size in sizes if size in {weights[i].shape[0] for i in statistics._on_host}]
+    assert sum(on_host) <= HOST_BUDGET < sum(sizes) and 5 in on_host and sizes[0] not in on_host
+    _, _, norms, histograms = statistics.measure(bucket_count=30)
+    for first, measured, histogram in zip(start, norms, histograms):
+        value32 = first.astype(np.float32)
+        assert measured == pytest.approx(weight_norms(value32, value32), rel=1e-5, abs=1e-6)
         np.testing.assert_array_equal(histogram, histogram_buckets(value32, 30))
 
 

@@ -43,8 +43,11 @@ from l2board.writing.weight_math import weight_norms
 # Per variable, in this order, then the histogram counts of every variable.
 _SQUARES, _ABSOLUTES, _LARGEST, _CHANGE, _LOW, _HIGH = range(6)
 _PER_VARIABLE = 6
-# The most values a variable may have to be read as it is and measured on the host (256 KB of float32).
+# The most values a variable may have to be read as it is and measured on the host (256 KB of float32),
+# and the most values of all such variables together (4 MB; the smallest go first): a model of many
+# mid-sized kernels (a ResNet's) keeps the rest on the device, and the read small.
 HOST_AT_MOST = 1 << 16
+HOST_BUDGET = 1 << 20
 
 
 def _compiled(function, **options):
@@ -178,7 +181,8 @@ class DeviceStatistics:
             for a model Keras runs eagerly (`run_eagerly=True`), whose
             regularizers' factors may change from one batch to the next.
         host_at_most: the most values of a variable measured on the host
-            (see the module's docstring); 0 measures every one on the device.
+            (see the module's docstring), `HOST_BUDGET` values in all, the
+            smallest variables first; 0 measures every one on the device.
 
     Call `start()` when training begins (it copies the weights, on the
     device, to measure the distance travelled from them), `penalty()` for
@@ -192,8 +196,14 @@ class DeviceStatistics:
         self._regularizers = _regularizer_settings(self._penalized)
         self._paths = paths
         sizes = [int(np.prod(v.shape)) for v in self._weights]
-        self._on_device = [i for i, size in enumerate(sizes) if size > host_at_most]
-        self._on_host = [i for i, size in enumerate(sizes) if 0 < size <= host_at_most]
+        host, budget = set(), HOST_BUDGET
+        for i in sorted((i for i, size in enumerate(sizes) if 0 < size <= host_at_most), key=sizes.__getitem__):
+            if sizes[i] > budget:
+                break
+            host.add(i)
+            budget -= sizes[i]
+        self._on_device = [i for i, size in enumerate(sizes) if size and i not in host]
+        self._on_host = sorted(host)
         self._host_values = sum(sizes[i] for i in self._on_host)
         self._initial = None
         self.traced = traced
@@ -210,9 +220,15 @@ class DeviceStatistics:
                 and self._regularizers == _regularizer_settings(penalized) and self.traced == traced)
 
     def start(self):
-        """Keeps a copy of the weights as they are now to measure change from (on the device; a small one on the host)."""
-        host = set(self._on_host)
-        self._initial = [_host_copy(v.value) if i in host else ops.copy(v.value) for i, v in enumerate(self._weights)]
+        """Keeps a copy of the weights as they are now to measure change from (on the device; small ones on the host,
+        read at once)."""
+        self._initial = [None if i in self._on_host else ops.copy(v.value) for i, v in enumerate(self._weights)]
+        if self._on_host:
+            flat = [ops.reshape(ops.cast(self._weights[i].value, "float32"), (-1,)) for i in self._on_host]
+            read = _host_copy(ops.concatenate(flat))
+            ends = np.cumsum([int(np.prod(self._weights[i].shape)) for i in self._on_host])
+            for i, values in zip(self._on_host, np.split(read, ends[:-1])):
+                self._initial[i] = values
 
     def penalty(self):
         """Returns the total weight penalty as a scalar tensor: reading it is left to `measure`."""
