@@ -224,7 +224,15 @@ def test_a_read_larger_than_the_cap_keeps_its_first_entries_every_time(tmp_path,
                 for path in (tmp_path / "logs" / f"run{k}").rglob("events.out.tfevents.*")] for k in range(4)}
     assert set(entries(cache)) == set(others) | {entry for run in mine.values() for entry in run}
     mine = [entry for k in range(4) for entry in mine[k]]
-    cap = sum(p.stat().st_size for p in mine) * 0.7
+    mine_bytes = sum(p.stat().st_size for p in mine)
+    # A read within the cap, the cache over it: the others go, the read's entries all stay, nothing is said.
+    monkeypatch.setenv("L2BOARD_CACHE_MAX_MB", repr(mine_bytes * 1.1 / 2**20))
+    mine[0].unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_runs([str(tmp_path / "logs")])
+    assert set(mine) <= set(entries(cache)) and set(others) - set(entries(cache))
+    cap = mine_bytes * 0.7
     monkeypatch.setenv("L2BOARD_CACHE_MAX_MB", repr(cap / 2**20))
     for entry in mine:  # this read's entries are what the cap must cut
         entry.unlink()

@@ -309,10 +309,11 @@ def store(source, key, digest, root=None):
 
 
 def prune(root=None, limit=None, in_use=()):
-    """Deletes the least recently used entries until the cache holds at most 80% of its cap.
+    """Deletes the least recently used entries until the cache holds at most 80% of its cap, or its cap.
 
     `in_use` names the entries of the read that calls it (`entry_path`s, in
-    the read's order): they go last. Should they alone exceed the cap, those
+    the read's order): they go last, and only down to the cap (others go
+    down to 80% of it). Should they alone exceed the cap, those
     last in the read's order go, so that the same read done again finds the
     same first entries every time, and the others parsed (a cyclic read of a
     set larger than the cache would otherwise find none: least recently used
@@ -366,7 +367,7 @@ def prune(root=None, limit=None, in_use=()):
                     total -= size
         if in_use_bytes > limit > 0:
             warnings.warn(f"l2board's parse cache holds part of these runs only: their entries take "
-                          f"{_megabytes(in_use_bytes)} MB, over its cap of {_megabytes(limit)} MB; set "
+                          f"{_megabytes(in_use_bytes)} MB, over its cap of {limit / (1 << 20):.10g} MB; set "
                           f"{ENV_MAX_MB}={_megabytes(in_use_bytes * 1.25)} or more to read them all from it.",
                           CacheWarning, stacklevel=2)
     stats["pruned"] += deleted
