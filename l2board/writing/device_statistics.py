@@ -71,6 +71,10 @@ def _penalty_function(function):
     return tf.function(function, autograph=False)
 
 
+def _flat(value):
+    return ops.reshape(ops.cast(value, "float32"), (-1,))
+
+
 def _variable_statistics(value, initial, bucket_count):
     # Sums of squares and of magnitudes, largest magnitude, squared change
     # since the start, the range, and the histogram counts: a few passes over
@@ -78,8 +82,8 @@ def _variable_statistics(value, initial, bucket_count):
     # float32) makes the sum of squares non-finite, and then the host
     # measures that variable itself (`_measured_by_numpy`):
     # the device's counts need only be right for finite weights.
-    w = ops.reshape(ops.cast(value, "float32"), (-1,))
-    change = w - ops.reshape(ops.cast(initial, "float32"), (-1,))
+    w = _flat(value)
+    change = w - _flat(initial)
     low, high = ops.min(w), ops.max(w)
     row = ops.stack([ops.sum(ops.square(w)), ops.sum(ops.abs(w)), ops.maximum(high, -low),
                      ops.sum(ops.square(change)), low, high])
@@ -224,8 +228,7 @@ class DeviceStatistics:
         read at once)."""
         self._initial = [None if i in self._on_host else ops.copy(v.value) for i, v in enumerate(self._weights)]
         if self._on_host:
-            flat = [ops.reshape(ops.cast(self._weights[i].value, "float32"), (-1,)) for i in self._on_host]
-            read = _host_copy(ops.concatenate(flat))
+            read = _host_copy(ops.concatenate([_flat(self._weights[i].value) for i in self._on_host]))
             ends = np.cumsum([int(np.prod(self._weights[i].shape)) for i in self._on_host])
             for i, values in zip(self._on_host, np.split(read, ends[:-1])):
                 self._initial[i] = values
@@ -303,15 +306,14 @@ class DeviceStatistics:
         # The statistics of `values` (from `initial`), then the values of `small` as they are.
         rows, counts = [], []
         measure = _one_variable(bucket_count)
-        flat = lambda value: ops.reshape(ops.cast(value, "float32"), (-1,))  # noqa: E731
         for value, start in zip(values, initial):
-            row, histogram = measure(flat(value), flat(start))
+            row, histogram = measure(_flat(value), _flat(start))
             rows.append(row)
             counts.extend([histogram] if histogram is not None else [])
         parts = [ops.reshape(ops.stack(rows), (-1,))] if rows else []
         # Every variable's counts, then packed at once: the high parts, then the low.
         parts += _packed_counts(ops.concatenate(counts)) if counts else []
-        return ops.concatenate(parts + [flat(value) for value in small])
+        return ops.concatenate(parts + [_flat(value) for value in small])
 
     def _guarded(self, name, values):
         function = self._penalty_functions[name]
