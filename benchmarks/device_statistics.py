@@ -13,8 +13,9 @@ benchmarks/device_statistics.py`.
 
 With `--baseline FILE`, an earlier `device_statistics.py` (say `git show
 REV:l2board/writing/device_statistics.py > FILE`) measures the same model
-in the same process, after this tree's, and the ratio of the
-medians is printed.
+in the same process: each tree's first call (its compilation on JAX, its
+tracing on TensorFlow), then the two alternating call by call, so that
+both see the same machine; the ratio of the medians is printed.
 """
 
 import argparse
@@ -47,6 +48,21 @@ def median_seconds(function, repeats):
     return statistics.median(times)
 
 
+def alternating(functions, repeats):
+    """`({name: first call's seconds}, {name: median of the later calls})`, the functions called in turn."""
+    first, times = {}, {name: [] for name in functions}
+    for name, function in functions.items():
+        start = time.perf_counter()
+        function()
+        first[name] = time.perf_counter() - start
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return first, {name: statistics.median(t) for name, t in times.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -77,10 +93,9 @@ def main():
             weight_norms(now, start)
             histogram_buckets(now, BUCKETS)
 
-    measuring = {
-        "on the device, one read": lambda: statistics_.measure([statistics_.penalty() for _ in range(32)], BUCKETS),
-        "host copy + NumPy": on_the_host,
-    }
+    measuring = {"host copy + NumPy": on_the_host}
+    trees = {"on the device, one read": lambda: statistics_.measure([statistics_.penalty() for _ in range(32)],
+                                                                     BUCKETS)}
     if args.baseline:
         import importlib.util
 
@@ -89,20 +104,24 @@ def main():
         spec.loader.exec_module(baseline)
         earlier = baseline.DeviceStatistics(model.weights, penalized_weights(model), {})
         earlier.start()
-        measuring["the baseline's, one read"] = lambda: earlier.measure([earlier.penalty() for _ in range(32)],
-                                                                        BUCKETS)
+        trees["the baseline's, one read"] = lambda: earlier.measure([earlier.penalty() for _ in range(32)], BUCKETS)
     print(f"Keras {keras.__version__} on {keras.backend.backend()}, {args.repeats} repeats, medians:")
     medians = {}
     for name, function in {**counting, **measuring}.items():
         medians[name] = median_seconds(function, args.repeats)
         print(f"  {name:26s} {1000 * medians[name]:8.1f} ms")
+    first, later = alternating(trees, args.repeats)
+    medians.update(later)
+    for name in trees:
+        print(f"  {name:26s} {1000 * medians[name]:8.1f} ms (its first call {first[name]:.3f} s)")
     print(f"bincount / segment sum ({int(np.prod(largest.shape)):,} values): "
           f"{medians['bincount'] / medians['segment sum']:.3f}")
     print(f"device measurement / host copy + NumPy: "
           f"{medians['on the device, one read'] / medians['host copy + NumPy']:.3f}")
     if args.baseline:
-        ratio = medians["on the device, one read"] / medians["the baseline's, one read"]
-        print(f"this tree's measurement / the baseline's: {ratio:.3f}")
+        mine, theirs = "on the device, one read", "the baseline's, one read"
+        print(f"this tree's measurement / the baseline's: {medians[mine] / medians[theirs]:.3f} (alternating); "
+              f"first calls {first[mine]:.3f} s against {first[theirs]:.3f} s")
 
 
 if __name__ == "__main__":
