@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from thousand_runs import complete, make_logs  # benchmarks/, beside this script
+from thousand_runs import log_set  # benchmarks/, beside this script
 
 THIS_TREE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -51,9 +51,7 @@ def main():
     parser.add_argument("--warm", type=int, default=3, help="warm calls per tree after the cold one")
     parser.add_argument("--baseline-source", help="another l2board source tree, read beside this one")
     args = parser.parse_args()
-    logdir = os.path.abspath(args.logdir)
-    if not complete(logdir):
-        make_logs(logdir)
+    logdir = log_set(args.logdir)
     sources = {"this tree": THIS_TREE}
     if args.baseline_source:
         sources["baseline"] = os.path.abspath(args.baseline_source)

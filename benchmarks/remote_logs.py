@@ -44,7 +44,7 @@ import subprocess
 import sys
 import time
 
-from thousand_runs import complete, make_logs  # benchmarks/, beside this script
+from thousand_runs import log_set  # benchmarks/, beside this script
 
 BUCKET = "l2board-bench"
 
@@ -135,10 +135,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline-source", help="another l2board's source tree, read from s3 as a third reader")
     args = parser.parse_args()
-    logdir = os.path.abspath(args.logdir)
-    if not complete(logdir):
-        print(f"Writing the log set into {logdir} ...", flush=True)
-        make_logs(logdir)
+    logdir = log_set(args.logdir)
 
     import s3fs
 

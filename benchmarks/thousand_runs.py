@@ -176,6 +176,17 @@ def complete(root, count=RUNS):
         return False
 
 
+def log_set(root, count=RUNS):
+    """The absolute path of the log set of `count` runs in `root`, written there first unless complete."""
+    root = os.path.abspath(root)
+    if not complete(root, count):
+        print(f"writing {count:,} runs to {root} (once) ...", flush=True)
+        start = time.perf_counter()
+        make_logs(root, count)
+        print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
+    return root
+
+
 def event_files(root):
     return [os.path.join(folder, name) for folder, _, names in os.walk(root, followlinks=True) for name in names
             if "tfevents" in name]
@@ -285,18 +296,8 @@ def main():
     parser.add_argument("--scaling-logdir", help=f"where a set of {SCALING_RUNS:,} runs is written once and "
                                                  "reused: (h), compared cold and warm in every round")
     args = parser.parse_args()
-    logdir = os.path.abspath(args.logdir)
-    if not complete(logdir):
-        print(f"writing the log set to {logdir} (once) ...", flush=True)
-        start = time.perf_counter()
-        make_logs(logdir)
-        print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
-    scaling = os.path.abspath(args.scaling_logdir) if args.scaling_logdir else None
-    if scaling and not complete(scaling, SCALING_RUNS):
-        print(f"writing {SCALING_RUNS:,} runs to {scaling} (once) ...", flush=True)
-        start = time.perf_counter()
-        make_logs(scaling, SCALING_RUNS)
-        print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
+    logdir = log_set(args.logdir)
+    scaling = log_set(args.scaling_logdir, SCALING_RUNS) if args.scaling_logdir else None
     files = event_files(logdir)
     size = sum(os.path.getsize(path) for path in files)
     points, per_run = expected_scalar_points(logdir)

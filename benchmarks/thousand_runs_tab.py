@@ -22,7 +22,6 @@ Usage:
 import argparse
 import gzip
 import json
-import os
 import statistics
 import sys
 import time
@@ -30,7 +29,7 @@ import urllib.parse
 import urllib.request
 
 from dashboard_latency import fetch, start_tensorboard  # benchmarks/, beside this script
-from thousand_runs import EPOCHS, RUNS, complete, make_logs
+from thousand_runs import EPOCHS, RUNS, log_set
 
 
 def fetch_gzipped(port, path):
@@ -63,10 +62,7 @@ def main():
     parser.add_argument("--logdir", required=True, help="the log set of thousand_runs.py (written there if missing)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    logdir = os.path.abspath(args.logdir)
-    if not complete(logdir):
-        print(f"writing the log set into {logdir} ...", flush=True)
-        make_logs(logdir)
+    logdir = log_set(args.logdir)
     process, port = start_tensorboard(logdir, "true")
     try:
         start = time.perf_counter()
