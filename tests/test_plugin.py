@@ -514,3 +514,53 @@ def test_kept_answers_stay_within_their_bound_without_dropping_the_one_just_kept
     ask("e", 100)
     ask("e", 100)
     assert made.count("e") == 2
+
+
+@pytest.mark.parametrize("maker_fails", [False, True])
+def test_a_request_for_an_answer_being_made_waits_for_it(maker_fails):
+    # Two tabs opened on one slow first report: one analysis, both answered; a failed one is each request's own.
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from werkzeug.test import EnvironBuilder
+
+    from tensorboard_plugin_l2board.l2_plugin import _Answers
+
+    answers, runs = _Answers(1_000_000), SimpleNamespace(files_read=[], read_failed=False)
+    started, release, made, results = threading.Event(), threading.Event(), [], {}
+
+    def make():
+        made.append(threading.current_thread().name)
+        if len(made) == 1:
+            started.set()
+            assert release.wait(120)
+            if maker_fails:
+                raise RuntimeError("the analysis failed")
+        return json.dumps({"made by": threading.current_thread().name})
+
+    def ask():
+        try:
+            results[threading.current_thread().name] = answers.respond(
+                EnvironBuilder().get_request(), "key", make, runs).get_data(as_text=True)
+        except RuntimeError as error:
+            results[threading.current_thread().name] = error
+
+    first, second = (threading.Thread(target=ask, name=name) for name in ("first", "second"))
+    first.start()
+    assert started.wait(120)
+    second.start()
+    deadline = time.monotonic() + 120
+    while answers._making["key"].waiters < 1:  # the second request waits on the first's answer
+        assert time.monotonic() < deadline and second.is_alive()
+        time.sleep(0.01)
+    release.set()
+    first.join(120)
+    second.join(120)
+    if maker_fails:
+        assert isinstance(results["first"], RuntimeError) and made == ["first", "second"]
+        assert json.loads(results["second"]) == {"made by": "second"}
+    else:
+        assert made == ["first"] and results["first"] == results["second"] == '{"made by": "first"}'
+    assert not answers._making
+

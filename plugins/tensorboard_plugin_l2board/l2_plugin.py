@@ -204,11 +204,15 @@ class _Answers:
     failed is not kept. An answer larger than the bound is not kept, and
     never drops the others.
 
-    Thread-safe: TensorBoard serves requests from several threads.
+    Thread-safe: TensorBoard serves requests from several threads. A
+    request for an answer another is making waits for it rather than make it
+    again (two tabs opened on a first report of 1,000 runs: one analysis);
+    should the maker fail, each waiting request makes its own.
     """
 
     def __init__(self, size):
         self._size, self._kept, self._lock = size, collections.OrderedDict(), threading.RLock()
+        self._making = {}  # {key: _Making} of the answers being made now
 
     def respond(self, request, key, make, runs):
         """The response to `request`: the answer kept for `key`, else `make()`'s JSON text (kept as `runs` allows).
@@ -219,17 +223,7 @@ class _Answers:
             make: computes the answer's JSON text, reading through `runs`.
             runs: the request's `ProviderRuns`, which says what `make` read from event files.
         """
-        with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None:
-                self._kept.move_to_end(key)
-        if kept is not None and not files_unchanged(kept[2]):
-            kept = None
-        if kept is None:
-            text = make()
-            kept = [text.encode("utf-8"), None, list(runs.files_read)]
-            if not runs.read_failed:
-                self._keep(key, kept)
+        kept = self._answer(key, make, runs)
         if not _GZIP_ACCEPTED.search(request.headers.get("Accept-Encoding", "")):
             return http_util.Respond(request, kept[0], "application/json")
         packed = kept[1]
@@ -239,6 +233,39 @@ class _Answers:
                 if self._kept.get(key) is kept:
                     self._keep(key, kept)
         return http_util.Respond(request, packed, "application/json", content_encoding="gzip")
+
+    def _answer(self, key, make, runs):
+        """`[text bytes, gzip or None, files read]` for `key`: kept, being made by another request, or made now."""
+        while True:
+            with self._lock:
+                kept = self._kept.get(key)
+                if kept is not None:
+                    self._kept.move_to_end(key)
+            if kept is not None and files_unchanged(kept[2]):
+                return kept
+            with self._lock:
+                making = self._making.get(key)
+                mine = making is None
+                if mine:
+                    making = self._making[key] = _Making()
+                else:
+                    making.waiters += 1
+            if not mine:
+                making.done.wait()
+                if making.answer is not None:
+                    return making.answer
+                continue  # its maker failed: make it here (and fail alike, with this request's own answer)
+            try:
+                text = make()
+                kept = [text.encode("utf-8"), None, list(runs.files_read)]
+                if not runs.read_failed:
+                    self._keep(key, kept)
+                making.answer = kept
+                return kept
+            finally:
+                with self._lock:
+                    del self._making[key]
+                making.done.set()
 
     def _keep(self, key, kept):
         """Keeps `kept` for `key` (the lock held or not), dropping the others asked for longest ago beyond the size."""
@@ -254,6 +281,13 @@ class _Answers:
             self._kept.move_to_end(key)
             while sum(map(size, self._kept.values())) > self._size:
                 self._kept.popitem(last=False)
+
+
+class _Making:
+    """An answer one request is making: `done` is set when it is made (`answer`) or failed (`answer` None)."""
+
+    def __init__(self):
+        self.done, self.answer, self.waiters = threading.Event(), None, 0
 
 
 def _refusal(run):
