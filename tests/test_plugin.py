@@ -516,51 +516,74 @@ def test_kept_answers_stay_within_their_bound_without_dropping_the_one_just_kept
     assert made.count("e") == 2
 
 
-@pytest.mark.parametrize("maker_fails", [False, True])
-def test_a_request_for_an_answer_being_made_waits_for_it(maker_fails):
-    # Two tabs opened on one slow first report: one analysis, both answered; a failed one is each request's own.
+@pytest.mark.parametrize("case", ["made", "maker fails", "files change meanwhile"])
+def test_a_request_for_an_answer_being_made_waits_for_it(case, monkeypatch, tmp_path):
+    # Three tabs opened on one slow first report: one analysis and one gzip, all answered. A failed analysis,
+    # or event files that changed since the first read them, leaves each waiting request to make its own, at
+    # once (not one after another).
     import threading
     import time
     from types import SimpleNamespace
 
     from werkzeug.test import EnvironBuilder
 
-    from tensorboard_plugin_l2board.l2_plugin import _Answers
+    from l2board.writing.event_writer import EventFileRunWriter
+    from tensorboard_plugin_l2board import l2_plugin
+    from tensorboard_plugin_l2board.provider_runs import event_files_of
 
-    answers, runs = _Answers(1_000_000), SimpleNamespace(files_read=[], read_failed=False)
-    started, release, made, results = threading.Event(), threading.Event(), [], {}
+    writer = EventFileRunWriter(str(tmp_path / "run"))
+    writer.scalars({"loss": 1.0}, 0)
+    writer.flush()
+    answers, runs = l2_plugin._Answers(1_000_000), SimpleNamespace(files_read=[], read_failed=False)
+    maker_fails = case == "maker fails"
+    started, release, together = threading.Event(), threading.Event(), threading.Barrier(2, timeout=120)
+    made, zipped, results = [], [], {}
+    compress = gzip.compress
+    monkeypatch.setattr(l2_plugin.gzip, "compress", lambda *a, **k: zipped.append(1) or compress(*a, **k))
 
     def make():
         made.append(threading.current_thread().name)
+        runs.files_read = [(str(tmp_path / "run"), [""], event_files_of(str(tmp_path / "run"), [""]))]
         if len(made) == 1:
             started.set()
             assert release.wait(120)
             if maker_fails:
                 raise RuntimeError("the analysis failed")
+        else:
+            together.wait()  # the two waiting requests make theirs side by side
         return json.dumps({"made by": threading.current_thread().name})
 
     def ask():
+        request = EnvironBuilder(headers={"Accept-Encoding": "gzip"}).get_request()
         try:
-            results[threading.current_thread().name] = answers.respond(
-                EnvironBuilder().get_request(), "key", make, runs).get_data(as_text=True)
+            results[threading.current_thread().name] = gzip.decompress(
+                answers.respond(request, "key", make, runs).get_data()).decode()
         except RuntimeError as error:
             results[threading.current_thread().name] = error
 
-    first, second = (threading.Thread(target=ask, name=name) for name in ("first", "second"))
-    first.start()
+    threads = [threading.Thread(target=ask, name=name) for name in ("first", "second", "third")]
+    threads[0].start()
     assert started.wait(120)
-    second.start()
+    for thread in threads[1:]:
+        thread.start()
     deadline = time.monotonic() + 120
-    while answers._making["key"].waiters < 1:  # the second request waits on the first's answer
-        assert time.monotonic() < deadline and second.is_alive()
+    while answers._making["key"].waiters < 2:  # the others wait on the first's answer
+        assert time.monotonic() < deadline
         time.sleep(0.01)
+    if case == "files change meanwhile":
+        writer.scalars({"loss": 0.5}, 1)
+        writer.flush()
     release.set()
-    first.join(120)
-    second.join(120)
-    if maker_fails:
-        assert isinstance(results["first"], RuntimeError) and made == ["first", "second"]
-        assert json.loads(results["second"]) == {"made by": "second"}
+    for thread in threads:
+        thread.join(120)
+        assert not thread.is_alive()
+    writer.close()
+    if case != "made":
+        assert sorted(made) == ["first", "second", "third"]
+        assert isinstance(results["first"], RuntimeError) if maker_fails else results["first"] == '{"made by": "first"}'
+        assert {name: json.loads(results[name]) for name in ("second", "third")} == {
+            "second": {"made by": "second"}, "third": {"made by": "third"}}
     else:
-        assert made == ["first"] and results["first"] == results["second"] == '{"made by": "first"}'
+        assert made == ["first"] and len(zipped) == 1
+        assert results["first"] == results["second"] == results["third"] == '{"made by": "first"}'
     assert not answers._making
-

@@ -207,7 +207,8 @@ class _Answers:
     Thread-safe: TensorBoard serves requests from several threads. A
     request for an answer another is making waits for it rather than make it
     again (two tabs opened on a first report of 1,000 runs: one analysis);
-    should the maker fail, each waiting request makes its own.
+    should the maker fail (or its reading of event files, or those files
+    change meanwhile), each waiting request makes its own, at once.
     """
 
     def __init__(self, size):
@@ -226,46 +227,54 @@ class _Answers:
         kept = self._answer(key, make, runs)
         if not _GZIP_ACCEPTED.search(request.headers.get("Accept-Encoding", "")):
             return http_util.Respond(request, kept[0], "application/json")
-        packed = kept[1]
-        if packed is None:
-            packed = kept[1] = gzip.compress(kept[0], compresslevel=3, mtime=0)
-            with self._lock:
-                if self._kept.get(key) is kept:
-                    self._keep(key, kept)
+        with kept[3]:  # one gzip per answer, however many requests share it
+            packed = kept[1]
+            if packed is None:
+                packed = kept[1] = gzip.compress(kept[0], compresslevel=3, mtime=0)
+                with self._lock:
+                    if self._kept.get(key) is kept:
+                        self._keep(key, kept)
         return http_util.Respond(request, packed, "application/json", content_encoding="gzip")
 
     def _answer(self, key, make, runs):
-        """`[text bytes, gzip or None, files read]` for `key`: kept, being made by another request, or made now."""
-        while True:
+        """`[text bytes, gzip or None, files read, lock]` for `key`: kept, made by another request meanwhile, or made
+        now."""
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+        if kept is not None and files_unchanged(kept[2]):
+            return kept
+        with self._lock:
+            making = self._making.get(key)
+            mine = making is None
+            if mine:
+                making = self._making[key] = _Making()
+            else:
+                making.waiters += 1
+        if not mine:
+            making.done.wait()
+            shared = making.answer
+            if shared is not None and files_unchanged(shared[2]):
+                return shared
+            # Its maker failed, or the event files it read changed since: this request's own answer.
+            return self._made(key, make, runs)
+        try:
+            made = self._made(key, make, runs)
+            if not runs.read_failed:  # shared as it is kept
+                making.answer = made
+            return made
+        finally:
             with self._lock:
-                kept = self._kept.get(key)
-                if kept is not None:
-                    self._kept.move_to_end(key)
-            if kept is not None and files_unchanged(kept[2]):
-                return kept
-            with self._lock:
-                making = self._making.get(key)
-                mine = making is None
-                if mine:
-                    making = self._making[key] = _Making()
-                else:
-                    making.waiters += 1
-            if not mine:
-                making.done.wait()
-                if making.answer is not None:
-                    return making.answer
-                continue  # its maker failed: make it here (and fail alike, with this request's own answer)
-            try:
-                text = make()
-                kept = [text.encode("utf-8"), None, list(runs.files_read)]
-                if not runs.read_failed:
-                    self._keep(key, kept)
-                making.answer = kept
-                return kept
-            finally:
-                with self._lock:
-                    del self._making[key]
-                making.done.set()
+                del self._making[key]
+            making.done.set()
+
+    def _made(self, key, make, runs):
+        """`make()`'s answer, kept unless its reading of event files failed."""
+        made = [make().encode("utf-8"), None, list(runs.files_read), threading.Lock()]
+        if not runs.read_failed:
+            self._keep(key, made)
+        return made
 
     def _keep(self, key, kept):
         """Keeps `kept` for `key` (the lock held or not), dropping the others asked for longest ago beyond the size."""
@@ -284,7 +293,8 @@ class _Answers:
 
 
 class _Making:
-    """An answer one request is making: `done` is set when it is made (`answer`) or failed (`answer` None)."""
+    """An answer one request is making: `done` is set when it is made (`answer`), or failed or its reading of event
+    files failed (`answer` None: each request waiting makes its own)."""
 
     def __init__(self):
         self.done, self.answer, self.waiters = threading.Event(), None, 0
