@@ -294,7 +294,7 @@ class _Answers:
 
 class _Making:
     """An answer one request is making: `done` is set when it is made (`answer`), or failed or its reading of event
-    files failed (`answer` None: each request waiting makes its own)."""
+    files failed (`answer` None: each request waiting makes its own); `waiters` counts the requests that wait."""
 
     def __init__(self):
         self.done, self.answer, self.waiters = threading.Event(), None, 0
