@@ -226,24 +226,23 @@ class _Answers:
         """
         kept = self._answer(key, make, runs)
         if not _GZIP_ACCEPTED.search(request.headers.get("Accept-Encoding", "")):
-            return http_util.Respond(request, kept[0], "application/json")
-        with kept[3]:  # one gzip per answer, however many requests share it
-            packed = kept[1]
+            return http_util.Respond(request, kept.text, "application/json")
+        with kept.lock:  # one gzip per answer, however many requests share it
+            packed = kept.packed
             if packed is None:
-                packed = kept[1] = gzip.compress(kept[0], compresslevel=3, mtime=0)
+                packed = kept.packed = gzip.compress(kept.text, compresslevel=3, mtime=0)
                 with self._lock:
                     if self._kept.get(key) is kept:
                         self._keep(key, kept)
         return http_util.Respond(request, packed, "application/json", content_encoding="gzip")
 
     def _answer(self, key, make, runs):
-        """`[text bytes, gzip or None, files read, lock]` for `key`: kept, made by another request meanwhile, or made
-        now."""
+        """The `_Answer` for `key`: kept, made by another request meanwhile, or made now."""
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None:
                 self._kept.move_to_end(key)
-        if kept is not None and files_unchanged(kept[2]):
+        if kept is not None and files_unchanged(kept.files):
             return kept
         with self._lock:
             making = self._making.get(key)
@@ -255,7 +254,7 @@ class _Answers:
         if not mine:
             making.done.wait()
             shared = making.answer
-            if shared is not None and files_unchanged(shared[2]):
+            if shared is not None and files_unchanged(shared.files):
                 return shared
             # Its maker failed, or the event files it read changed since: this request's own answer.
             return self._made(key, make, runs)
@@ -271,25 +270,37 @@ class _Answers:
 
     def _made(self, key, make, runs):
         """`make()`'s answer, kept unless its reading of event files failed."""
-        made = [make().encode("utf-8"), None, list(runs.files_read), threading.Lock()]
+        made = _Answer(make().encode("utf-8"), list(runs.files_read))
         if not runs.read_failed:
             self._keep(key, made)
         return made
 
     def _keep(self, key, kept):
         """Keeps `kept` for `key` (the lock held or not), dropping the others asked for longest ago beyond the size."""
-        size = lambda entry: len(entry[0]) + len(entry[1] or b"")  # noqa: E731
         with self._lock:
-            if size(kept) > self._size:
-                if kept[1] is None:
+            if kept.size() > self._size:
+                if kept.packed is None:
                     self._kept.pop(key, None)
                 else:
-                    kept[1] = None  # the text alone fits, or was kept before its gzip: it stays, unzipped
+                    kept.packed = None  # the text alone fits, or was kept before its gzip: it stays, unzipped
                 return
             self._kept[key] = kept
             self._kept.move_to_end(key)
-            while sum(map(size, self._kept.values())) > self._size:
+            while sum(answer.size() for answer in self._kept.values()) > self._size:
                 self._kept.popitem(last=False)
+
+
+class _Answer:
+    """One answer: its JSON text's bytes, their gzip once made (`packed`), the event files it was read from
+    (`ProviderRuns.files_read`), and the lock under which its one gzip is made."""
+
+    __slots__ = ("text", "packed", "files", "lock")
+
+    def __init__(self, text, files):
+        self.text, self.packed, self.files, self.lock = text, None, files, threading.Lock()
+
+    def size(self):
+        return len(self.text) + len(self.packed or b"")
 
 
 class _Making:
