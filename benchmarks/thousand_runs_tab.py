@@ -6,13 +6,14 @@ reused when complete). Starts `tensorboard --logdir` on loopback with
 `--load_fast=true` (the Rust data server, the default where it is
 installed), waits until it serves every run's validation data loss (an
 observable state, polled), then times, first call and median of the next
-`--repeats`: TensorBoard's own `/data/plugins_listing` (the unit: what a
-route costs that does no work of ours), the tab's `/runs` (its first route;
-it reads the runs' texts only) and `/report` without `run=` (every run,
+`--repeats`: TensorBoard's own run list `/data/runs` (the unit: what a
+route costs that does no work of ours), its `/data/plugins_listing` (every
+page load asks it; it includes the tab's `is_active`), the tab's `/runs`
+(its first route; it reads the runs' texts only) and `/report` without `run=` (every run,
 bounded at the plugin's `MAX_RUNS`), the latter also gzipped as a browser
 asks for it (`Accept-Encoding: gzip`; the tab keeps each answer, and its
 gzip, by the state of its runs' data). Prints each time and its ratio to the
-listing's, with issue 19's targets (warm: `/runs` at most 0.5 s, `/report`
+run list's, with issue 19's targets (warm: `/runs` at most 0.5 s, `/report`
 at most 1 s).
 
 Usage:
@@ -69,7 +70,8 @@ def main():
         wait_until_loaded(port)
         print(f"TensorBoard served every run {time.perf_counter() - start:.1f} s after it started listening")
         results = {}
-        for name, path, get in (("plugins_listing", "/data/plugins_listing", fetch),
+        for name, path, get in (("TensorBoard's run list", "/data/runs", fetch),
+                                ("plugins_listing", "/data/plugins_listing", fetch),
                                 ("/runs", "/data/plugin/l2board/runs", fetch),
                                 ("/report (every run)", "/data/plugin/l2board/report", fetch),
                                 ("/report, gzip", "/data/plugin/l2board/report", fetch_gzipped)):
@@ -82,10 +84,10 @@ def main():
     finally:
         process.terminate()
         process.wait(timeout=60)
-    unit = results["plugins_listing"][1]
+    unit = results["TensorBoard's run list"][1]
     targets = {"/runs": 0.5, "/report (every run)": 1.0, "/report, gzip": 1.0}
     for name, (first, warm) in results.items():
-        line = f"{name:22s} first {first:7.3f} s, warm (median of {args.repeats}) {warm:7.3f} s ({warm / unit:6.1f} x the listing)"
+        line = f"{name:23s} first {first:7.3f} s, warm (median of {args.repeats}) {warm:7.3f} s ({warm / unit:6.1f} x the run list)"
         if name in targets:
             line += f"; target warm at most {targets[name]} s: {'met' if warm <= targets[name] else 'NOT met'}"
         print(line)

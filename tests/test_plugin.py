@@ -273,6 +273,49 @@ def test_active_for_any_run_with_a_loss(logdir, tmp_path):
     assert active(tmp_path / "tensorboardx")
 
 
+class _CountingProvider:
+    """TensorBoard's own data provider, counting the calls that list every scalar series (nothing else changes)."""
+
+    def __init__(self, provider):
+        self._provider, self.scalar_listings = provider, 0
+
+    def list_scalars(self, *args, **kwargs):
+        self.scalar_listings += 1
+        return self._provider.list_scalars(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._provider, name)
+
+
+def test_tensorboards_page_loads_ask_for_run_names_once_a_loss_is_found(tmp_path):
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+
+    from tensorboard_plugin_l2board.l2_plugin import L2BoardPlugin
+
+    write_run(tmp_path / "with_loss", train={"epoch_loss": [1.0, 0.5]}, validation={"epoch_loss": [1.1, 0.9]})
+    write_run(tmp_path / "accuracy_only", train={"epoch_accuracy": [0.5, 0.6]})
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(tensor_size_guidance={"scalars": 1000})
+    multiplexer.AddRunsFromDirectory(str(tmp_path))
+    multiplexer.Reload()
+    provider = _CountingProvider(data_provider.MultiplexerDataProvider(multiplexer, str(tmp_path)))
+    plugin = L2BoardPlugin(base_plugin.TBContext(data_provider=provider, logdir=str(tmp_path)))
+    # The first look lists every scalar series; later ones, while a run that logs a loss is still there,
+    # only the run names (TensorBoard asks on every load of its page).
+    assert plugin.is_active() and provider.scalar_listings == 1
+    assert plugin.is_active() and plugin.is_active() and provider.scalar_listings == 1
+    # The runs that logged a loss gone from TensorBoard (it drops a deleted folder's run on reload):
+    # looked at in full again, and inactive.
+    shutil.rmtree(tmp_path / "with_loss")
+    multiplexer.Reload()
+    assert not plugin.is_active() and provider.scalar_listings == 2
+    # Inactive is not kept: a loss logged later activates the tab at the next look.
+    write_run(tmp_path / "later", train={"loss": [0.7]})
+    multiplexer.AddRunsFromDirectory(str(tmp_path))
+    multiplexer.Reload()
+    assert plugin.is_active() and provider.scalar_listings == 3
+
+
 def test_plugin_never_imports_tensorflow():
     import sys
 
