@@ -55,6 +55,18 @@ def write_runs(root):
             writer.close()
 
 
+def check_tree(tree, env):
+    """Raises unless `python -P` with `env` imports l2board from `tree`: a baseline measured must be the baseline.
+
+    (`python -c` and `-m` without `-P` put the working folder first on `sys.path`, before `PYTHONPATH`: run
+    from the repository, they imported this tree whatever `PYTHONPATH` said.)
+    """
+    found = subprocess.run([sys.executable, "-P", "-c", "import l2board; print(l2board.__file__)"], env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if not found.startswith(os.path.join(os.path.abspath(tree), "")):
+        raise RuntimeError(f"l2board was imported from {found}, not from the tree measured, {tree}")
+
+
 def installed_program(name):
     """The path of `name`'s entry-point script beside this interpreter, else the one on PATH.
 

@@ -24,7 +24,8 @@ import sys
 import tempfile
 import time
 
-from thousand_runs import log_set  # benchmarks/, beside this script
+from compare_command import check_tree  # benchmarks/, beside this script
+from thousand_runs import log_set
 
 THIS_TREE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,8 +35,9 @@ def call(source, logdir, cache, cap_mb):
     env = dict(os.environ, XDG_CACHE_HOME=cache, L2BOARD_CACHE_MAX_MB=str(cap_mb),
                PYTHONPATH=os.pathsep.join([source, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     env.pop("L2BOARD_CACHE", None)
+    check_tree(source, env)
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", "from l2board.cli import main; main()", "compare", logdir,
+    result = subprocess.run([sys.executable, "-P", "-c", "from l2board.cli import main; main()", "compare", logdir,
                              "--format", "csv"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env)
     seconds = time.perf_counter() - start

@@ -44,7 +44,8 @@ import subprocess
 import sys
 import time
 
-from thousand_runs import log_set  # benchmarks/, beside this script
+from compare_command import check_tree  # benchmarks/, beside this script
+from thousand_runs import log_set
 
 BUCKET = "l2board-bench"
 
@@ -105,7 +106,7 @@ def read_once(target, env):
     """One fresh reader of `target` in `env`: its results, the whole process's time and the server's CPU meanwhile."""
     server_cpu = time.process_time()  # this process does nothing else meanwhile: its CPU is moto's
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _READER, target], capture_output=True, text=True, env=env)
+    result = subprocess.run([sys.executable, "-P", "-c", _READER, target], capture_output=True, text=True, env=env)
     whole = time.perf_counter() - start
     server_cpu = time.process_time() - server_cpu
     if result.returncode != 0:
@@ -153,6 +154,7 @@ def main():
         readers = {"local": (logdir, env), "s3": (f"s3://{BUCKET}/runs", env)}
         if args.baseline_source:
             readers["s3 base"] = (f"s3://{BUCKET}/runs", dict(env, PYTHONPATH=os.path.abspath(args.baseline_source)))
+            check_tree(args.baseline_source, readers["s3 base"][1])
         measured = {name: [] for name in readers}
         print(f"{'round':>5} {'reader':>7} {'whole s':>8} {'read s':>7} {'CPU s':>6} {'server CPU s':>12} "
               f"{'peak MiB':>9}  (reader, largest worker)")

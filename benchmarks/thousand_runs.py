@@ -33,7 +33,7 @@ Then, side by side in this one process (each reader a fresh child process):
     wrapper so that earlier children do not count).
 (f) with `--baseline-source DIR` (another l2board's source tree, such as
     `git archive REV l2board | tar -x -C DIR`): (a) and (b) of this tree and
-    of that one, both run as `python -m l2board.cli` with their tree first on
+    of that one, both run as `python -P -m l2board.cli` with their tree first on
     `PYTHONPATH`, in each round one after the other, the order alternating;
     the ratios of this tree's times to the other's, and whether the two
     reports are the same bytes.
@@ -62,7 +62,7 @@ import sys
 import tempfile
 import time
 
-from compare_command import installed_program  # benchmarks/, beside this script
+from compare_command import check_tree, installed_program  # benchmarks/, beside this script
 from rust_data_server import serve_all_scalars
 
 RUNS, EPOCHS, HISTOGRAM_EVERY = 1000, 100, 10
@@ -316,7 +316,7 @@ def main():
         sources = {"this": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
         if args.baseline_source:
             sources["baseline"] = os.path.abspath(args.baseline_source)
-            compare = [sys.executable, "-m", "l2board.cli", "compare", logdir, "--format", "json"]
+            compare = [sys.executable, "-P", "-m", "l2board.cli", "compare", logdir, "--format", "json"]
         side_by_side = {name: {"cold": [], "warm": [], "sha256": set()} for name in sources}
         for round_index in range(args.rounds):
             env = dict(os.environ, XDG_CACHE_HOME=os.path.join(scratch, f"cache-{round_index}"))
@@ -331,6 +331,7 @@ def main():
                         if args.baseline_source:
                             tree_env["PYTHONPATH"] = os.pathsep.join(filter(None, [sources[name],
                                                                                    env.get("PYTHONPATH")]))
+                            check_tree(sources[name], tree_env)
                         cold = measured(compare, tree_env)  # an empty cache folder: every file parsed
                         warm = measured(compare, tree_env)  # the same files: served by the cache
                         if cold["runs"] != run_count or warm["sha256"] != cold["sha256"]:
@@ -371,7 +372,7 @@ def main():
             for name in list(sources) if round_index % 2 == 0 else list(sources)[::-1]:
                 tree_env = dict(env, XDG_CACHE_HOME=env["XDG_CACHE_HOME"] + "-" + name,  # warm: the last round's
                                 PYTHONPATH=os.pathsep.join(filter(None, [sources[name], env.get("PYTHONPATH")])))
-                result = subprocess.run([sys.executable, "-c", _READ_ONLY, logdir], capture_output=True, text=True,
+                result = subprocess.run([sys.executable, "-P", "-c", _READ_ONLY, logdir], capture_output=True, text=True,
                                         env=tree_env, check=True)
                 seconds, hits, read_points = json.loads(result.stdout)
                 if hits != len(files) or read_points != points:
@@ -417,9 +418,10 @@ def main():
                   f"{', '.join(f'{r:.3f}' for r in ratios)} (median {statistics.median(ratios):.3f})")
         print(f"      the same report bytes: {this['sha256'] == base['sha256']}")
         ratios = [a / b for a, b in zip(reads["this"], reads["baseline"])]
-        print(f"  (g) warm read alone: this tree {statistics.median(reads['this']):.3f} s, baseline "
-              f"{statistics.median(reads['baseline']):.3f} s (medians of {len(ratios)}); per round this/baseline "
-              f"{', '.join(f'{r:.3f}' for r in ratios)} (median {statistics.median(ratios):.3f})")
+        if ratios:
+            print(f"  (g) warm read alone: this tree {statistics.median(reads['this']):.3f} s, baseline "
+                  f"{statistics.median(reads['baseline']):.3f} s (medians of {len(ratios)}); per round "
+                  f"this/baseline {', '.join(f'{r:.3f}' for r in ratios)} (median {statistics.median(ratios):.3f})")
     cold_memory = max(r["maxrss_kib"] for r in results["cold"]) / 1024
     warm_memory = max(r["maxrss_kib"] for r in results["warm"]) / 1024
     print(f"      cold {cold_memory:.0f} MiB, warm {warm_memory:.0f} MiB (the largest process of each: "
