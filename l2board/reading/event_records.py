@@ -12,12 +12,13 @@ import struct
 
 import numpy as np
 
-from l2board.reading import event_files, parse_cache, storage
+from l2board.reading import event_files, parse_cache, scalar_events, storage
 from l2board.reading.event_files import FileDamage, iter_records, tensor_to_array, tensor_to_float
 from l2board.reading.run_model import RecordSource
+from l2board.reading.scalar_events import SCALARS_TENSOR, SIMPLE_VALUE, scalar_event
 
 # The parse cache's entries go stale whenever the code that parses changes: its files are the parser's version.
-parse_cache.use_reader(event_files.__file__, __file__)
+parse_cache.use_reader(event_files.__file__, scalar_events.__file__, __file__)
 
 _FLOAT32 = struct.Struct("<f")
 # Below this many bytes of event files, starting worker processes costs
@@ -91,6 +92,22 @@ def parse_event_file(path, folder, fetched=None):
     first_wall_time = None
     # iter_events's loop, inlined: one generator fewer per record.
     for data in iter_records(path, damage, fetched):
+        # Most records are one scalar each, decoded from their bytes; a tag's plugin as protobuf's path has it.
+        fast = scalar_event(data)
+        if fast is not None:
+            tag, step, wall_time, kind, number = fast
+            plugin = plugins.get(tag)
+            if plugin is None:  # the plugin its metadata names, as below
+                plugin = plugins[tag] = "scalars" if kind == SCALARS_TENSOR else ""
+            if (plugin not in ("scalars", "text")) if kind == SIMPLE_VALUE else (plugin == "scalars"):
+                if first_wall_time is None:
+                    first_wall_time = wall_time
+                series = scalars.get(tag)
+                if series is None:
+                    series = scalars[tag] = ([], [])
+                series[0].append(step)
+                series[1].append(number)
+                continue
         try:
             event = from_string(data)
         except Exception:  # noqa: BLE001 - protobuf raises DecodeError and others
