@@ -99,7 +99,13 @@ def parse_event_file(path, folder, fetched=None):
             plugin = plugins.get(tag)
             if plugin is None:  # the plugin its metadata names, as below
                 plugin = plugins[tag] = "scalars" if kind == SCALARS_TENSOR else ""
-            if (plugin not in ("scalars", "text")) if kind == SIMPLE_VALUE else (plugin == "scalars"):
+            # What the path below makes of it: a tensor is a scalar of the scalars plugin, a simple value of
+            # any plugin but those two.
+            if kind == SIMPLE_VALUE:
+                read_as_scalar = plugin != "scalars" and plugin != "text"
+            else:
+                read_as_scalar = plugin == "scalars"
+            if read_as_scalar:
                 if first_wall_time is None:
                     first_wall_time = wall_time
                 series = scalars.get(tag)

@@ -14,7 +14,7 @@ the tag valid UTF-8. Whatever else a record holds (a tag's metadata, another
 field, several values, a histogram, damage) gives `None`, and the caller
 parses it with protobuf, as before. So a record decoded here is one that
 protobuf reads the same (tested on generated and mutated events,
-`tests/test_event_files.py`).
+`tests/test_scalar_events.py`).
 """
 
 import re
@@ -48,10 +48,13 @@ def _varint(raw):
     return value
 
 
-# The bytes of a record between its step and its value, for the records decoded in full before: `(tag,
-# kind)`, by what follows the value (the metadata, or nothing). Every scalar event of one tag has the same.
-_KNOWN_MIDDLES = ({}, {})
-_MAX_KNOWN = 1 << 16
+# The bytes of a record between its step and its value, for records decoded in full before: `(tag, kind)`.
+# Every scalar event of one tag has the same. Those followed by the scalars metadata, and those by nothing.
+_MIDDLES_BEFORE_METADATA = {}
+_MIDDLES_AT_END = {}
+# At most this many of each kept, of at most this many bytes each (a few MB in all).
+_MAX_KNOWN = 1 << 14
+_MAX_KNOWN_BYTES = 256
 
 
 def scalar_event(data):
@@ -91,9 +94,11 @@ def scalar_event(data):
             return _decoded(data)
     else:
         step, start = 0, 9
-    with_metadata = data.endswith(_SCALARS_METADATA)
-    tail = 17 if with_metadata else 4
-    known = _KNOWN_MIDDLES[with_metadata].get(data[start:size - tail])
+    if data.endswith(_SCALARS_METADATA):
+        tail, middles = 17, _MIDDLES_BEFORE_METADATA
+    else:
+        tail, middles = 4, _MIDDLES_AT_END
+    known = middles.get(data[start:size - tail])
     if known is None:
         return _decoded(data)
     return known[0], step, _DOUBLE.unpack_from(data, 1)[0], known[1], _FLOAT32.unpack_from(data, size - tail)[0]
@@ -110,7 +115,7 @@ def _decoded(data):
     rest = len(data) - end
     if rest == 5 and data[end] == _SIMPLE:
         kind = SIMPLE_VALUE
-    elif (rest == 12 or rest == 25 and data.endswith(_SCALARS_METADATA)) and data.startswith(_TENSOR, end):
+    elif (rest == 12 or (rest == 25 and data.endswith(_SCALARS_METADATA))) and data.startswith(_TENSOR, end):
         kind = TENSOR if rest == 12 else SCALARS_TENSOR
     else:
         return None
@@ -130,9 +135,13 @@ def _decoded(data):
             return None
         if step >= 1 << 63:  # int64: two's complement
             step -= 1 << 64
-    tail = 17 if kind == SCALARS_TENSOR else 4
-    known = _KNOWN_MIDDLES[kind == SCALARS_TENSOR]
-    if len(known) >= _MAX_KNOWN:
-        known.clear()
-    known[data[9 if step_bytes is None else head.end(1):len(data) - tail]] = (tag, kind)
+    if kind == SCALARS_TENSOR:
+        tail, middles = 17, _MIDDLES_BEFORE_METADATA
+    else:
+        tail, middles = 4, _MIDDLES_AT_END
+    middle = data[9 if step_bytes is None else head.end(1):len(data) - tail]
+    if len(middle) <= _MAX_KNOWN_BYTES:
+        if len(middles) >= _MAX_KNOWN:
+            middles.clear()
+        middles[middle] = (tag, kind)
     return tag, step, _DOUBLE.unpack_from(data, 1)[0], kind, _FLOAT32.unpack_from(data, len(data) - tail)[0]
