@@ -254,6 +254,12 @@ def _recover(search, offset, damage):
     return end
 
 
+# The masked CRC-32C of a record's length field, by the length: the field is the length's eight bytes, so each
+# is computed once (records of one tag are mostly of one length). At most this many kept.
+_LENGTH_CHECKS = {}
+_MAX_LENGTH_CHECKS = 1 << 16
+
+
 def iter_records(path, damage, fetched=None):
     """Yields the data of each intact record of a TFRecord file.
 
@@ -274,6 +280,7 @@ def iter_records(path, damage, fetched=None):
     crc = google_crc32c.value
     unpack_header = HEADER.unpack_from
     unpack_footer = FOOTER.unpack_from
+    length_checks = _LENGTH_CHECKS
     try:
         size = len(buffer)
         search = None
@@ -282,9 +289,14 @@ def iter_records(path, damage, fetched=None):
             if offset + 12 <= size:
                 length, length_crc = unpack_header(buffer, offset)
                 # The masking of masked_crc32c, inlined: this loop runs once per record.
-                check = crc(buffer[offset:offset + 8])
+                check = length_checks.get(length)
+                if check is None:
+                    if len(length_checks) >= _MAX_LENGTH_CHECKS:
+                        length_checks.clear()
+                    check = crc(buffer[offset:offset + 8])
+                    check = length_checks[length] = (((check >> 15) | (check << 17)) + MASK_DELTA) & 0xFFFFFFFF
                 end = offset + 12 + length
-                if (((check >> 15) | (check << 17)) + MASK_DELTA) & 0xFFFFFFFF == length_crc and end + 4 <= size:
+                if check == length_crc and end + 4 <= size:
                     data = buffer[offset + 12:end]
                     check = crc(data)
                     if (((check >> 15) | (check << 17)) + MASK_DELTA) & 0xFFFFFFFF == unpack_footer(buffer, end)[0]:
