@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import write_run
 from scipy import stats
 from test_analysis import L2, NO_L2, l2monitor_like_run
@@ -399,3 +401,15 @@ def test_csv_and_pandas_have_each_runs_seed(seeded):
     frame = report.ComparisonReport.of(comparison).to_pandas()
     assert list(frame.columns) == [field for field in report.CSV_FIELDS if field != "skipped"]
     assert list(frame["seed"]) == [0, 1, 2, 10, 11, 12, 13]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8),
+                       st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+                                max_size=4), max_size=4))
+def test_json_text_escapes_what_is_beyond_ascii_as_the_standard_library_does(data):
+    from l2board.rendering.report import json_text
+
+    text = json_text(data)
+    assert text.isascii() and json.loads(text) == data
+    assert text == json.dumps(data, separators=(",", ":"))  # orjson's compact text, escaped as json.dumps escapes

@@ -15,7 +15,6 @@ import dataclasses
 import io
 import json
 import math
-import re
 
 import click
 import numpy as np
@@ -278,16 +277,13 @@ def report_json(comparison, view=None):
     return json_text(report_dict(comparison, view), indent)
 
 
-_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
 def json_text(data, indent=None):
     """`data` (plain: dicts, lists, strings, finite numbers) as JSON text in ASCII, as `json.dumps` writes it.
 
     orjson encodes it (1,000 runs of 100 epochs, 24 MB: 0.1 s where the
     standard library takes 1.5 s); a text it refuses (a folder name that is
     not UTF-8, held as surrogate escapes) goes to `json.dumps`. Characters
-    beyond ASCII are written as JSON's `\\uXXXX` escapes either way.
+    beyond ASCII, and DEL, are written as JSON's `\\uXXXX` escapes either way.
     """
     try:
         import orjson
@@ -299,10 +295,31 @@ def json_text(data, indent=None):
         except (TypeError, orjson.JSONEncodeError):
             raw = None
         if raw is not None:
-            text = raw.decode()
-            # Only strings hold characters beyond ASCII: each becomes its escape, as json.dumps writes it.
-            return text if raw.isascii() else _NOT_ASCII.sub(lambda match: json.dumps(match.group())[1:-1], text)
+            return raw.decode() if raw.isascii() and b"\x7f" not in raw else _ascii_escaped(raw)
     return json.dumps(data, indent=indent, allow_nan=False)
+
+
+def _ascii_escaped(raw):
+    """orjson's UTF-8 with each character beyond ASCII, and DEL, as its `\\uXXXX` escape, as json.dumps writes it.
+
+    Only strings hold such characters, and a run of bytes of 0x7f and above
+    is whole characters. The runs are found with NumPy (a 23 MB report holds
+    a few hundred; a regular expression's scan of the text took 0.14-0.2 s).
+
+    >>> print(_ascii_escaped('{"a":"±1 λ","b":"😀"}'.encode()))
+    {"a":"\\u00b11 \\u03bb","b":"\\ud83d\\ude00"}
+    """
+    high = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) >= 0x7F)
+    breaks = np.flatnonzero(np.diff(high) != 1)
+    starts = [int(high[0])] + (high[breaks + 1]).tolist()
+    stops = (high[breaks] + 1).tolist() + [int(high[-1]) + 1]
+    parts, at = [], 0
+    for start, stop in zip(starts, stops):
+        parts.append(raw[at:start].decode("ascii"))
+        parts.append(json.dumps(raw[start:stop].decode("utf-8"))[1:-1])
+        at = stop
+    parts.append(raw[at:].decode("ascii"))
+    return "".join(parts)
 
 
 def report_dict(comparison, view=None):
