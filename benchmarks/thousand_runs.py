@@ -317,6 +317,12 @@ def main():
         if args.baseline_source:
             sources["baseline"] = os.path.abspath(args.baseline_source)
             compare = [sys.executable, "-P", "-m", "l2board.cli", "compare", logdir, "--format", "json"]
+        # Each tree first on PYTHONPATH, checked once to be what is imported.
+        tree_path = {name: os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
+                     for name, source in sources.items()}
+        if args.baseline_source:
+            for name, source in sources.items():
+                check_tree(source, dict(os.environ, PYTHONPATH=tree_path[name]))
         side_by_side = {name: {"cold": [], "warm": [], "sha256": set()} for name in sources}
         for round_index in range(args.rounds):
             env = dict(os.environ, XDG_CACHE_HOME=os.path.join(scratch, f"cache-{round_index}"))
@@ -329,9 +335,7 @@ def main():
                     for name in order:
                         tree_env = dict(env, XDG_CACHE_HOME=env["XDG_CACHE_HOME"] + "-" + name)
                         if args.baseline_source:
-                            tree_env["PYTHONPATH"] = os.pathsep.join(filter(None, [sources[name],
-                                                                                   env.get("PYTHONPATH")]))
-                            check_tree(sources[name], tree_env)
+                            tree_env["PYTHONPATH"] = tree_path[name]
                         cold = measured(compare, tree_env)  # an empty cache folder: every file parsed
                         warm = measured(compare, tree_env)  # the same files: served by the cache
                         if cold["runs"] != run_count or warm["sha256"] != cold["sha256"]:
@@ -371,9 +375,9 @@ def main():
         for round_index in range(args.read_rounds if args.baseline_source else 0):
             for name in list(sources) if round_index % 2 == 0 else list(sources)[::-1]:
                 tree_env = dict(env, XDG_CACHE_HOME=env["XDG_CACHE_HOME"] + "-" + name,  # warm: the last round's
-                                PYTHONPATH=os.pathsep.join(filter(None, [sources[name], env.get("PYTHONPATH")])))
-                result = subprocess.run([sys.executable, "-P", "-c", _READ_ONLY, logdir], capture_output=True, text=True,
-                                        env=tree_env, check=True)
+                                PYTHONPATH=tree_path[name])
+                result = subprocess.run([sys.executable, "-P", "-c", _READ_ONLY, logdir], capture_output=True,
+                                        text=True, env=tree_env, check=True)
                 seconds, hits, read_points = json.loads(result.stdout)
                 if hits != len(files) or read_points != points:
                     raise RuntimeError(f"the warm read of {name} had {hits} cache hits or read {read_points} points")
