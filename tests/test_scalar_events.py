@@ -1,4 +1,4 @@
-"""The one-scalar event decoded from its bytes: what it answers, protobuf reads the same; what it leaves, protobuf reads."""
+"""The one-scalar event decoded from its bytes: what it answers, protobuf reads the same; the rest is protobuf's."""
 
 import struct
 
@@ -12,7 +12,8 @@ from l2board.reading.scalar_events import SCALARS_TENSOR, SIMPLE_VALUE, TENSOR, 
 INT64 = st.integers(-(1 << 63), (1 << 63) - 1)
 FLOAT32 = st.floats(width=32, allow_nan=True, allow_infinity=True)
 # Tags as they come: short and long (lengths over 127 take two bytes), any text.
-TAGS = st.one_of(st.text(max_size=20), st.text(min_size=120, max_size=300), st.sampled_from(["epoch_loss", "Loss/train"]))
+TAGS = st.one_of(st.text(max_size=20), st.text(min_size=120, max_size=300),
+                st.sampled_from(["epoch_loss", "Loss/train"]))
 
 
 def same_float(a, b):

@@ -111,7 +111,7 @@ def _decoded(data):
         return None
     step_bytes, summary_length, value_length, tag_length = head.groups()
     start = head.end()
-    end = start + (tag_length[0] if len(tag_length) == 1 else _varint(tag_length))
+    end = start + _varint(tag_length)
     rest = len(data) - end
     if rest == 5 and data[end] == _SIMPLE:
         kind = SIMPLE_VALUE
@@ -120,8 +120,8 @@ def _decoded(data):
     else:
         return None
     # Each length is that of what follows it, to the record's end (the prefixes' own bytes as written).
-    if _varint(value_length) != len(data) - start + len(tag_length) + 1 or \
-            _varint(summary_length) != len(data) - start + len(tag_length) + len(value_length) + 2:
+    value_size = len(data) - start + len(tag_length) + 1
+    if _varint(value_length) != value_size or _varint(summary_length) != value_size + len(value_length) + 1:
         return None
     try:
         tag = data[start:end].decode("utf-8")
