@@ -189,6 +189,20 @@ def test_seeds_needed_is_monotonic(effect, factor):
     assert needed(effect, 1.0, "welch") >= n
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.floats(1e-3, 1e2), st.floats(1e-2, 30.0), st.sampled_from(["paired", "welch"]), st.floats(0.05, 0.99),
+       st.floats(1e-6, 0.9), st.sampled_from([2, 3, 4, 7, 40, 1000]))
+def test_seeds_needed_is_the_first_n_with_the_power_among_every_n_up_to_its_limit(
+        difference, spread, method, power, alpha, max_seeds):
+    # The search starts from the normal approximation and gallops: it must land where a look at every n does.
+    from l2board.analysis.statistics import _power
+
+    effect = difference / spread
+    enough = [n for n in range(2, max_seeds + 1) if _power(n, effect, method, alpha) >= power]
+    assert seeds_needed(difference, spread, method, power=power, alpha=alpha, max_seeds=max_seeds) == (
+        enough[0] if enough else None)
+
+
 def test_seeds_needed_none_and_floor():
     assert seeds_needed(0.0, 1.0, "paired") is None
     assert seeds_needed(1.0, 0.0, "welch") is None

@@ -308,11 +308,48 @@ def seeds_needed(difference, spread, method, power=0.8, alpha=0.05, max_seeds=10
         raise ValueError(f"spread cannot be negative: {spread}.")
     if not (math.isfinite(difference) and math.isfinite(spread)) or difference == 0 or spread == 0:
         return None
-    candidates = range(2, int(max_seeds) + 1)
-    # The power grows with n: bisect for the first n with enough of it.
-    first = bisect.bisect_left(
-        candidates, True, key=lambda n: _power(n, abs(difference) / spread, method, alpha) >= power)
-    return candidates[first] if first < len(candidates) else None
+    effect = abs(difference) / spread
+    # The power grows with n. The normal approximation's n is close to the t test's (a few seeds short of it,
+    # where t's tails are heavier): the search starts there, and the t test's power decides.
+    z = _special().ndtri(1 - alpha / 2) + _special().ndtri(power)
+    guess = (z / effect) ** 2 * (1 if method == "paired" else 2)
+    return _first_where(lambda n: _power(n, effect, method, alpha) >= power, guess, 2, int(max_seeds))
+
+
+def _first_where(holds, guess, low, high):
+    """The smallest n in [low, high] where `holds(n)`, which once true stays true as n grows; `None` if none.
+
+    Gallops from `guess` (clipped to the range) to a bracket, then bisects it: a handful of calls to `holds`
+    when the guess is near, and never more than about twice a bisection's.
+    """
+    start = min(max(int(math.ceil(guess)) if math.isfinite(guess) else high, low), high)
+    step = 1
+    if holds(start):
+        found = start  # the answer is at most `found`; look below
+        while found > low:
+            lower = max(found - step, low)
+            if not holds(lower):
+                low = lower + 1
+                break
+            found, step = lower, step * 2
+        else:
+            return found
+        high = found - 1
+    else:
+        missing = start  # the answer is above `missing`; look above
+        while True:
+            if missing == high:
+                return None
+            upper = min(missing + step, high)
+            if holds(upper):
+                found = upper
+                break
+            missing, step = upper, step * 2
+        low, high = missing + 1, found - 1
+    # holds(found); the answer is `found` or in [low, high], where holds(high + 1) and not holds(low - 1).
+    candidates = range(low, high + 1)
+    first = bisect.bisect_left(candidates, True, key=holds)
+    return candidates[first] if first < len(candidates) else found
 
 
 def seeds_for_sameness(difference, spread, method, size, alpha=0.05, max_seeds=1000):
