@@ -72,16 +72,18 @@ def main(args):
     cpu = children.ru_utime + children.ru_stime
     print(f"wall {wall:.0f} s, CPU {cpu:.0f} s in all ({cpu / wall:.2f} cores busy on average); "
           f"{len(rows)} Python processes recorded, {sum(r[1] == 'True' for r in rows)} of them loaded TensorFlow")
-    by_file, by_kind = collections.defaultdict(lambda: [0.0, 0, 0]), collections.defaultdict(lambda: [0.0, 0, 0])
+    by_file, by_kind, by_test = (collections.defaultdict(lambda: [0.0, 0, 0]) for _ in range(3))
     for seconds, tensorflow, test, command in rows:
-        for table, key in ((by_file, test.split("::")[0] or "(pytest and its workers)"), (by_kind, kind(command))):
+        for table, key in ((by_file, test.split("::")[0] or "(pytest and its workers)"), (by_kind, kind(command)),
+                           (by_test, test or "(pytest and its workers)")):
             table[key][0] += float(seconds)
             table[key][1] += 1
             table[key][2] += tensorflow == "True"
     for title, table in (("CPU by test file (processes, of them with TensorFlow)", by_file),
-                         ("CPU by kind of process", by_kind)):
+                         ("CPU by kind of process", by_kind),
+                         ("CPU by test, its own children included", by_test)):
         print(f"\n{title}:")
-        for key, (seconds, count, with_tf) in sorted(table.items(), key=lambda item: -item[1][0])[:25]:
+        for key, (seconds, count, with_tf) in sorted(table.items(), key=lambda item: -item[1][0])[:30]:
             print(f"  {seconds:7.1f} s  {count:4d} ({with_tf:3d})  {key}")
     return result.returncode
 

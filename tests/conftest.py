@@ -255,9 +255,34 @@ def write_run(folder, train=None, validation=None, setup=None, steps=None):
     return str(folder)
 
 
+def made_once(tmp_path_factory, name, make):
+    """The folder `make(folder)` fills, made once for the whole session: by the pytest-xdist worker that asks
+    first, while the others wait for it (a lock file), then read it.
+
+    Its tests only read it. `make` writes into a folder of its own, renamed into place once complete.
+    """
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, which holds every worker's own
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not folder.exists():
+            partial = root / f"{name}.being-made-{os.getpid()}"
+            make(partial)
+            partial.rename(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def real_runs(tmp_path_factory):
-    """Two small real trainings on handwritten digits, without and with L2."""
+    """Two small real trainings on handwritten digits, without and with L2 (made once for the session)."""
+    return made_once(tmp_path_factory, "real_runs", _train_real_runs)
+
+
+def _train_real_runs(root):
     import keras
     from sklearn.datasets import load_digits
 
@@ -266,7 +291,6 @@ def real_runs(tmp_path_factory):
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
     y = digits.target
-    root = tmp_path_factory.mktemp("real")
     for name, factor in (("no_l2", 0.0), ("l2", 0.01)):
         keras.utils.set_random_seed(0)
         regularizer = keras.regularizers.L2(factor) if factor else None
@@ -280,7 +304,6 @@ def real_runs(tmp_path_factory):
             warnings.simplefilter("ignore")
             model.fit(x[:150], y[:150], validation_data=(x[1000:1400], y[1000:1400]), epochs=12, batch_size=16,
                       verbose=0, callbacks=[L2Monitor(str(root / name), verbose=0)])
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ from l2board.analysis.comparison import compare_runs
 from l2board.log_format import tags
 from l2board.reading.logs import read_runs
 
+TRAINING = os.path.join(os.path.dirname(os.path.abspath(__file__)), "backend_training.py")
+
 # Its module-scoped fixtures are made once: its tests run on one worker (pytest-xdist's loadgroup).
 pytestmark = pytest.mark.xdist_group("backends")
 
@@ -26,42 +28,19 @@ BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec
                                                          reason=f"{name} is not installed"))
             for name in ("jax", "torch")]
 
-TRAINING = """
-import json, os, sys
-import numpy as np
-import keras
-from l2board import L2Monitor
-
-log_dir, weights, save = sys.argv[1], sys.argv[2], sys.argv[3] == "save"
-if keras.backend.backend() == "jax":
-    import jax
-if sys.argv[4:] == ["data_parallel"]:
-    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
-rng = np.random.default_rng(0)
-x = rng.normal(size=(200, 6)).astype("float32")
-y = (x[:, 0] > 0).astype("int64")
-inputs = keras.Input((6,))
-hidden = keras.layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(0.01), name="h")(inputs)
-outputs = keras.layers.Dense(2, activation="softmax", kernel_regularizer=keras.regularizers.L2(0.01), name="o")(hidden)
-model = keras.Model(inputs, outputs)
-if save:
-    np.savez(weights, *model.get_weights())
-else:
-    with np.load(weights) as saved:
-        model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
-model.compile("adam", "sparse_categorical_crossentropy",
-              metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="reference")])
-history = model.fit(x, y, validation_split=0.25, epochs=3, batch_size=16, shuffle=False, verbose=0,
-                    callbacks=[L2Monitor(log_dir, verbose=0)])
-print(json.dumps({"history": history.history, "tensorflow": "tensorflow" in sys.modules,
-                  "backend": keras.backend.backend(),
-                  "devices": len(jax.devices()) if keras.backend.backend() == "jax" else 1}))
-"""
 
 
 def train_on(backend, log_dir, weights, save, *extra, env=None):
+    """Trains `backend_training`'s model with L2Monitor on `backend`: in this process for TensorFlow (this
+    session's backend, loaded already), in a child of its own for any other, as Keras requires."""
+    if backend == "tensorflow" and not extra and not env:
+        import keras
+        from backend_training import train
+
+        assert keras.backend.backend() == "tensorflow"
+        return train(str(log_dir), str(weights), save)
     env = dict(KERAS_BACKEND=backend, **(env or {}))
-    result = run_child([sys.executable, "-c", TRAINING, str(log_dir), str(weights), "save" if save else "load",
+    result = run_child([sys.executable, "-P", TRAINING, str(log_dir), str(weights), "save" if save else "load",
                         *extra],
                        capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
