@@ -44,9 +44,12 @@ setup(
         # keras-tuner: l2board.tuning's search test.
         # moto[server] and s3fs: tests/test_remote_logs.py reads runs from a real S3 server (moto's, on
         # loopback, started by the test) through s3fs, as compare reads s3:// on AWS; no network.
+        # cheroot: moto's S3 served as S3 serves, keeping connections open between requests (moto's own
+        # server closes each), for the test of workers forked with open connections (small, pure Python).
         # pytest-xdist: the README's test command runs the suite on every core (pytest.ini).
         "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6", "tensorboardX>=2.6", "pandas>=1.5", "jax>=0.4.30",
-                 "statsmodels>=0.14", "keras-tuner>=1.4", "moto[server]>=5", "s3fs", "pytest-xdist>=3.5"],
+                 "statsmodels>=0.14", "keras-tuner>=1.4", "moto[server]>=5", "s3fs", "cheroot>=10",
+                 "pytest-xdist>=3.5"],
         # l2board.tuning: L2Monitor in KerasTuner searches (a run per trial and execution).
         "tuning": ["keras-tuner>=1.4"],
         # Runs.to_pandas() and Comparison.to_pandas() in notebooks.

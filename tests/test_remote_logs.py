@@ -486,3 +486,44 @@ def test_fetching_ahead_holds_a_bounded_window_of_files_and_gives_each_files_byt
         assert len(taken) == min(len(keys), handed + window)
         assert url == f"s3://{keys[handed - 1]}" and read() == s3["fs"].cat_file(keys[handed - 1])
     assert handed == len(keys)
+
+
+@pytest.fixture(scope="module")
+def keep_alive_s3(many):
+    """moto's S3 under an HTTP/1.1 server that keeps connections open between requests, as S3 does (moto's own,
+    werkzeug's development server, closes each after its answer), holding `many`'s runs."""
+    import threading
+
+    import s3fs
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    wsgi = pytest.importorskip("cheroot.wsgi")
+
+    port = free_port()
+    server = wsgi.Server(("127.0.0.1", port), DomainDispatcherApplication(create_backend_app), numthreads=8)
+    server.prepare()  # listening from here on
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        fs = s3fs.S3FileSystem(key="testing", secret="testing", client_kwargs={"endpoint_url": endpoint},
+                               skip_instance_cache=True)
+        # moto's buckets live in this process: the same as the s3 fixture's server holds, under another name.
+        fs.mkdir("l2board-keep-alive")
+        for folder in sorted(many["local"].glob("*/*")):  # one upload per folder, its connections left open
+            fs.put(str(folder), f"l2board-keep-alive/many/{folder.relative_to(many['local']).as_posix()}",
+                   recursive=True)
+        yield {"endpoint": endpoint, "url": "s3://l2board-keep-alive/many", "local": many["local"]}
+    finally:
+        server.stop()
+        thread.join(timeout=60)
+
+
+def test_many_runs_from_a_server_that_keeps_connections_open_give_the_report_and_their_warnings_alone(keep_alive_s3):
+    # The reading workers are forked from a process whose S3 connections are open: they must neither use nor
+    # close them (closing them on the worker's own event loop, asyncio printed a traceback per worker).
+    on_disk = compare(keep_alive_s3, keep_alive_s3["local"], "--format", "json")
+    remote = compare(keep_alive_s3, keep_alive_s3["url"], "--format", "json")
+    assert _json_without_roots(remote, keep_alive_s3["url"]) == _json_without_roots(on_disk, keep_alive_s3["local"])
+    assert remote.stderr.replace(keep_alive_s3["url"], "ROOT") == \
+        on_disk.stderr.replace(str(keep_alive_s3["local"]), "ROOT")
