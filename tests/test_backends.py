@@ -29,7 +29,6 @@ BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec
             for name in ("jax", "torch")]
 
 
-
 def train_on(backend, log_dir, weights, save, *extra, env=None):
     """Trains `backend_training`'s model with L2Monitor on `backend`: in this process for TensorFlow (this
     session's backend, loaded already), in a child of its own for any other, as Keras requires."""

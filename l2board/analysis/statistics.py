@@ -311,7 +311,8 @@ def seeds_needed(difference, spread, method, power=0.8, alpha=0.05, max_seeds=10
     effect = abs(difference) / spread
     # The power grows with n. The normal approximation's n is close to the t test's (a few seeds short of it,
     # where t's tails are heavier): the search starts there, and the t test's power decides.
-    z = _special().ndtri(1 - alpha / 2) + _special().ndtri(power)
+    special = _special()
+    z = special.ndtri(1 - alpha / 2) + special.ndtri(power)
     guess = (z / effect) ** 2 * (1 if method == "paired" else 2)
     return _first_where(lambda n: _power(n, effect, method, alpha) >= power, guess, 2, int(max_seeds))
 
