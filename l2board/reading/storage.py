@@ -40,10 +40,12 @@ _CREDENTIALS_HINTS.update(s3a=_CREDENTIALS_HINTS["s3"], gcs=_CREDENTIALS_HINTS["
 # memory (this many files and one more) whatever the size of the set.
 FETCH_WINDOW = 16
 
-# Every filesystem this process has opened, kept for its life. A reading worker forked from it inherits them,
-# with connections that belong to this process's event loop. Were one dropped in the worker, its finalizer
-# would close them on the worker's own loop, which asyncio refuses with a traceback per worker ("Task
-# exception was never retrieved"): kept, they are never finalized there (a worker ends by os._exit).
+# The filesystems this process has opened, by fsspec's token, kept for its life. A reading worker forked from
+# it inherits them, with connections that belong to this process's event loop. Were one dropped in the worker
+# (fsspec empties its instance cache after a fork), its finalizer would close them on the worker's own loop,
+# which asyncio refuses with a traceback ("Task exception was never retrieved"): kept, they are never
+# finalized there (a worker ends by os._exit). Only those fsspec caches: one it does not (ftp://, zip://)
+# is made anew for every file, and keeping each would keep its connection open.
 _OPENED = {}
 
 
@@ -175,7 +177,8 @@ class Remote:
             raise L2BoardError(f"Cannot read '{url}': {_sentence_text(error)}.") from None
         except Exception as error:  # noqa: BLE001 - a filesystem's set-up may raise anything
             raise L2BoardError(f"Cannot read '{url}': {reason(error, url)}.") from None
-        _OPENED.setdefault(id(self.fs), self.fs)
+        if getattr(type(self.fs), "cachable", False):
+            _OPENED[self.fs._fs_token] = self.fs
         self.path = self.path.rstrip("/") or self.path
         stripped = url.rstrip("/")
         self.head = stripped[:len(stripped) - len(self.path)] if stripped.endswith(self.path) else None
