@@ -245,7 +245,7 @@ def _experiment_search(base, layers, budget, seeds, logdir, overwrite, plot_path
         # A port that cannot be served is refused before anything is made.
         with distributed.Chief(peer_timeout, serving) as chief:
             ensure_writable_dir(logdir)
-            _quiet_tensorflow()
+            _keras_for_a_chief()
             run_distributed_search(settings, logdir, chief=chief)
         step = folder.next_step()
         decision, comparison = step.decision, step.comparison
@@ -312,7 +312,7 @@ def _experiment_distributed(mode, runs, logdir, overwrite, plot_path, peer_timeo
                 distributed.check_same_runs(runs, logdir)
             ensure_writable_dir(logdir)
             distributed.save_runs(runs, logdir)
-            _quiet_tensorflow()
+            _keras_for_a_chief()
             _report(distributed.run_distributed(runs, logdir, overwrite=overwrite, chief=chief), logdir, plot_path)
         return
     link = distributed.worker_link(peer_timeout, click.echo)  # the chief answers before TensorFlow loads
@@ -455,6 +455,13 @@ def _load_then_tensorflow(dataset, load):
     loaded = load()
     _quiet_tensorflow()
     return loaded
+
+
+def _keras_for_a_chief():
+    """Keras on its NumPy backend, unless it is loaded already: a chief serves runs to its workers and never trains,
+    and KerasTuner's oracle needs no framework; loading TensorFlow would cost it seconds and half a gigabyte."""
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "numpy"
 
 
 def _quiet_tensorflow():

@@ -219,8 +219,14 @@ def test_a_kerastuner_that_fails_to_import_is_one_sentence(tmp_path):
         "installed but fails to import (No module named 'grpc_tools'): pip install --force-reinstall keras-tuner.")
 
 
-def test_a_chief_without_workers_stops_after_its_wait(tmp_path):
-    chief = experiment(tmp_path / "x", "chief", free_port(), "--peer-timeout", "4")
+def test_a_chief_without_workers_stops_after_its_wait_without_loading_tensorflow(tmp_path):
+    # A chief serves runs and never trains: Keras's NumPy backend is all KerasTuner's oracle needs. A TensorFlow
+    # that fails to import stands first on the path.
+    (tmp_path / "poisoned" / "tensorflow").mkdir(parents=True)
+    (tmp_path / "poisoned" / "tensorflow" / "__init__.py").write_text(
+        "raise RuntimeError('a chief loaded TensorFlow')\n")
+    path = os.pathsep.join(filter(None, [str(tmp_path / "poisoned"), os.environ.get("PYTHONPATH")]))
+    chief = experiment(tmp_path / "x", "chief", free_port(), "--peer-timeout", "4", env={"PYTHONPATH": path})
     output = failed(chief)
     assert output.splitlines()[-1] == (
         "Error: No worker has been heard from for 4 s, and 2 of 2 runs are not trained (no-l2, l2-0.01-all); start "
