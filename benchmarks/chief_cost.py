@@ -16,13 +16,12 @@ Usage:
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 
-from compare_command import check_tree  # benchmarks/, beside this script
+from compare_command import check_tree, free_port  # benchmarks/, beside this script
 
 ARGS = ["--dataset", "digits", "--train-size", "60", "--epochs", "1", "--l2", "0", "--l2", "0.01",
         "--l2-layers", "all"]
@@ -42,11 +41,6 @@ from l2board.cli import main
 main()
 """
 
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def one_experiment(env, folder):
@@ -86,15 +80,16 @@ def main():
             with tempfile.TemporaryDirectory() as folder:
                 result = one_experiment(envs[name], folder)
             results[name].append(result)
-            print(f"round {round_ + 1} {name:>9}: chief CPU {result['cpu']:5.2f} s, peak {result['peak_mib']:5.0f} MiB, "
-                  f"TensorFlow loaded: {result['tensorflow']}", flush=True)
+            print(f"round {round_ + 1} {name:>9}: chief CPU {result['cpu']:5.2f} s, "
+                  f"peak {result['peak_mib']:5.0f} MiB, TensorFlow loaded: {result['tensorflow']}", flush=True)
+    medians = {name: {key: statistics.median(r[key] for r in rows) for key in ("cpu", "peak_mib")}
+               for name, rows in results.items()}
     print("\nmedians:")
-    for name, rows in results.items():
-        print(f"  {name:>9}: chief CPU {statistics.median(r['cpu'] for r in rows):5.2f} s, "
-              f"peak {statistics.median(r['peak_mib'] for r in rows):5.0f} MiB")
-    mine, base = results["this tree"], results["baseline"]
-    print(f"  this tree / baseline: CPU {statistics.median(r['cpu'] for r in mine) / statistics.median(r['cpu'] for r in base):.2f}x, "
-          f"memory {statistics.median(r['peak_mib'] for r in mine) / statistics.median(r['peak_mib'] for r in base):.2f}x")
+    for name, median in medians.items():
+        print(f"  {name:>9}: chief CPU {median['cpu']:5.2f} s, peak {median['peak_mib']:5.0f} MiB")
+    mine, base = medians["this tree"], medians["baseline"]
+    print(f"  this tree / baseline: CPU {mine['cpu'] / base['cpu']:.2f}x, "
+          f"memory {mine['peak_mib'] / base['peak_mib']:.2f}x")
 
 
 if __name__ == "__main__":

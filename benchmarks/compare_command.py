@@ -67,6 +67,15 @@ def check_tree(tree, env):
         raise RuntimeError(f"l2board was imported from {found}, not from the tree measured, {tree}")
 
 
+def free_port():
+    """A loopback port nothing listens on at the moment, for a server a benchmark starts."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def installed_program(name):
     """The path of `name`'s entry-point script beside this interpreter, else the one on PATH.
 

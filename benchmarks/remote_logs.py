@@ -38,13 +38,12 @@ import argparse
 import json
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
-from compare_command import check_tree  # benchmarks/, beside this script
+from compare_command import check_tree, free_port  # benchmarks/, beside this script
 from thousand_runs import log_set
 
 BUCKET = "l2board-bench"
@@ -77,11 +76,6 @@ print(json.dumps({"source": l2board.__file__, "read": seconds, "runs": len(runs)
                   "rss_mib": peak_kib / 1024, "worker_rss_mib": workers.ru_maxrss / 1024}))
 """
 
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_s3():

@@ -189,13 +189,18 @@ def test_a_second_chief_on_the_same_port_is_refused_before_anything_is_made(tmp_
     assert third.returncode == 1 and f"port {taken} is in use" in third.stderr and not (tmp_path / "third").exists()
 
 
+def without_tensorflow(tmp_path, who):
+    """A PYTHONPATH with a TensorFlow that fails to import first on it: a child that loads TensorFlow fails."""
+    (tmp_path / "poisoned" / "tensorflow").mkdir(parents=True)
+    (tmp_path / "poisoned" / "tensorflow" / "__init__.py").write_text(
+        f"raise RuntimeError('{who} loaded TensorFlow')\n")
+    return os.pathsep.join(filter(None, [str(tmp_path / "poisoned"), os.environ.get("PYTHONPATH")]))
+
+
 def test_a_worker_without_a_chief_stops_after_its_wait_without_loading_tensorflow(tmp_path):
     # A TensorFlow that fails to import stands first on the path: the worker waits for its chief before it loads
     # KerasTuner or TensorFlow, so its answer comes without them.
-    (tmp_path / "poisoned" / "tensorflow").mkdir(parents=True)
-    (tmp_path / "poisoned" / "tensorflow" / "__init__.py").write_text(
-        "raise RuntimeError('a worker without a chief loaded TensorFlow')\n")
-    path = os.pathsep.join(filter(None, [str(tmp_path / "poisoned"), os.environ.get("PYTHONPATH")]))
+    path = without_tensorflow(tmp_path, "a worker without a chief")
     port = free_port()
     worker = experiment(tmp_path / "x", "tuner0", port, "--peer-timeout", "4", env={"PYTHONPATH": path})
     output = failed(worker)
@@ -220,13 +225,9 @@ def test_a_kerastuner_that_fails_to_import_is_one_sentence(tmp_path):
 
 
 def test_a_chief_without_workers_stops_after_its_wait_without_loading_tensorflow(tmp_path):
-    # A chief serves runs and never trains: Keras's NumPy backend is all KerasTuner's oracle needs. A TensorFlow
-    # that fails to import stands first on the path.
-    (tmp_path / "poisoned" / "tensorflow").mkdir(parents=True)
-    (tmp_path / "poisoned" / "tensorflow" / "__init__.py").write_text(
-        "raise RuntimeError('a chief loaded TensorFlow')\n")
-    path = os.pathsep.join(filter(None, [str(tmp_path / "poisoned"), os.environ.get("PYTHONPATH")]))
-    chief = experiment(tmp_path / "x", "chief", free_port(), "--peer-timeout", "4", env={"PYTHONPATH": path})
+    # A chief serves runs and never trains: Keras's NumPy backend is all KerasTuner's oracle needs.
+    chief = experiment(tmp_path / "x", "chief", free_port(), "--peer-timeout", "4",
+                       env={"PYTHONPATH": without_tensorflow(tmp_path, "a chief")})
     output = failed(chief)
     assert output.splitlines()[-1] == (
         "Error: No worker has been heard from for 4 s, and 2 of 2 runs are not trained (no-l2, l2-0.01-all); start "
